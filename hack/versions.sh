@@ -1,0 +1,8 @@
+# Pinned versions of the control-plane tools (sourced by hack/ scripts).
+# Changing a pin rebuilds that tool once; the binaries are cached outside the repo.
+K8S_VERSION=v1.36.3
+ETCD_VERSION=v3.6.16
+KWOK_VERSION=v0.8.0
+HELM_VERSION=v3.22.0
+SUBNETES_CACHE="${SUBNETES_CACHE:-$HOME/.cache/subnetes}"
+BIN_DIR="$SUBNETES_CACHE/bin"
