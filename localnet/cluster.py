@@ -1,0 +1,499 @@
+"""A real Kubernetes control plane on loopback, without Docker.
+
+Runs upstream etcd, kube-apiserver, kube-controller-manager, kube-scheduler and the kwok
+controller as plain processes (built by ``hack/build-control-plane.sh``), then creates
+simulated CPU and GPU nodes. Everything binds to 127.0.0.1; kwok hands out pod IPs from
+127.64.0.0/16 so that a pod IP is a loopback address the dev runner may bind.
+
+State (certificates, kubeconfig, PIDs, logs, etcd data) lives in one directory, by default
+``$SUBNETES_CLUSTER_DIR`` or ``~/.cache/subnetes/cluster``. ``down`` stops exactly the
+processes that ``up`` started, by PID.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+POD_CIDR = "127.64.0.0/16"
+SERVICE_CIDR = "10.96.0.0/16"  # data only: nothing is ever dialled there
+COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
+
+
+class ClusterError(RuntimeError):
+    """The control plane could not be built, started or reached."""
+
+
+def cache_dir() -> Path:
+    """Where built binaries and cluster state are kept (outside the repository)."""
+    return Path(os.environ.get("SUBNETES_CACHE", Path.home() / ".cache" / "subnetes"))
+
+
+def default_cluster_dir() -> Path:
+    """The state directory of the default local cluster."""
+    return Path(os.environ.get("SUBNETES_CLUSTER_DIR", cache_dir() / "cluster"))
+
+
+def bin_dir() -> Path:
+    """Directory holding the pinned control-plane binaries."""
+    return cache_dir() / "bin"
+
+
+def free_port() -> int:
+    """A currently free TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    """One simulated node: a CPU or GPU pool member."""
+
+    name: str
+    pool: str
+    cpu: str = "32"
+    memory: str = "128Gi"
+    gpus: int = 0
+    gpu_product: str = "NVIDIA-H100-80GB-HBM3"
+
+
+DEFAULT_NODES: tuple[NodeSpec, ...] = (
+    NodeSpec("cpu-node-0", "cpu"),
+    NodeSpec("cpu-node-1", "cpu"),
+    NodeSpec("gpu-node-0", "gpu", cpu="64", memory="512Gi", gpus=8),
+    NodeSpec("gpu-node-1", "gpu", cpu="64", memory="512Gi", gpus=8),
+)
+
+
+def build_node_manifest(node: NodeSpec) -> dict:
+    """A v1 Node whose status carries its capacity (kwok keeps it), GPU pools labelled
+    and tainted as NVIDIA's GPU operator and feature discovery do on real clusters."""
+    labels = {
+        "kubernetes.io/hostname": node.name,
+        "kubernetes.io/os": "linux",
+        "kubernetes.io/arch": "amd64",
+        "node.kubernetes.io/instance-type": f"kwok-{node.pool}",
+        "subnetes.io/pool": node.pool,
+        "type": "kwok",
+    }
+    capacity = {"cpu": node.cpu, "memory": node.memory, "pods": "110"}
+    taints = []
+    if node.gpus:
+        labels |= {
+            "nvidia.com/gpu.present": "true",
+            "nvidia.com/gpu.product": node.gpu_product,
+            "nvidia.com/gpu.count": str(node.gpus),
+            "nvidia.com/gpu.memory": "81559",
+        }
+        capacity["nvidia.com/gpu"] = str(node.gpus)
+        taints.append({"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"})
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": node.name,
+            "labels": labels,
+            "annotations": {"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
+        },
+        "spec": {"taints": taints},
+        "status": {"capacity": capacity, "allocatable": dict(capacity)},
+    }
+
+
+@dataclass
+class LocalCluster:
+    """Start, reach and stop the loopback control plane kept in ``root``."""
+
+    root: Path = field(default_factory=default_cluster_dir)
+    bins: Path = field(default_factory=bin_dir)
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.root / "kubeconfig"
+
+    @property
+    def state_file(self) -> Path:
+        return self.root / "state.json"
+
+    def log_path(self, component: str) -> Path:
+        return self.root / "logs" / f"{component}.log"
+
+    # ---- state -----------------------------------------------------------------------
+
+    def _read_state(self) -> dict:
+        try:
+            return json.loads(self.state_file.read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return {}
+
+    def _write_state(self, state: dict) -> None:
+        self.state_file.write_text(json.dumps(state, indent=2))
+
+    def running_pids(self) -> dict[str, int]:
+        """Components recorded by ``up`` whose process is still the one we started."""
+        return {
+            name: pid
+            for name, pid in self._read_state().get("pids", {}).items()
+            if _is_our_process(pid, self.bins)
+        }
+
+    def is_up(self) -> bool:
+        """All components run and the API server answers ready."""
+        state = self._read_state()
+        if set(self.running_pids()) != set(COMPONENTS):
+            return False
+        try:
+            return self._get(state, "/readyz") == "ok"
+        except OSError:
+            return False
+
+    # ---- lifecycle -------------------------------------------------------------------
+
+    def up(self, timeout: float = 180.0, nodes: tuple[NodeSpec, ...] = DEFAULT_NODES) -> Path:
+        """Start the control plane (if not already up) and return the kubeconfig path."""
+        if self.is_up():
+            return self.kubeconfig
+        self.down()
+        self._check_binaries()
+        if self.root.exists():
+            shutil.rmtree(self.root)
+        (self.root / "logs").mkdir(parents=True)
+        (self.root / "pki").mkdir()
+        token = secrets.token_hex(24)
+        state: dict = {
+            "ports": {
+                "etcd": free_port(),
+                "etcd_peer": free_port(),
+                "apiserver": free_port(),
+            },
+            "pids": {},
+        }
+        self._write_pki(token)
+        self._write_kubeconfig(state, token)
+        deadline = time.monotonic() + timeout
+
+        self._start(state, "etcd", self._etcd_args(state))
+        self._start(state, "kube-apiserver", self._apiserver_args(state))
+        self._wait(state, "kube-apiserver", deadline, lambda: self._get(state, "/readyz") == "ok")
+        self._start(state, "kube-controller-manager", self._controller_manager_args())
+        self._start(state, "kube-scheduler", self._scheduler_args())
+        self._start(state, "kwok", self._kwok_args())
+        self.apply_manifests([build_node_manifest(n) for n in nodes])
+        self._wait(state, "kwok", deadline, lambda: self._nodes_ready(len(nodes)))
+        self._wait(
+            state,
+            "kube-controller-manager",
+            deadline,
+            lambda: (
+                self.kubectl("get", "serviceaccount", "default", "-n", "default").returncode == 0
+            ),
+        )
+        return self.kubeconfig
+
+    def down(self) -> list[str]:
+        """Stop the processes ``up`` started (by PID, newest first); return their names."""
+        state = self._read_state()
+        pids = self.running_pids()
+        stopped = []
+        for name in reversed(COMPONENTS):
+            pid = pids.get(name)
+            if pid is None:
+                continue
+            _terminate(pid)
+            stopped.append(name)
+        if state:
+            state["pids"] = {}
+            self._write_state(state)
+        return stopped
+
+    # ---- helpers for callers -----------------------------------------------------------
+
+    def kubectl(
+        self, *args: str, input: str | None = None, check: bool = False
+    ) -> subprocess.CompletedProcess[str]:
+        """Run the pinned kubectl against this cluster."""
+        proc = subprocess.run(
+            [str(self.bins / "kubectl"), f"--kubeconfig={self.kubeconfig}", *args],
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if check and proc.returncode != 0:
+            raise ClusterError(f"kubectl {' '.join(args)} failed: {proc.stderr.strip()}")
+        return proc
+
+    def apply_manifests(self, manifests: list[dict]) -> None:
+        """``kubectl apply`` a list of objects (JSON is valid YAML)."""
+        doc = json.dumps({"apiVersion": "v1", "kind": "List", "items": manifests})
+        self.kubectl("apply", "-f", "-", input=doc, check=True)
+
+    # ---- internals -----------------------------------------------------------------------
+
+    def _check_binaries(self) -> None:
+        missing = [c for c in (*COMPONENTS, "kubectl") if not (self.bins / c).exists()]
+        if missing:
+            raise ClusterError(
+                f"control-plane binaries missing in {self.bins}: {', '.join(missing)}; "
+                "run `bash hack/build-control-plane.sh` (or `make cluster-up`)"
+            )
+
+    def _write_pki(self, token: str) -> None:
+        pki = self.root / "pki"
+
+        def openssl(*args: str) -> None:
+            subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=pki)
+
+        openssl("genrsa", "-out", "ca.key", "2048")
+        openssl(
+            "req", "-x509", "-new", "-key", "ca.key", "-days", "3650",
+            "-subj", "/CN=subnetes-local-ca", "-out", "ca.crt",
+        )  # fmt: skip
+        openssl("genrsa", "-out", "apiserver.key", "2048")
+        (pki / "san.cnf").write_text(
+            "subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,"
+            "DNS:kubernetes.default,DNS:kubernetes.default.svc,"
+            "DNS:kubernetes.default.svc.cluster.local\n"
+        )
+        openssl(
+            "req", "-new", "-key", "apiserver.key", "-subj", "/CN=kube-apiserver",
+            "-out", "apiserver.csr",
+        )  # fmt: skip
+        openssl(
+            "x509", "-req", "-in", "apiserver.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+            "-CAcreateserial", "-days", "3650", "-extfile", "san.cnf", "-out", "apiserver.crt",
+        )  # fmt: skip
+        openssl("genrsa", "-out", "sa.key", "2048")
+        # Static admin token: the harness's own identity (system:masters), never a workload's.
+        (pki / "token.csv").write_text(f'{token},subnetes-admin,subnetes-admin,"system:masters"\n')
+        for f in pki.iterdir():
+            f.chmod(0o600)
+
+    def _write_kubeconfig(self, state: dict, token: str) -> None:
+        ca = (self.root / "pki" / "ca.crt").read_text()
+        config = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [
+                {
+                    "name": "subnetes-local",
+                    "cluster": {
+                        "server": f"https://127.0.0.1:{state['ports']['apiserver']}",
+                        "certificate-authority-data": base64.b64encode(ca.encode()).decode(),
+                    },
+                }
+            ],
+            "users": [{"name": "subnetes-admin", "user": {"token": token}}],
+            "contexts": [
+                {
+                    "name": "subnetes-local",
+                    "context": {"cluster": "subnetes-local", "user": "subnetes-admin"},
+                }
+            ],
+            "current-context": "subnetes-local",
+        }
+        self.kubeconfig.write_text(json.dumps(config, indent=2))
+        self.kubeconfig.chmod(0o600)
+        state["token"] = token
+        self._write_state(state)
+
+    def _etcd_args(self, state: dict) -> list[str]:
+        p = state["ports"]
+        return [
+            "--name=node0",
+            f"--data-dir={self.root / 'etcd'}",
+            f"--listen-client-urls=http://127.0.0.1:{p['etcd']}",
+            f"--advertise-client-urls=http://127.0.0.1:{p['etcd']}",
+            f"--listen-peer-urls=http://127.0.0.1:{p['etcd_peer']}",
+            f"--initial-advertise-peer-urls=http://127.0.0.1:{p['etcd_peer']}",
+            f"--initial-cluster=node0=http://127.0.0.1:{p['etcd_peer']}",
+            "--listen-metrics-urls=",
+            "--auto-compaction-retention=1",
+            "--unsafe-no-fsync",  # throwaway test data: speed over durability
+            "--log-level=warn",
+        ]
+
+    def _apiserver_args(self, state: dict) -> list[str]:
+        pki = self.root / "pki"
+        return [
+            f"--etcd-servers=http://127.0.0.1:{state['ports']['etcd']}",
+            "--bind-address=127.0.0.1",
+            "--advertise-address=127.0.0.1",
+            "--endpoint-reconciler-type=none",  # endpoints refuse loopback IPs
+            f"--secure-port={state['ports']['apiserver']}",
+            f"--cert-dir={self.root / 'apiserver-certs'}",
+            f"--tls-cert-file={pki / 'apiserver.crt'}",
+            f"--tls-private-key-file={pki / 'apiserver.key'}",
+            f"--client-ca-file={pki / 'ca.crt'}",
+            f"--token-auth-file={pki / 'token.csv'}",
+            "--authorization-mode=Node,RBAC",
+            "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+            f"--service-account-signing-key-file={pki / 'sa.key'}",
+            f"--service-account-key-file={pki / 'sa.key'}",
+            f"--service-cluster-ip-range={SERVICE_CIDR}",
+            "--allow-privileged=true",
+            "--profiling=false",
+            "--v=1",
+        ]
+
+    def _component_common(self) -> list[str]:
+        return [
+            f"--kubeconfig={self.kubeconfig}",
+            "--leader-elect=false",
+            "--bind-address=127.0.0.1",
+            "--secure-port=0",
+        ]
+
+    def _controller_manager_args(self) -> list[str]:
+        pki = self.root / "pki"
+        return [
+            *self._component_common(),
+            f"--service-account-private-key-file={pki / 'sa.key'}",
+            f"--root-ca-file={pki / 'ca.crt'}",
+            "--use-service-account-credentials=false",
+            "--concurrent-gc-syncs=5",
+        ]
+
+    def _scheduler_args(self) -> list[str]:
+        return self._component_common()
+
+    def _kwok_args(self) -> list[str]:
+        return [
+            f"--kubeconfig={self.kubeconfig}",
+            f"--config={REPO_ROOT / 'hack' / 'kwok' / 'stages.yaml'}",
+            "--manage-all-nodes=true",
+            f"--cidr={POD_CIDR}",
+            "--node-ip=127.0.0.1",
+            "--node-lease-duration-seconds=40",
+        ]
+
+    def _start(self, state: dict, name: str, args: list[str]) -> None:
+        log = open(self.log_path(name), "ab")  # noqa: SIM115 - handed to the child
+        proc = subprocess.Popen(
+            [str(self.bins / name), *args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # survives the caller; stopped by PID in down()
+            cwd=self.root,
+        )
+        log.close()
+        state["pids"][name] = proc.pid
+        self._write_state(state)
+
+    def _get(self, state: dict, path: str) -> str:
+        ctx = ssl.create_default_context(cafile=str(self.root / "pki" / "ca.crt"))
+        req = urllib.request.Request(
+            f"https://127.0.0.1:{state['ports']['apiserver']}{path}",
+            headers={"Authorization": f"Bearer {state['token']}"},
+        )
+        with urllib.request.urlopen(req, context=ctx, timeout=5) as resp:
+            return resp.read().decode()
+
+    def _nodes_ready(self, count: int) -> bool:
+        out = self.kubectl(
+            "get", "nodes", "-o",
+            "jsonpath={range .items[*]}{.status.conditions[?(@.type=='Ready')].status}{'\\n'}{end}",
+        )  # fmt: skip
+        return out.returncode == 0 and out.stdout.split().count("True") >= count
+
+    def _wait(self, state: dict, component: str, deadline: float, ready) -> None:
+        while time.monotonic() < deadline:
+            for name, pid in state["pids"].items():
+                if not _is_our_process(pid, self.bins):
+                    raise ClusterError(f"{name} exited during start-up:\n{self._tail(name)}")
+            try:
+                if ready():
+                    return
+            except OSError:
+                pass
+            time.sleep(0.3)
+        raise ClusterError(
+            f"timed out waiting for {component}; its log ends:\n{self._tail(component)}"
+        )
+
+    def _tail(self, component: str, lines: int = 30) -> str:
+        try:
+            text = self.log_path(component).read_text(errors="replace")
+        except FileNotFoundError:
+            return "(no log)"
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def _is_our_process(pid: int, bins: Path) -> bool:
+    """True if ``pid`` still runs one of our binaries (guards against reused PIDs)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].decode()
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return False
+    if stat.rsplit(")", 1)[1].split()[0] == "Z":
+        return False
+    return Path(cmdline).parent == bins
+
+
+def _terminate(pid: int, grace: float = 10.0) -> None:
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        try:
+            waited, _ = os.waitpid(pid, os.WNOHANG)
+            if waited:
+                return
+        except ChildProcessError:
+            pass  # not our child: poll /proc instead
+        if not Path(f"/proc/{pid}").exists():
+            return
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m subnetes.localnet.cluster up|down|status``."""
+    parser = argparse.ArgumentParser(prog="subnetes-cluster", description=__doc__.split("\n")[0])
+    parser.add_argument("action", choices=["up", "down", "status"])
+    parser.add_argument("--dir", type=Path, default=None, help="cluster state directory")
+    parser.add_argument("--timeout", type=float, default=180.0)
+    args = parser.parse_args(argv)
+    cluster = LocalCluster(root=args.dir) if args.dir else LocalCluster()
+    try:
+        if args.action == "up":
+            started = time.monotonic()
+            kubeconfig = cluster.up(timeout=args.timeout)
+            print(f"control plane ready in {time.monotonic() - started:.1f}s")
+            print(f"export KUBECONFIG={kubeconfig}")
+        elif args.action == "down":
+            stopped = cluster.down()
+            print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+        else:
+            up = cluster.is_up()
+            print(f"{'up' if up else 'down'}; kubeconfig: {cluster.kubeconfig}")
+            return 0 if up else 1
+    except ClusterError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
