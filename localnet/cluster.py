@@ -122,6 +122,7 @@ class LocalCluster:
 
     root: Path = field(default_factory=default_cluster_dir)
     bins: Path = field(default_factory=bin_dir)
+    _children: dict[str, subprocess.Popen] = field(default_factory=dict, repr=False)
 
     @property
     def kubeconfig(self) -> Path:
@@ -394,6 +395,7 @@ class LocalCluster:
             cwd=self.root,
         )
         log.close()
+        self._children[name] = proc
         state["pids"][name] = proc.pid
         self._write_state(state)
 
@@ -415,8 +417,8 @@ class LocalCluster:
 
     def _wait(self, state: dict, component: str, deadline: float, ready) -> None:
         while time.monotonic() < deadline:
-            for name, pid in state["pids"].items():
-                if not _is_our_process(pid, self.bins):
+            for name, proc in self._children.items():
+                if proc.poll() is not None:
                     raise ClusterError(f"{name} exited during start-up:\n{self._tail(name)}")
             try:
                 if ready():
