@@ -1,10 +1,26 @@
 """subnetes.consensus — Subtensor's Yuma epoch for many subnets in one batched JAX call.
 
 Public API: ``run_epochs(inputs, params, *, dtype="float64") -> EpochOutputs`` with the pytrees
-``EpochInputs`` / ``SubnetParams`` / ``EpochOutputs`` (layout: ``subnetes.consensus.interface``).
+``EpochInputs`` / ``SubnetParams`` / ``EpochOutputs`` (layout: ``subnetes.consensus.interface``);
+``enable_compilation_cache()`` and ``precompile(shapes)`` for chain start-up;
+``reference_epochs`` is the NumPy reference with the same contract.
 """
 
-from .api import run_epochs
+from .api import empty_batch, precompile, run_epochs
+from .buckets import bucket, bucket_shape
+from .cache import enable_compilation_cache
 from .interface import EpochInputs, EpochOutputs, SubnetParams
+from .reference import reference_epochs
 
-__all__ = ["EpochInputs", "EpochOutputs", "SubnetParams", "run_epochs"]
+__all__ = [
+    "EpochInputs",
+    "EpochOutputs",
+    "SubnetParams",
+    "bucket",
+    "bucket_shape",
+    "empty_batch",
+    "enable_compilation_cache",
+    "precompile",
+    "reference_epochs",
+    "run_epochs",
+]

@@ -1,10 +1,54 @@
-"""The one entry point the chain calls: ``run_epochs``."""
+"""The one entry point the chain calls: ``run_epochs`` (plus start-up helpers)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import jax
+import numpy as np
+
+from .buckets import bucket_shape, pad_batch
+from .epoch import epoch_batched
+from .host import check_shapes, normalized_stake, rao_split, resolve_dtype
 from .interface import EpochInputs, EpochOutputs, SubnetParams
+from .sharding import shard_batch
+
+
+def prepare(
+    inputs: EpochInputs, params: SubnetParams, dtype: Any = "float64"
+) -> tuple[EpochInputs, SubnetParams]:
+    """Host-side preparation for the kernel: normalized stake in ``dtype``, int32 blocks and
+    hyperparameters, ``bonds_reset`` filled in, ``emission`` dropped (it is applied on the host).
+    """
+    f = resolve_dtype(dtype)
+    n_sub, _, n = check_shapes(inputs, params)
+    i32 = np.int32
+    stake = normalized_stake(inputs.stake, inputs.n_uids, params.stake_threshold).astype(f)
+    reset = inputs.bonds_reset
+    x = EpochInputs(
+        n_uids=np.asarray(inputs.n_uids, i32),
+        current_block=np.asarray(inputs.current_block, i32),
+        stake=stake,
+        block_at_registration=np.asarray(inputs.block_at_registration, i32),
+        last_update=np.asarray(inputs.last_update, i32),
+        validator_permit=np.asarray(inputs.validator_permit, bool),
+        row_uid=np.asarray(inputs.row_uid, i32),
+        weights=np.asarray(inputs.weights, np.uint16),
+        bonds=np.asarray(inputs.bonds, np.uint16),
+        bonds_reset=np.zeros((n_sub, n), bool) if reset is None else np.asarray(reset, bool),
+        emission=None,
+    )
+    p = SubnetParams(
+        **{
+            name: np.asarray(getattr(params, name), bool)
+            if name in ("liquid_alpha_enabled", "bonds_reset_enabled")
+            else np.asarray(getattr(params, name), i32)
+            for name in SubnetParams._fields
+            if name != "stake_threshold"
+        },
+        stake_threshold=np.zeros(n_sub, f),  # already applied to the stake
+    )
+    return x, p
 
 
 def run_epochs(
@@ -12,16 +56,67 @@ def run_epochs(
     params: SubnetParams,
     *,
     dtype: Any = "float64",
+    shard: bool | None = None,
 ) -> EpochOutputs:
     """Run the Yuma epoch of every subnet in ``inputs`` in one jitted, vmapped JAX call.
+
+    Shapes are padded to power-of-two buckets (``buckets.py``), so only a few shapes ever
+    compile; results are sliced back to the input shapes.
 
     Args:
         inputs: per-subnet state with a leading subnet axis (see ``EpochInputs``).
         params: per-subnet hyperparameters, arrays of shape [S] (see ``SubnetParams``).
-        dtype: "float64" (default, Subtensor-faithful) or "float32" (faster). 64-bit mode is
-            enabled only for the duration of the call.
+        dtype: "float64" (default, closest to Subtensor) or "float32" (faster). 64-bit mode is
+            enabled only for the duration of the call (``jax.enable_x64``).
+        shard: split the subnet axis across all local devices; default: when there are > 1.
 
     Returns:
         ``EpochOutputs`` of numpy arrays with the same S, V, N as ``inputs``.
     """
-    raise NotImplementedError("consensus implementation in progress (issue 3)")
+    f = resolve_dtype(dtype)
+    n_sub, v, n = check_shapes(inputs, params)
+    x, p = prepare(inputs, params, f)
+    need_rows = int(np.max(np.minimum(p.max_validators, x.n_uids), initial=0))
+    shape = bucket_shape(n_sub, max(v, need_rows), n)
+    devices = jax.local_devices()
+    if shard is None:
+        shard = len(devices) > 1
+    if shard and len(devices) > 1:
+        shape = (-(-shape[0] // len(devices)) * len(devices), *shape[1:])
+    x, p = pad_batch(x, p, shape)
+    with jax.enable_x64(f is np.float64):
+        if shard and len(devices) > 1:
+            x, p = shard_batch((x, p), devices)
+        out = jax.device_get(epoch_batched(x, p))
+    res = {
+        k: np.asarray(a)[:n_sub, :v] if a.ndim == 3 else np.asarray(a)[:n_sub, :n]
+        for k, a in out.items()
+    }
+    res = {k: a[..., :n] for k, a in res.items()}
+    res["server_emission"] = rao_split(res["server_share"], inputs.emission)
+    res["validator_emission"] = rao_split(res["validator_share"], inputs.emission)
+    res["emission"] = rao_split(res["emission_share"], inputs.emission)
+    return EpochOutputs(**res)
+
+
+def empty_batch(num_subnets: int, rows: int, uids: int) -> tuple[EpochInputs, SubnetParams]:
+    """An all-zero batch of the given shape (every subnet empty) — e.g. for compiling."""
+    s, v, n = num_subnets, rows, uids
+    x = EpochInputs(
+        n_uids=np.zeros(s, np.int64),
+        current_block=np.zeros(s, np.int64),
+        stake=np.zeros((s, n)),
+        block_at_registration=np.zeros((s, n), np.int64),
+        last_update=np.zeros((s, n), np.int64),
+        validator_permit=np.zeros((s, n), bool),
+        row_uid=np.full((s, v), -1, np.int32),
+        weights=np.zeros((s, v, n), np.uint16),
+        bonds=np.zeros((s, v, n), np.uint16),
+    )
+    return x, SubnetParams.defaults(s)
+
+
+def precompile(shapes: list[tuple[int, int, int]], dtype: Any = "float64") -> None:
+    """Compile the epoch for each (S, V, N) bucket now (chain start-up), using the cache."""
+    for s, v, n in shapes:
+        run_epochs(*empty_batch(s, v, n), dtype=dtype)

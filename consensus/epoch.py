@@ -1,0 +1,251 @@
+"""Pure-JAX Yuma epoch: one subnet as a function of arrays, vmapped and jitted over subnets.
+
+The kernel takes *prepared* inputs (see ``api.prepare``): ``EpochInputs`` whose ``stake`` is the
+normalized stake S in the computation dtype, block numbers as int32, and ``bonds_reset`` filled
+in. Every per-subnet choice (Yuma 2 / 3, liquid alpha, bonds penalty 0 / 1 / between) is a
+``jnp.where`` on per-subnet values, so subnets of different versions share one call.
+
+The consensus (spec step 4) avoids sorting, which is slow on XLA:CPU: it bisects on the value
+with one stake-weighted count per step, then walks up to the exact weight value (see
+``kappa_quantile``); the result equals the sort-based definition exactly.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from .interface import U16_MAX, EpochInputs, SubnetParams
+
+# Value-bisection steps before the exact walk; a speed knob only (the result does not depend on it).
+BISECT_STEPS = 16
+
+
+def _normalize(x: jax.Array) -> jax.Array:
+    total = x.sum()
+    return jnp.where(total != 0, x / jnp.where(total != 0, total, 1), x)
+
+
+def _col_normalize(m: jax.Array) -> jax.Array:
+    sums = m.sum(axis=0, keepdims=True)
+    return jnp.where(sums != 0, m / jnp.where(sums != 0, sums, 1), m)
+
+
+def _col_max_upscale(m: jax.Array) -> jax.Array:
+    mx = m.max(axis=0, keepdims=True)
+    return jnp.where(mx != 0, m / jnp.where(mx != 0, mx, 1), m)
+
+
+def _to_u16(x: jax.Array) -> jax.Array:
+    return jnp.clip(jnp.floor(x * U16_MAX), 0, U16_MAX).astype(jnp.uint16)
+
+
+def kappa_quantile(
+    w: jax.Array, row_stake: jax.Array, kappa: jax.Array, bisect_steps: int = BISECT_STEPS
+) -> jax.Array:
+    """Per column j, the smallest weight value v (among staked rows) with g_j(v) < kappa, where
+    g_j(x) = stake of staked rows with w_ij > x (stake re-normalized over staked rows).
+
+    g_j is a non-increasing step function that only changes at weight values, so the answer is
+    the first point where "g_j(x) < kappa" turns true. Bisection on x keeps ``lo`` with the
+    predicate false (every weight value <= lo fails too); the walk then tries the smallest
+    weight value above ``lo``: if it passes it is the answer, else it becomes the new ``lo``.
+    Special cases as the reference: no staked row → 0; predicate true everywhere (kappa above
+    the staked total) → the smallest value; never true (kappa <= 0) → the largest value.
+
+    Args:
+        w: [V, N] row-normalized weights.
+        row_stake: [V] active stake per row (only rows with stake > 0 take part).
+        kappa: scalar in the dtype of ``w``.
+        bisect_steps: static number of bisection steps before the walk.
+
+    Returns:
+        [N] consensus weights C.
+    """
+    dt = w.dtype
+    staked = row_stake > 0
+    total = jnp.where(staked, row_stake, 0).sum()
+    s = jnp.where(staked, row_stake / jnp.where(total > 0, total, 1), 0).astype(dt)
+    inf = jnp.array(jnp.inf, dt)
+    w_in = jnp.where(staked[:, None], w, inf)  # +inf: never counted, never a candidate
+    w_max = jnp.where(staked[:, None], w, -inf).max(axis=0)
+    w_min = w_in.min(axis=0)
+
+    def passes(x: jax.Array) -> jax.Array:  # g(x) < kappa, per column
+        above = jnp.where(w_in > x[None, :], s[:, None], 0).sum(axis=0)
+        return above < kappa
+
+    n = w.shape[1]
+    lo0 = jnp.full((n,), -1, dt)
+    any_staked = jnp.any(staked)
+    true_everywhere = passes(lo0)
+    never_true = ~passes(w_max)
+    done0 = ~any_staked | true_everywhere | never_true
+    c0 = jnp.where(~any_staked, 0, jnp.where(true_everywhere, w_min, w_max)).astype(dt)
+
+    def bisect(_: int, carry: tuple[jax.Array, jax.Array]) -> tuple[jax.Array, jax.Array]:
+        lo, hi = carry
+        mid = lo + (hi - lo) * 0.5
+        ok = passes(mid)
+        return jnp.where(ok, lo, mid), jnp.where(ok, mid, hi)
+
+    lo, _ = lax.fori_loop(0, bisect_steps, bisect, (lo0, w_max))
+
+    def walk_cond(state: tuple[jax.Array, jax.Array, jax.Array]) -> jax.Array:
+        return ~jnp.all(state[2])
+
+    def walk(state: tuple[jax.Array, jax.Array, jax.Array]) -> tuple[jax.Array, ...]:
+        lo, c, done = state
+        nxt = jnp.where(w_in > lo[None, :], w_in, inf).min(axis=0)
+        ok = passes(nxt) | (nxt == inf)
+        c = jnp.where(~done & ok, nxt, c)
+        done = done | ok
+        return jnp.where(done, lo, nxt), c, done
+
+    _, c, _ = lax.while_loop(walk_cond, walk, (lo, c0, done0))
+    return c
+
+
+def epoch_single(x: EpochInputs, p: SubnetParams) -> dict[str, jax.Array]:
+    """The epoch of one subnet (no leading S axis) from prepared inputs.
+
+    Returns the float/bool fields of ``EpochOutputs`` plus the in-kernel u16 views.
+    """
+    dt = x.stake.dtype
+    V, N = x.weights.shape
+    one = jnp.array(1, dt)
+    u16max = jnp.array(U16_MAX, dt)
+    uids = jnp.arange(N, dtype=jnp.int32)
+    real = uids < x.n_uids
+    b = x.current_block
+
+    # Step 1: stake and new permits: the top min(k, n) UIDs by (stake, uid), non-zero stake.
+    S = jnp.where(real, x.stake, 0)
+    K = min(V, N)
+    _, top_rev = lax.top_k(S[::-1], K)  # on ties lax.top_k prefers the lower index
+    top_uid = N - 1 - top_rev  # ... i.e. the higher UID, as Subtensor's stable sort
+    slots = jnp.arange(K) < jnp.minimum(p.max_validators, x.n_uids)
+    new_permit = jnp.zeros(N, bool).at[top_uid].set(slots) & (S != 0) & real
+    old_permit = real & x.validator_permit
+
+    # Step 2: activity and active stake.
+    active = real & (x.last_update + p.activity_cutoff >= b)
+    A = _normalize(jnp.where(active & old_permit, S, 0))
+
+    # Validator rows.
+    has_row = x.row_uid >= 0
+    ru = jnp.where(has_row, x.row_uid, 0)
+    row_A = jnp.where(has_row, A[ru], 0)
+    row_old = has_row & old_permit[ru]
+    row_lu = x.last_update[ru]
+
+    # Step 3: masked, row-normalized weights (row sums of raw u16 are exact in int32).
+    keep = row_old[:, None] & real[None, :]
+    keep &= uids[None, :] != x.row_uid[:, None]
+    keep &= row_lu[:, None] > x.block_at_registration[None, :]
+    w_int = jnp.where(keep, x.weights.astype(jnp.int32), 0)
+    row_sum = w_int.sum(axis=1, keepdims=True)
+    W = jnp.where(row_sum > 0, w_int.astype(dt) / jnp.maximum(row_sum, 1).astype(dt), 0)
+
+    # Step 4: consensus.
+    kappa = p.kappa.astype(dt) / u16max
+    C = kappa_quantile(W, row_A, kappa)
+
+    # Step 5: clip, trust, ranks, incentive.
+    Wc = jnp.minimum(W, C[None, :])
+    Tv_row = Wc.sum(axis=1)
+    R = (row_A[:, None] * Wc).sum(axis=0)
+    Inc = _normalize(R)
+    P = (row_A[:, None] * W).sum(axis=0)
+    trust = jnp.where(P > 0, R / jnp.where(P > 0, P, 1), 0)
+
+    # Step 6: bond weights (exact copies for beta = 0 and beta = 1, as Subtensor).
+    beta = p.bonds_penalty.astype(dt) / u16max
+    Wb = jnp.where(beta == 0, W, jnp.where(beta == 1, Wc, W + beta * (Wc - W)))
+
+    # Step 7: bonds, both versions computed, selected per subnet.
+    keep_col = real & (x.block_at_registration < b - p.tempo)
+    keep_col &= ~(p.bonds_reset_enabled & x.bonds_reset)
+    B_raw = jnp.where(has_row[:, None] & keep_col[None, :], x.bonds.astype(dt), 0)
+    a = one - p.bonds_moving_average.astype(dt) / jnp.array(1_000_000, dt)
+
+    # Yuma 3: per-bond EMA, optionally with liquid alpha.
+    Bo3 = B_raw / u16max
+    lo = p.alpha_low.astype(dt) / u16max
+    hi = p.alpha_high.astype(dt) / u16max
+    steep = p.alpha_sigmoid_steepness.astype(dt) / jnp.array(100, dt)
+    d = jnp.where(Wb >= Bo3, jnp.clip(Wb - C[None, :], 0, 1), jnp.clip(Bo3 - Wb, 0, 1))
+    sig = one / (one + jnp.exp(jnp.clip(-steep * (d - 0.5), -20, 20)))
+    liquid = p.liquid_alpha_enabled & jnp.any(C != 0)
+    alpha = jnp.where(liquid, jnp.clip(lo + sig * (hi - lo), lo, hi), a)
+    Bn = jnp.minimum(one, (one - alpha) * Bo3 + alpha * Wb)
+    D3 = row_A * (_col_normalize(Bn) @ Inc)
+
+    # Yuma 2: column-normalized bonds with a fixed EMA.
+    Bo2 = _col_normalize(B_raw)
+    dB = _col_normalize(Wb * row_A[:, None])
+    Be = _col_normalize(a * dB + (one - a) * Bo2)
+    D2 = Be @ Inc
+
+    yuma3 = p.yuma_version == 3
+    D_row = _normalize(jnp.where(yuma3, D3, D2))
+    stored = jnp.where(yuma3, Bn, _col_max_upscale(Be))
+    row_new = has_row & new_permit[ru]
+    bonds = jnp.where(row_new[:, None], stored, 0)
+
+    # Per-UID views of per-row quantities (empty rows scatter out of range and are dropped).
+    dest = jnp.where(has_row, x.row_uid, N)
+    D = jnp.zeros(N, dt).at[dest].add(D_row, mode="drop")
+    Tv = jnp.zeros(N, dt).at[dest].add(Tv_row, mode="drop")
+
+    # Step 8: emission shares with the no-weights fallback.
+    total = (Inc + D).sum()
+    pos = total > 0
+    safe_total = jnp.where(pos, total, 1)
+    fallback = jnp.where(A.sum() != 0, A, S)
+    SE = jnp.where(pos, Inc / safe_total, Inc)
+    VE = jnp.where(pos, D / safe_total, fallback)
+    NCE = jnp.where(pos, _normalize(Inc + D), fallback)
+    mx = NCE.max()
+    pruning = jnp.where(mx > 0, NCE / jnp.where(mx > 0, mx, 1), NCE)
+    pruning_u16 = jnp.where(
+        mx > 0,
+        jnp.floor(NCE * u16max / jnp.where(mx > 0, mx, 1) + 0.5),
+        jnp.floor(NCE * u16max),
+    )
+
+    return {
+        "active": active,
+        "validator_permit": new_permit,
+        "stake": S,
+        "consensus": C,
+        "validator_trust": Tv,
+        "incentive": Inc,
+        "dividends": D,
+        "rank": Inc,
+        "trust": trust,
+        "prerank": P,
+        "server_share": SE,
+        "validator_share": VE,
+        "emission_share": NCE,
+        "pruning_score": pruning,
+        "bonds": bonds,
+        "stake_u16": _to_u16(S),
+        "consensus_u16": _to_u16(C),
+        "validator_trust_u16": _to_u16(Tv),
+        "incentive_u16": _to_u16(Inc),
+        "dividends_u16": _to_u16(D),
+        "rank_u16": _to_u16(Inc),
+        "trust_u16": _to_u16(trust),
+        "pruning_score_u16": jnp.clip(pruning_u16, 0, U16_MAX).astype(jnp.uint16),
+        "bonds_u16": _to_u16(bonds),
+    }
+
+
+@partial(jax.jit, static_argnames=())
+def epoch_batched(x: EpochInputs, p: SubnetParams) -> dict[str, jax.Array]:
+    """``epoch_single`` vmapped over the leading subnet axis and jitted."""
+    return jax.vmap(epoch_single)(x, p)

@@ -1,0 +1,88 @@
+"""Host-side (NumPy) steps shared by the JAX path and the reference: stake, u16 views, rao."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .interface import U16_MAX, EpochInputs, SubnetParams
+
+FLOAT_DTYPES = {"float64": np.float64, "float32": np.float32}
+
+
+def resolve_dtype(dtype: object) -> type[np.floating]:
+    """Map "float64" / "float32" / numpy dtypes to the numpy scalar type."""
+    name = np.dtype(dtype).name  # type: ignore[call-overload]
+    if name not in FLOAT_DTYPES:
+        raise ValueError(f"dtype must be float64 or float32, got {dtype!r}")
+    return FLOAT_DTYPES[name]
+
+
+def normalized_stake(
+    stake_rao: np.ndarray, n_uids: np.ndarray, stake_threshold: np.ndarray
+) -> np.ndarray:
+    """Spec step 1, first half: S = normalize(T after threshold), in float64 (Subtensor: I64F64).
+
+    Args:
+        stake_rao: [S, N] stake T in rao (float or int).
+        n_uids: [S] number of real UIDs; padding columns get 0.
+        stake_threshold: [S] rao; a UID with floor(T) < threshold counts as 0.
+
+    Returns:
+        [S, N] float64, each real row summing to 1 (or all zero).
+    """
+    t = np.asarray(stake_rao, dtype=np.float64)
+    real = np.arange(t.shape[-1])[None, :] < np.asarray(n_uids)[:, None]
+    thr = np.asarray(stake_threshold, dtype=np.float64)[:, None]
+    t = np.where(real & (np.floor(t) >= thr) & (t > 0), t, 0.0)
+    total = t.sum(axis=-1, keepdims=True)
+    return np.where(total > 0, t / np.where(total > 0, total, 1.0), 0.0)
+
+
+def to_u16(x: np.ndarray) -> np.ndarray:
+    """Subtensor's fixed_proportion_to_u16: floor(x·65535), saturating to [0, 65535]."""
+    return np.clip(np.floor(x * U16_MAX), 0, U16_MAX).astype(np.uint16)
+
+
+def max_upscale_u16(x: np.ndarray) -> np.ndarray:
+    """Subtensor's vec_max_upscale_to_u16 along the last axis: round(x·65535 / max(x))."""
+    m = x.max(axis=-1, keepdims=True)
+    up = np.floor(x * U16_MAX / np.where(m > 0, m, 1) + 0.5)
+    return np.clip(np.where(m > 0, up, np.floor(x * U16_MAX)), 0, U16_MAX).astype(np.uint16)
+
+
+def rao_split(share: np.ndarray, emission: np.ndarray | None) -> np.ndarray:
+    """floor(share · E) per UID in rao (int64), computed in float64; zeros without E."""
+    if emission is None:
+        return np.zeros(share.shape, dtype=np.int64)
+    e = np.asarray(emission, dtype=np.float64).reshape((-1,) + (1,) * (share.ndim - 1))
+    return np.floor(np.asarray(share, dtype=np.float64) * e).astype(np.int64)
+
+
+def check_shapes(inputs: EpochInputs, params: SubnetParams) -> tuple[int, int, int]:
+    """Validate the layout and return (S, V, N)."""
+    s, v, n = np.shape(inputs.weights)
+    expect = {
+        "n_uids": (s,),
+        "current_block": (s,),
+        "stake": (s, n),
+        "block_at_registration": (s, n),
+        "last_update": (s, n),
+        "validator_permit": (s, n),
+        "row_uid": (s, v),
+        "bonds": (s, v, n),
+    }
+    if inputs.bonds_reset is not None:
+        expect["bonds_reset"] = (s, n)
+    if inputs.emission is not None:
+        expect["emission"] = (s,)
+    for name, shape in expect.items():
+        got = np.shape(getattr(inputs, name))
+        if got != shape:
+            raise ValueError(f"EpochInputs.{name}: expected shape {shape}, got {got}")
+    for name in SubnetParams._fields:
+        got = np.shape(getattr(params, name))
+        if got != (s,):
+            raise ValueError(f"SubnetParams.{name}: expected shape {(s,)}, got {got}")
+    if np.any(np.asarray(inputs.n_uids) > n):
+        raise ValueError("n_uids exceeds the number of UID columns")
+    return s, v, n

@@ -1,0 +1,245 @@
+"""NumPy reference of the Yuma epoch: one subnet at a time, one step per line of the spec.
+
+Written for clarity, not speed: it is the test oracle for the JAX path and the benchmark
+baseline. Step numbers refer to ``shared/specs/yuma.md``; the layout (validator rows ``[V, N]``)
+is described in ``subnetes.consensus.interface``. Semantics: Subtensor's dense epoch with sorted
+UIDs, in floating point.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .host import (
+    check_shapes,
+    max_upscale_u16,
+    normalized_stake,
+    rao_split,
+    resolve_dtype,
+    to_u16,
+)
+from .interface import U16_MAX, EpochInputs, EpochOutputs, SubnetParams
+
+# ---------------------------------------------------------------------------------------------
+# Vector primitives (Subtensor math.rs semantics: never divide by zero)
+
+
+def normalize(x: np.ndarray) -> np.ndarray:
+    """x / sum(x); unchanged when the sum is 0."""
+    total = x.sum()
+    return x / total if total != 0 else x
+
+
+def row_normalize(m: np.ndarray) -> np.ndarray:
+    """Each row divided by its sum; rows summing to <= 0 unchanged."""
+    sums = m.sum(axis=1, keepdims=True)
+    return np.where(sums > 0, m / np.where(sums > 0, sums, 1), m)
+
+
+def col_normalize(m: np.ndarray) -> np.ndarray:
+    """Each column divided by its sum; columns summing to 0 unchanged."""
+    sums = m.sum(axis=0, keepdims=True)
+    return np.where(sums != 0, m / np.where(sums != 0, sums, 1), m)
+
+
+def col_max_upscale(m: np.ndarray) -> np.ndarray:
+    """Each column divided by its max; columns whose max is 0 unchanged."""
+    mx = m.max(axis=0, keepdims=True)
+    return np.where(mx != 0, m / np.where(mx != 0, mx, 1), m)
+
+
+def kappa_quantile(w: np.ndarray, row_stake: np.ndarray, kappa: Any) -> np.ndarray:
+    """Spec step 4: per column, the stake-weighted kappa-quantile of the weights.
+
+    Only rows with positive stake take part; their stake is re-normalized to s. For column j
+    the result is the smallest weight value v with (stake of rows with w_ij > v) < kappa —
+    equivalently the largest v with (stake of rows with w_ij >= v) >= kappa. If no value
+    qualifies (kappa <= 0) it is the column's largest weight; with no staked row, 0.
+    """
+    n = w.shape[1]
+    staked = row_stake > 0
+    if not staked.any():
+        return np.zeros(n, dtype=w.dtype)
+    s = row_stake[staked] / row_stake[staked].sum()
+    ws = w[staked]
+    # Sort each column ascending; carry each row's stake along.
+    order = np.argsort(ws, axis=0, kind="stable")
+    w_sorted = np.take_along_axis(ws, order, axis=0)
+    s_sorted = s[order]
+    # above[p] = stake strictly after position p. At the last position of a run of equal values
+    # this is the stake of rows with w > v; inside a run it is larger, so the first position
+    # whose `above` drops below kappa always holds the right value even with ties.
+    suffix = np.cumsum(s_sorted[::-1], axis=0)[::-1]
+    above = np.concatenate([suffix[1:], np.zeros((1, n), dtype=w.dtype)], axis=0)
+    below_kappa = above < kappa
+    first = np.argmax(below_kappa, axis=0)
+    c = w_sorted[first, np.arange(n)]
+    return np.where(below_kappa.any(axis=0), c, w_sorted[-1])
+
+
+# ---------------------------------------------------------------------------------------------
+# One subnet
+
+
+def epoch_one(inp: EpochInputs, p: SubnetParams, dtype: Any = "float64") -> dict[str, np.ndarray]:
+    """The epoch of ONE subnet. ``inp``/``p`` hold that subnet's slices (no leading S axis),
+    except ``inp.stake``, which must already be the normalized stake S (``normalized_stake``).
+
+    Returns a dict with the float and bool fields of ``EpochOutputs`` for this subnet.
+    """
+    f = resolve_dtype(dtype)
+    V, N = inp.weights.shape
+    n = int(inp.n_uids)
+    b = int(inp.current_block)
+    uids = np.arange(N)
+    real = uids < n
+    reg = np.asarray(inp.block_at_registration, dtype=np.int64)
+    lu = np.asarray(inp.last_update, dtype=np.int64)
+
+    # Step 1: stake (already normalized) and new permits = top-k by stake among non-zero stakes.
+    S = np.asarray(inp.stake, dtype=f) * real
+    k = int(p.max_validators)
+    new_permit = real & (S != 0)
+    if n >= k:
+        ascending = np.argsort(S[:n], kind="stable")  # ties keep UID order: lower UID first
+        new_permit[ascending[: n - k]] = False
+    old_permit = real & np.asarray(inp.validator_permit, dtype=bool)
+
+    # Step 2: activity and active stake.
+    active = real & ~(lu + int(p.activity_cutoff) < b)
+    A = normalize(np.where(active & old_permit, S, 0).astype(f))
+
+    # Validator rows: which UID each row belongs to.
+    row_uid = np.asarray(inp.row_uid, dtype=np.int64)
+    has_row = row_uid >= 0
+    ru = np.where(has_row, row_uid, 0)
+    row_A = np.where(has_row, A[ru], 0).astype(f)
+    row_old = has_row & old_permit[ru]
+    row_lu = lu[ru]
+
+    # Step 3: weights — drop rows without old permit, the diagonal, outdated weights, padding;
+    # then row-normalize (row sums of the raw u16 values are exact integers).
+    keep = row_old[:, None] & real[None, :]
+    keep &= uids[None, :] != row_uid[:, None]
+    keep &= ~(row_lu[:, None] <= reg[None, :])
+    w_int = np.where(keep, np.asarray(inp.weights, dtype=np.int64), 0)
+    row_sum = w_int.sum(axis=1, keepdims=True)
+    W = np.where(row_sum > 0, w_int.astype(f) / np.maximum(row_sum, 1).astype(f), 0).astype(f)
+
+    # Step 4: consensus.
+    kappa = f(p.kappa) / f(U16_MAX)
+    C = kappa_quantile(W, row_A, kappa)
+
+    # Step 5: clip, validator trust, ranks, incentive; prerank and trust.
+    Wc = np.minimum(W, C[None, :])
+    Tv_row = Wc.sum(axis=1)
+    R = (row_A[:, None] * Wc).sum(axis=0)
+    Inc = normalize(R)
+    P = (row_A[:, None] * W).sum(axis=0)
+    trust = np.where(P > 0, R / np.where(P > 0, P, 1), 0).astype(f)
+
+    # Step 6: bond weights.
+    beta = f(p.bonds_penalty) / f(U16_MAX)
+    if beta == 0:
+        Wb = W
+    elif beta == 1:
+        Wb = Wc
+    else:
+        Wb = W + beta * (Wc - W)
+
+    # Step 7: bonds. Columns of UIDs registered since the last epoch (and reset columns) start
+    # from zero; empty rows carry nothing.
+    keep_col = real & ~(reg >= b - int(p.tempo))
+    if inp.bonds_reset is not None and bool(p.bonds_reset_enabled):
+        keep_col &= ~np.asarray(inp.bonds_reset, dtype=bool)
+    B_raw = np.where(has_row[:, None] & keep_col[None, :], inp.bonds, 0).astype(f)
+    a = f(1) - f(p.bonds_moving_average) / f(1_000_000)
+    if int(p.yuma_version) == 3:
+        Bo = B_raw / f(U16_MAX)
+        if bool(p.liquid_alpha_enabled) and np.any(C != 0):
+            lo = f(p.alpha_low) / f(U16_MAX)
+            hi = f(p.alpha_high) / f(U16_MAX)
+            steep = f(p.alpha_sigmoid_steepness) / f(100)
+            d = np.where(Wb >= Bo, np.clip(Wb - C[None, :], 0, 1), np.clip(Bo - Wb, 0, 1))
+            x = np.clip(-steep * (d - f(0.5)), -20, 20)
+            sig = f(1) / (f(1) + np.exp(x))
+            alpha = np.clip(lo + sig * (hi - lo), lo, hi).astype(f)
+        else:
+            alpha = np.full((V, N), a, dtype=f)
+        Bn = np.minimum(f(1), (f(1) - alpha) * Bo + alpha * Wb)
+        D_row = normalize(row_A * (col_normalize(Bn) @ Inc))
+        stored = Bn
+    else:
+        Bo = col_normalize(B_raw)
+        dB = col_normalize(Wb * row_A[:, None])
+        Be = col_normalize(a * dB + (f(1) - a) * Bo)
+        D_row = normalize(Be @ Inc)
+        stored = col_max_upscale(Be)
+    # Bond rows: kept for new-permit rows, cleared otherwise.
+    row_new = has_row & new_permit[ru]
+    bonds = np.where(row_new[:, None], stored, 0).astype(f)
+
+    # Per-UID views of per-row quantities.
+    D = np.zeros(N, dtype=f)
+    Tv = np.zeros(N, dtype=f)
+    D[row_uid[has_row]] = D_row[has_row]
+    Tv[row_uid[has_row]] = Tv_row[has_row]
+
+    # Step 8: emission shares.
+    total = (Inc + D).sum()
+    if total > 0:
+        SE, VE, NCE = Inc / total, D / total, normalize(Inc + D)
+    else:
+        fallback = A if A.sum() != 0 else S
+        SE, VE, NCE = Inc, fallback, fallback
+    mx = NCE.max()
+    pruning = NCE / mx if mx > 0 else NCE
+
+    return {
+        "active": active,
+        "validator_permit": new_permit,
+        "stake": S,
+        "consensus": C,
+        "validator_trust": Tv,
+        "incentive": Inc,
+        "dividends": D,
+        "rank": Inc,
+        "trust": trust,
+        "prerank": P,
+        "server_share": SE,
+        "validator_share": VE,
+        "emission_share": NCE,
+        "pruning_score": pruning,
+        "bonds": bonds,
+    }
+
+
+def reference_epochs(
+    inputs: EpochInputs, params: SubnetParams, *, dtype: Any = "float64"
+) -> EpochOutputs:
+    """Run ``epoch_one`` for every subnet in turn; same contract as ``run_epochs``."""
+    f = resolve_dtype(dtype)
+    n_sub, _, _ = check_shapes(inputs, params)
+    stake = normalized_stake(inputs.stake, inputs.n_uids, params.stake_threshold)
+    rows: list[dict[str, np.ndarray]] = []
+    for s in range(n_sub):
+        one = EpochInputs(
+            *(None if x is None else np.asarray(x)[s] for x in inputs._replace(stake=stake))
+        )
+        rows.append(epoch_one(one, SubnetParams(*(np.asarray(x)[s] for x in params)), f))
+    return finish_outputs({k: np.stack([r[k] for r in rows]) for k in rows[0]}, inputs.emission)
+
+
+def finish_outputs(out: dict[str, np.ndarray], emission: np.ndarray | None) -> EpochOutputs:
+    """Add the u16 views and rao amounts to the float/bool results of a batch."""
+    for name in ("stake", "consensus", "validator_trust", "incentive", "dividends", "rank"):
+        out.setdefault(f"{name}_u16", to_u16(out[name]))
+    out.setdefault("trust_u16", to_u16(out["trust"]))
+    out.setdefault("pruning_score_u16", max_upscale_u16(out["emission_share"]))
+    out.setdefault("bonds_u16", to_u16(out["bonds"]))
+    out["server_emission"] = rao_split(out["server_share"], emission)
+    out["validator_emission"] = rao_split(out["validator_share"], emission)
+    out["emission"] = rao_split(out["emission_share"], emission)
+    return EpochOutputs(**out)
