@@ -1,0 +1,64 @@
+"""The Validator kind: a staked neuron that scores miners and sets weights."""
+
+from __future__ import annotations
+
+from .common import block_number, fraction_status, name_rule, tao, tao_status, u16
+from .definition import AGE, Column, Kind
+from .neuron import MAX_NAME, hotkey_added_rule, neuron_spec, neuron_status
+from .schema import Schema, boolean
+
+# Subtensor's default (and maximum) delegate take: 18% as a u16 fraction.
+DEFAULT_TAKE = 11_796
+
+
+def spec() -> Schema:
+    """``Validator.spec``: a neuron plus stake and delegate take."""
+    return neuron_spec(
+        "validator",
+        extra={
+            "stake": tao(
+                "Stake the operator keeps on the hotkey, added from (or returned to) the "
+                "coldkey; a validator permit goes to the subnet's top stakes. Unset: the "
+                "operator does not change stake."
+            ),
+            "delegateTake": u16(
+                "Share of delegated stake's dividends the validator keeps, as a u16 fraction "
+                "(11796 = 18%, the chain's usual maximum). Unset: the chain's default."
+            ),
+        },
+        extra_rules=[],
+    )
+
+
+def status() -> Schema:
+    """``Validator.status``: a neuron plus permit, validator trust, dividends and stake."""
+    return neuron_status(
+        "validator",
+        extra={
+            "validatorPermit": boolean("Whether the hotkey holds a validator permit."),
+            "validatorTrust": fraction_status("Validator trust from the last epoch."),
+            "dividends": fraction_status("Dividends from the last epoch."),
+            "lastWeightsBlock": block_number("Block of the validator's last set_weights."),
+            "stake": tao_status("Stake on the hotkey."),
+        },
+    )
+
+
+VALIDATOR = Kind(
+    kind="Validator",
+    plural="validators",
+    short_names=("vali",),
+    description="A validator neuron: a staked hotkey on a subnet and the pod that sets weights.",
+    spec=spec(),
+    status=status(),
+    columns=(
+        Column("SUBNET", ".spec.subnetRef.name", "string", "Subnet resource."),
+        Column("UID", ".status.uid", "integer", "UID on the subnet."),
+        Column("PERMIT", ".status.validatorPermit", "boolean", "Holds a validator permit."),
+        Column("STAKE", ".status.stake", "string", "Stake on the hotkey, TAO."),
+        Column("DIVIDENDS", ".status.dividends", "string", "Dividends from the last epoch."),
+        Column("VTRUST", ".status.validatorTrust", "string", "Validator trust."),
+        AGE,
+    ),
+    root_rules=(name_rule(MAX_NAME), hotkey_added_rule()),
+)
