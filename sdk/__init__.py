@@ -1,0 +1,1 @@
+"""subnetes.sdk: the miner/validator SDK."""

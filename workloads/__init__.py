@@ -1,0 +1,1 @@
+"""subnetes.workloads: reference subnet workloads."""
