@@ -1,0 +1,112 @@
+"""The chain core: genesis, the current state and head, block stepping, durable commit.
+
+No I/O beyond the storage interface and no clock: the service (``service.py``) decides when
+to step. With ``storage=None`` it runs in memory (unit tests).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .block import BlockRecord, Outcome, produce_block
+from .codec import obj_hash
+from .extrinsic import Extrinsic
+from .params import ChainConfig
+from .state import State
+from .storage import Storage
+from .subnets import create_root
+
+ZERO_HASH = "0x" + "00" * 32
+
+
+def genesis_state(config: ChainConfig) -> State:
+    """State at block 0: the root network and the genesis balances (which are the issuance)."""
+    st = State(config)
+    create_root(st)
+    for ss58, amount in config.balances:
+        st.account_mut(ss58).balance += amount
+        st.g.issuance += amount
+    return st
+
+
+def genesis_record(config: ChainConfig, st: State) -> BlockRecord:
+    """Block 0; its hash is the genesis hash that every extrinsic names."""
+    ev = [{"type": "Block", "block": 0, "index": 0, "extrinsics": 0, "block_emission": 0,
+           "issuance": st.g.issuance}]
+    h = obj_hash({"config": config.to_json(), "state_root": st.state_root()})
+    return BlockRecord(number=0, hash=h, parent=ZERO_HASH, timestamp_ms=config.genesis_time_ms,
+                       state_root=st.state_root(), extrinsics=[], events=ev)
+
+
+class GenesisMismatch(Exception):
+    """The database holds another network than the one requested."""
+
+
+class Ledger:
+    """Chain state + head + storage; ``step`` produces and commits one block."""
+
+    def __init__(self, config: ChainConfig, storage: Storage | None = None,
+                 consensus: Callable[..., Any] | None = None) -> None:
+        self.storage = storage
+        self.consensus = consensus
+        stored = storage.get_meta("config") if storage else None
+        if stored is not None:
+            self.config = ChainConfig.from_json(json.loads(stored))
+            assert storage is not None
+            self.state = State.load(self.config, storage.load_chunks())
+            head = storage.block(storage.head() or 0)
+            assert head is not None
+            if head.number != self.state.g.block:
+                raise RuntimeError(f"storage corrupt: head {head.number} != state block {self.state.g.block}")
+            self.head = head
+            g0 = storage.block(0)
+            assert g0 is not None
+            self.genesis_hash = g0.hash
+        else:
+            self.config = config
+            self.state = genesis_state(config)
+            chunks = self.state.take_dirty()
+            self.head = genesis_record(config, self.state)
+            self.genesis_hash = self.head.hash
+            if storage:
+                storage.commit_block(self.head, chunks, {"config": json.dumps(config.to_json())})
+
+    @classmethod
+    def open(cls, config: ChainConfig, db: str | None, consensus: Callable[..., Any] | None = None,
+             require_same_genesis: bool = False) -> Ledger:
+        """Open (or create) a chain; ``require_same_genesis`` refuses a database of another network."""
+        ledger = cls(config, Storage(db) if db else None, consensus)
+        if require_same_genesis and ledger.config != config:
+            raise GenesisMismatch("the database holds a network with another genesis configuration")
+        return ledger
+
+    def step(self, xts: Sequence[tuple[Extrinsic, bool]] = ()) -> tuple[BlockRecord, list[Outcome]]:
+        """Produce the next block from ``xts`` and commit it (state + record, one transaction).
+
+        If the commit fails the in-memory state is no longer trustworthy: the ledger reloads
+        from storage before raising.
+        """
+        record, outcomes, chunks = produce_block(self.state, self.head.hash, self.genesis_hash, xts,
+                                                 self.consensus)
+        if self.storage:
+            try:
+                self.storage.commit_block(record, chunks)
+            except Exception:
+                self.state = State.load(self.config, self.storage.load_chunks())
+                raise
+        self.head = record
+        return record, outcomes
+
+    def verify_chain(self) -> int:
+        """Check the stored hash chain (parents link, no gaps); returns the number of blocks."""
+        assert self.storage is not None
+        prev_hash, count = None, 0
+        for number, h, parent in self.storage.iter_hashes():
+            if number != count:
+                raise RuntimeError(f"gap in blocks at {count}")
+            if prev_hash is not None and parent != prev_hash:
+                raise RuntimeError(f"block {number} does not link to block {number - 1}")
+            prev_hash, count = h, count + 1
+        return count

@@ -1,0 +1,123 @@
+"""Storage: one small interface over SQLAlchemy Core — SQLite (a file path) or PostgreSQL (a URL).
+
+Tables: ``blocks`` (one row per block: hash, parent, the JSON record), ``state`` (one row per
+state chunk), ``meta`` (genesis config and hash). ``commit_block`` writes a block's record and
+its dirty state chunks in ONE transaction, so after a crash the state and the block head agree.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import sqlalchemy as sa
+
+from .block import BlockRecord
+
+_md = sa.MetaData()
+blocks = sa.Table(
+    "chain_blocks", _md,
+    sa.Column("number", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("hash", sa.String(66), nullable=False, unique=True),
+    sa.Column("parent", sa.String(66), nullable=False),
+    sa.Column("record", sa.Text, nullable=False),
+)
+state_tbl = sa.Table(
+    "chain_state", _md,
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("value", sa.LargeBinary, nullable=False),
+)
+meta = sa.Table(
+    "chain_meta", _md,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+
+def database_url(target: str) -> str:
+    """A SQLAlchemy URL from ``--db``: a URL as is, a file path as SQLite."""
+    if "://" in target:
+        if target.startswith("postgresql://"):
+            return "postgresql+psycopg://" + target[len("postgresql://"):]
+        if target.startswith("postgres://"):
+            return "postgresql+psycopg://" + target[len("postgres://"):]
+        return target
+    return f"sqlite:///{target}"
+
+
+class Storage:
+    """Durable chain storage (blocks + state chunks), SQLite or PostgreSQL."""
+
+    def __init__(self, target: str) -> None:
+        url = database_url(target)
+        self.is_sqlite = url.startswith("sqlite")
+        kwargs: dict[str, Any] = {}
+        if self.is_sqlite:
+            kwargs["connect_args"] = {"check_same_thread": False}
+        self.engine = sa.create_engine(url, **kwargs)
+        if self.is_sqlite:
+            @sa.event.listens_for(self.engine, "connect")
+            def _pragmas(dbapi_conn: Any, _rec: Any) -> None:
+                cur = dbapi_conn.cursor()
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute("PRAGMA synchronous=FULL")  # a committed block survives power loss
+                cur.close()
+        _md.create_all(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # ---- meta ---------------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        with self.engine.connect() as c:
+            row = c.execute(sa.select(meta.c.value).where(meta.c.key == key)).first()
+        return row[0] if row else None
+
+    # ---- writes -------------------------------------------------------------------------------
+    def commit_block(self, record: BlockRecord, chunks: dict[str, bytes | None],
+                     meta_items: dict[str, str] | None = None) -> None:
+        """Write the block record and its state changes atomically."""
+        with self.engine.begin() as c:
+            c.execute(blocks.insert().values(
+                number=record.number, hash=record.hash, parent=record.parent,
+                record=json.dumps(record.to_json(), separators=(",", ":")),
+            ))
+            keys = list(chunks)
+            for i in range(0, len(keys), 500):
+                c.execute(state_tbl.delete().where(state_tbl.c.key.in_(keys[i:i + 500])))
+            rows = [{"key": k, "value": v} for k, v in chunks.items() if v is not None]
+            if rows:
+                c.execute(state_tbl.insert(), rows)
+            for k, v in (meta_items or {}).items():
+                c.execute(meta.delete().where(meta.c.key == k))
+                c.execute(meta.insert().values(key=k, value=v))
+
+    # ---- reads --------------------------------------------------------------------------------
+    def head(self) -> int | None:
+        with self.engine.connect() as c:
+            return c.execute(sa.select(sa.func.max(blocks.c.number))).scalar()
+
+    def block(self, number: int) -> BlockRecord | None:
+        with self.engine.connect() as c:
+            row = c.execute(sa.select(blocks.c.record).where(blocks.c.number == number)).first()
+        return BlockRecord.from_json(json.loads(row[0])) if row else None
+
+    def blocks_from(self, start: int, limit: int = 256) -> list[BlockRecord]:
+        with self.engine.connect() as c:
+            rows = c.execute(
+                sa.select(blocks.c.record).where(blocks.c.number >= start)
+                .order_by(blocks.c.number).limit(limit)
+            ).all()
+        return [BlockRecord.from_json(json.loads(r[0])) for r in rows]
+
+    def iter_hashes(self) -> Iterator[tuple[int, str, str]]:
+        """(number, hash, parent) in order, for hash-chain verification."""
+        with self.engine.connect() as c:
+            yield from c.execute(
+                sa.select(blocks.c.number, blocks.c.hash, blocks.c.parent).order_by(blocks.c.number)
+            )
+
+    def load_chunks(self) -> dict[str, bytes]:
+        with self.engine.connect() as c:
+            return {k: bytes(v) for k, v in c.execute(sa.select(state_tbl.c.key, state_tbl.c.value))}
