@@ -27,6 +27,8 @@ def crds(cluster: LocalCluster) -> LocalCluster:
     )  # fmt: skip
     names = [f"crd/{k.crd_name}" for k in KINDS]
     cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", *names, check=True)
+    # Refresh kubectl's discovery cache so short names and the category resolve at once.
+    cluster.kubectl("api-resources", "--api-group=subnetes.io", check=True)
     return cluster
 
 
