@@ -53,7 +53,7 @@ build_etcd() {
 
 build_go_install() {  # build_go_install NAME MODULE/cmd/X VERSION [LDFLAGS]
   local name=$1 pkg=$2 version=$3 ld=${4:-}
-  local out="$SUBNETES_CACHE/$name-$version"
+  local out; out="$SUBNETES_CACHE/$name-$version-$(echo "$ld" | sha256sum | cut -c1-8)"
   if [ ! -x "$out/$name" ]; then
     log "building $name $version"
     mkdir -p "$out.tmp"
@@ -65,8 +65,10 @@ build_go_install() {  # build_go_install NAME MODULE/cmd/X VERSION [LDFLAGS]
 
 build_kwok() { build_go_install kwok sigs.k8s.io/kwok/cmd/kwok "$KWOK_VERSION"; }
 build_helm() {
+  # Stamp the Kubernetes version helm assumes offline (`helm template`), else it is v1.20.
+  local minor; minor=$(echo "$K8S_VERSION" | cut -d. -f2)
   build_go_install helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION" \
-    "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+    "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$minor"
 }
 
 tools=("$@")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import fcntl
 import json
 import os
 import secrets
@@ -166,11 +167,28 @@ class LocalCluster:
 
     # ---- lifecycle -------------------------------------------------------------------
 
+    @contextlib.contextmanager
+    def _locked(self):
+        """Serialize up/down across processes (parallel test sessions share one cluster)."""
+        self.root.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.root.parent / f".{self.root.name}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+
     def up(self, timeout: float = 180.0, nodes: tuple[NodeSpec, ...] = DEFAULT_NODES) -> Path:
         """Start the control plane (if not already up) and return the kubeconfig path."""
+        with self._locked():
+            return self._up(timeout, nodes)
+
+    def down(self) -> list[str]:
+        """Stop the processes ``up`` started (by PID, newest first); return their names."""
+        with self._locked():
+            return self._down()
+
+    def _up(self, timeout: float, nodes: tuple[NodeSpec, ...]) -> Path:
         if self.is_up():
             return self.kubeconfig
-        self.down()
+        self._down()
         self._check_binaries()
         if self.root.exists():
             shutil.rmtree(self.root)
@@ -207,8 +225,7 @@ class LocalCluster:
         )
         return self.kubeconfig
 
-    def down(self) -> list[str]:
-        """Stop the processes ``up`` started (by PID, newest first); return their names."""
+    def _down(self) -> list[str]:
         state = self._read_state()
         pids = self.running_pids()
         stopped = []

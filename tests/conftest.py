@@ -17,13 +17,16 @@ from subnetes.localnet.cluster import LocalCluster
 
 @pytest.fixture(scope="session")
 def cluster() -> Iterator[LocalCluster]:
-    """The loopback control plane, started once per session (reused if already up)."""
+    """The loopback control plane, started once per session (reused if already up).
+
+    Outside CI it is left running for the next session (``make cluster-down`` stops it);
+    parallel sessions share it, each test in its own namespace."""
     local = LocalCluster()
     was_up = local.is_up()
     local.up()
     os.environ["KUBECONFIG"] = str(local.kubeconfig)
     yield local
-    if not was_up and os.environ.get("SUBNETES_KEEP_CLUSTER") != "1":
+    if not was_up and os.environ.get("CI") == "true":
         local.down()
 
 
