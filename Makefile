@@ -1,5 +1,5 @@
 # Subnetes developer entry points. `make demo` runs a local network; `make test` runs all tests.
-.PHONY: setup test lint fmt build cluster-up cluster-down demo bench clean
+.PHONY: setup test lint fmt build crds cluster-up cluster-down demo bench clean
 
 setup:
 	bash hack/setup.sh
@@ -17,6 +17,11 @@ fmt: setup
 
 build:
 	bash hack/build-control-plane.sh
+
+# Regenerate crds/ from operator/crds and copy them into the platform chart.
+crds: setup
+	.venv/bin/python -m subnetes.operator.crds
+	cp crds/*.yaml charts/subnetes/crds/
 
 cluster-up:
 	bash hack/cluster-up.sh

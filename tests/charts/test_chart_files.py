@@ -1,0 +1,14 @@
+"""Chart files that must stay in step with their sources (no cluster needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_chart_crds_are_the_generated_crds() -> None:
+    top = {p.name: p.read_text() for p in (REPO / "crds").glob("*.yaml")}
+    chart = {p.name: p.read_text() for p in (REPO / "charts/subnetes/crds").glob("*.yaml")}
+    assert top, "crds/ is empty"
+    assert chart == top, "charts/subnetes/crds differs from crds/: run `make crds`"
