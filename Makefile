@@ -20,8 +20,7 @@ build:
 
 # Regenerate crds/ from operator/crds and copy them into the platform chart.
 crds: setup
-	.venv/bin/python -m subnetes.operator.crds
-	cp crds/*.yaml charts/subnetes/crds/
+	bash hack/gen-crds.sh
 
 cluster-up:
 	bash hack/cluster-up.sh
