@@ -1,0 +1,283 @@
+"""HTTP API (FastAPI): extrinsics, blocks, accounts, subnets, metagraph, costs, the SSE event
+stream, health, readiness and Prometheus metrics. Handlers are thin: they read views of the
+committed state or hand bodies to the node."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
+from prometheus_client import generate_latest
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from . import views
+from .calls import CALLS, is_ss58
+from .errors import ChainError
+from .extrinsic import MAX_EXTRINSIC_BYTES
+from .node import Node
+
+STATUS = {
+    "MalformedJSON": 400, "MalformedExtrinsic": 400, "InvalidArguments": 400, "UnknownCall": 400,
+    "InvalidSigner": 400, "WrongGenesis": 400, "BadSignature": 401, "StaleNonce": 409,
+    "FutureNonce": 409, "NotSudo": 403, "NotSubnetOwner": 403, "NonAssociatedColdKey": 403,
+    "PayloadTooLarge": 413, "QueueFull": 503, "BlockProductionFailed": 503, "NotFound": 404,
+    "InvalidAddress": 400,
+}
+
+
+def status_of(e: ChainError) -> int:
+    """HTTP status of a rejection: 4xx always (rule violations: 422)."""
+    return STATUS.get(e.name, 422)
+
+
+def error(name: str, message: str, status: int | None = None) -> JSONResponse:
+    e = ChainError(name, message)
+    return JSONResponse(e.to_json(), status_code=status or status_of(e))
+
+
+class ExtrinsicBody(BaseModel):
+    """A signed extrinsic (interfaces.md): the signature covers the canonical JSON of the rest."""
+
+    model_config = ConfigDict(extra="forbid")
+    call: str = Field(description="one of: " + ", ".join(CALLS))
+    args: dict[str, Any]
+    signer: str = Field(description="SS58 address (format 42) of the signing key")
+    nonce: int = Field(ge=0)
+    genesis: str = Field(description="genesis block hash of the network")
+    signature: str = Field(description="0x-hex sr25519 signature")
+
+
+class ErrorBody(BaseModel):
+    error: str
+    message: str
+
+
+def create_app(node: Node) -> FastAPI:
+    """The API of one node."""
+    app = FastAPI(
+        title="Subnetes chain",
+        version="1",
+        description="A Bittensor-style chain: signed extrinsics, blocks, subnets, metagraphs, events.",
+    )
+    st = lambda: node.ledger.state  # noqa: E731 - always the latest committed state
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        loc = ".".join(str(x) for x in first.get("loc", ()))
+        return error("InvalidRequest", f"{loc}: {first.get('msg', 'invalid request')}", 400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        name = {404: "NotFound", 405: "MethodNotAllowed"}.get(exc.status_code, "HTTPError")
+        return error(name, str(exc.detail), exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def _internal(_: Request, exc: Exception) -> JSONResponse:
+        return error("InternalError", f"{type(exc).__name__}: {exc}", 500)
+
+    def not_found(what: str) -> JSONResponse:
+        return error("NotFound", what, 404)
+
+    # ---- extrinsics ----------------------------------------------------------------------------
+    @app.post(
+        "/v1/extrinsics",
+        openapi_extra={"requestBody": {"required": True, "content": {
+            "application/json": {"schema": ExtrinsicBody.model_json_schema()}}}},
+        responses={200: {"description": "in a committed block"}, 202: {"description": "queued"},
+                   400: {"model": ErrorBody}, 401: {"model": ErrorBody}, 403: {"model": ErrorBody},
+                   409: {"model": ErrorBody}, 413: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+    )
+    async def submit(request: Request, wait: bool = True) -> JSONResponse:
+        """Submit a signed extrinsic. Answers once it is in a committed block (or rejected);
+        ``wait=false`` answers 202 with its hash at once."""
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > MAX_EXTRINSIC_BYTES:
+            return error("PayloadTooLarge", f"body exceeds {MAX_EXTRINSIC_BYTES} bytes", 413)
+        raw = b""
+        async for chunk in request.stream():
+            raw += chunk
+            if len(raw) > MAX_EXTRINSIC_BYTES:
+                return error("PayloadTooLarge", f"body exceeds {MAX_EXTRINSIC_BYTES} bytes", 413)
+        try:
+            body = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as e:
+            return error("MalformedJSON", f"body is not JSON: {e}", 400)
+        try:
+            xt, out = await node.submit(body, wait)
+        except ChainError as e:
+            return JSONResponse(e.to_json(), status_code=status_of(e))
+        if out is None:
+            return JSONResponse({"hash": xt.hash, "status": "queued"}, status_code=202)
+        if out.error:
+            return JSONResponse(out.error.to_json(), status_code=status_of(out.error))
+        return JSONResponse({"hash": xt.hash, "block": _block_of(node, xt.hash), "index": out.index,
+                             "events": out.events})
+
+    @app.get("/v1/extrinsics/{xt_hash}")
+    async def extrinsic_status(xt_hash: str) -> JSONResponse:
+        """Outcome of an extrinsic submitted with ``wait=false`` (queued, in_block, rejected)."""
+        res = node.results.get(xt_hash)
+        if res is None:
+            if any(p.xt.hash == xt_hash for p in node.queue):
+                return JSONResponse({"status": "queued"})
+            return not_found(f"unknown extrinsic {xt_hash}")
+        return JSONResponse(res)
+
+    # ---- chain / blocks ----------------------------------------------------------------------
+    @app.get("/v1/chain")
+    async def chain_info() -> dict[str, Any]:
+        """Genesis hash, profile and parameters of this network."""
+        c = node.ledger.config
+        return {"genesis_hash": node.ledger.genesis_hash, "profile": c.profile, "chain_name": c.chain_name,
+                "head": node.ledger.head.number, "block_time": node.block_time,
+                "config": c.to_json(), "calls": {k: v.doc for k, v in CALLS.items()}}
+
+    @app.get("/v1/network")
+    async def network() -> dict[str, Any]:
+        """Issuance, block emission, lock cost, subnet count and limit."""
+        return views.network(st())
+
+    @app.get("/v1/lock_cost")
+    async def lock_cost() -> dict[str, Any]:
+        """The lock a subnet registration pays in the next block (rao)."""
+        v = views.network(st())
+        return {"block": v["block"], "lock_cost": v["lock_cost"]}
+
+    @app.get("/v1/blocks/latest")
+    async def latest_block() -> dict[str, Any]:
+        return node.ledger.head.to_json()
+
+    @app.get("/v1/blocks/{number}")
+    async def block(number: int) -> Any:
+        rec = node.block(number) if number >= 0 else None
+        return rec.to_json() if rec else not_found(f"no block {number}")
+
+    # ---- accounts ------------------------------------------------------------------------------
+    @app.get("/v1/accounts/{address}")
+    async def account(address: str) -> Any:
+        """Balance, nonce and stakes of a coldkey (any valid address; unknown ones are empty)."""
+        if not is_ss58(address):
+            return error("InvalidAddress", f"{address!r} is not an SS58 address", 400)
+        return views.account(st(), address)
+
+    @app.get("/v1/hotkeys/{address}")
+    async def hotkey(address: str) -> Any:
+        """Owner, take, stake and registrations (netuid, uid) of a hotkey."""
+        v = views.hotkey(st(), address)
+        return v if v else not_found(f"hotkey {address} is not registered")
+
+    # ---- subnets -------------------------------------------------------------------------------
+    def subnet_or_404(netuid: int) -> Any:
+        s = st().subnets.get(netuid)
+        return s if s else not_found(f"subnet {netuid} does not exist")
+
+    @app.get("/v1/subnets")
+    async def subnets() -> list[dict[str, Any]]:
+        state = st()
+        return [views.subnet(state, s) for _, s in sorted(state.subnets.items())]
+
+    @app.get("/v1/subnets/{netuid}")
+    async def subnet(netuid: int) -> Any:
+        s = subnet_or_404(netuid)
+        return s if isinstance(s, JSONResponse) else views.subnet(st(), s)
+
+    @app.get("/v1/subnets/{netuid}/hyperparameters")
+    async def hyperparameters(netuid: int) -> Any:
+        s = subnet_or_404(netuid)
+        return s if isinstance(s, JSONResponse) else s.hp.to_json()
+
+    @app.get("/v1/subnets/{netuid}/metagraph")
+    async def metagraph(netuid: int) -> Any:
+        """Every UID with hotkey, stake, rank, trust, consensus, incentive, dividends, emission,
+        validator permit, axon, registration block and immunity."""
+        s = subnet_or_404(netuid)
+        return s if isinstance(s, JSONResponse) else views.metagraph(st(), s)
+
+    @app.get("/v1/subnets/{netuid}/burn")
+    async def burn(netuid: int) -> Any:
+        """The burn a neuron registration on this subnet pays now (rao)."""
+        s = subnet_or_404(netuid)
+        return s if isinstance(s, JSONResponse) else {"netuid": netuid, "burn": s.burn}
+
+    # ---- events --------------------------------------------------------------------------------
+    @app.get("/v1/events", response_class=StreamingResponse,
+             responses={200: {"content": {"text/event-stream": {}}}})
+    async def events(request: Request, from_block: int | None = Query(None, ge=0)) -> StreamingResponse:
+        """Server-Sent Events from ``from_block`` (default: the next block); each event's id is
+        ``<block>:<index>``; reconnect with ``Last-Event-ID`` to resume after it."""
+        start, skip = (node.ledger.head.number + 1 if from_block is None else from_block), -1
+        last = request.headers.get("last-event-id")
+        if last:
+            try:
+                b, i = (int(x) for x in last.split(":"))
+                start, skip = b, i
+            except ValueError:
+                return error("InvalidRequest", "Last-Event-ID must be <block>:<index>", 400)
+        return StreamingResponse(_stream(node, request, start, skip), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    # ---- dev stepping --------------------------------------------------------------------------
+    @app.post("/v1/dev/produce")
+    async def produce(count: int = Query(1, ge=1, le=10_000)) -> Any:
+        """Produce ``count`` blocks now (only when the node runs with manual block production)."""
+        if not node.manual:
+            return error("NotManual", "the node produces blocks on a timer", 409)
+        for _ in range(count):
+            node.produce()
+            await asyncio.sleep(0)
+        return {"head": node.ledger.head.number}
+
+    # ---- ops -----------------------------------------------------------------------------------
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz() -> Any:
+        if not node.ready:
+            return error("NotReady", "block production has not started", 503)
+        return {"status": "ready", "head": node.ledger.head.number}
+
+    @app.get("/metrics", response_class=PlainTextResponse)
+    async def metrics() -> PlainTextResponse:
+        return PlainTextResponse(generate_latest(node.metrics.registry).decode(),
+                                 media_type="text/plain; version=0.0.4")
+
+    return app
+
+
+def _block_of(node: Node, xt_hash: str) -> int | None:
+    res = node.results.get(xt_hash)
+    return res.get("block") if res else None
+
+
+async def _stream(node: Node, request: Request, start: int, skip: int) -> AsyncIterator[bytes]:
+    """Events of blocks ``start``.. (skipping indices <= ``skip`` in ``start``), then live."""
+    nxt = start
+    yield b": subnetes chain events\n\n"
+    while True:
+        if await request.is_disconnected():
+            return
+        head = node.ledger.head.number
+        while nxt <= head:
+            recs = node.blocks_from(nxt, 64)
+            if not recs:  # older than anything this node keeps (in-memory node): jump ahead
+                nxt = head + 1
+                break
+            for rec in recs:
+                for ev in rec.events:
+                    if rec.number == start and ev["index"] <= skip:
+                        continue
+                    data = json.dumps(ev, separators=(",", ":"))
+                    yield f"id: {rec.number}:{ev['index']}\nevent: {ev['type']}\ndata: {data}\n\n".encode()
+                nxt = rec.number + 1
+        await node.wait_block(nxt - 1, timeout=15.0)
+        if node.ledger.head.number < nxt:
+            yield b": keep-alive\n\n"

@@ -1,0 +1,469 @@
+"""Chain commands of the ``subnetes`` CLI (click + rich).
+
+Amounts on the command line are TAO decimals (``1.5``); the chain works in rao. Signing
+keys: ``--key`` takes a dev URI (``//Alice``), a btcli keyfile path or a key-store name.
+Every error is one line on stderr with a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import click
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from .errors import ChainError
+from .units import U16_MAX, fmt_tao, tao
+
+out = Console()
+ENDPOINT_ENV = "SUBNETES_CHAIN_ENDPOINT"
+
+
+def fail_cleanly(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn chain/HTTP/key errors into one line and exit code 1."""
+    @wraps(fn)
+    def wrapper(*a: Any, **k: Any) -> Any:
+        try:
+            return fn(*a, **k)
+        except ChainError as e:
+            click.echo(f"error: {e.name}: {e.message}", err=True)
+        except httpx.HTTPError as e:
+            click.echo(f"error: cannot reach the chain: {e}", err=True)
+        except (FileNotFoundError, FileExistsError, ValueError) as e:
+            click.echo(f"error: {e}", err=True)
+        sys.exit(1)
+    return wrapper
+
+
+def endpoint_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--endpoint", envvar=ENDPOINT_ENV, default="http://127.0.0.1:9944",
+                        show_default=True, help=f"chain URL (env {ENDPOINT_ENV})")(fn)
+
+
+def key_option(name: str = "--key", help: str = "signing key: //URI, keyfile path or key name") -> Callable[..., Any]:
+    return click.option(name, "key", required=True, help=help)
+
+
+def client(endpoint: str):
+    from .client import ChainClient
+
+    return ChainClient(endpoint)
+
+
+def show_result(res: Any) -> None:
+    """Print a submitted extrinsic's block and events, briefly."""
+    if "events" in res:
+        evs = ", ".join(e["type"] for e in res["events"])
+        out.print(f"[green]ok[/] block {res.get('block')} #{res.get('index')}: {evs}")
+    else:
+        out.print(f"[green]queued[/] {res.get('hash')}")
+
+
+def submit(endpoint: str, key: str, call: str, args: dict[str, Any]) -> None:
+    from .keys import load_keypair
+
+    kp = load_keypair(key)
+    with client(endpoint) as c:
+        show_result(c.submit(kp, call, args))
+
+
+def addr(spec: str) -> str:
+    from .keys import resolve_address
+
+    return resolve_address(spec)
+
+
+def register_commands(root: click.Group) -> None:
+    """Add the chain commands to the ``subnetes`` group."""
+    for cmd in (chain_group, keys_group, subnet_group, neuron_group, root_group, stake_group, weights_group,
+                axon_group, delegate_group, metagraph, account, transfer, faucet):
+        root.add_command(cmd)
+
+
+# ---- chain ----------------------------------------------------------------------------------
+@click.group("chain")
+def chain_group() -> None:
+    """Run and inspect the chain service."""
+
+
+@chain_group.command("run")
+@click.option("--db", default="subnetes-chain.db", show_default=True,
+              help="SQLite file path or postgresql:// URL; ':memory:' keeps nothing")
+@click.option("--profile", default="dev", show_default=True, type=click.Choice(["dev", "default"]),
+              help="genesis profile (used when the database is new)")
+@click.option("--block-time", type=float, default=None, help="seconds per block (default: the profile's)")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=9944, show_default=True, type=int)
+@click.option("--manual", is_flag=True, help="no timer: blocks only via POST /v1/dev/produce")
+@click.option("--trace-exporter", default=None, type=click.Choice(["none", "console", "otlp"]),
+              help="OpenTelemetry trace exporter (off by default)")
+@click.option("--ready-file", default=None, help="write the URL here once serving (for scripts)")
+@fail_cleanly
+def chain_run(db: str, profile: str, block_time: float | None, host: str, port: int, manual: bool,
+              trace_exporter: str | None, ready_file: str | None) -> None:
+    """Start the chain service."""
+    import logging
+    from dataclasses import replace
+
+    from .params import profile_config
+    from .server import run, setup_tracing
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    config = profile_config(profile)
+    if block_time is not None:
+        config = replace(config, block_time_ms=int(block_time * 1000))
+    setup_tracing(trace_exporter)
+    run(config, None if db == ":memory:" else db, host=host, port=port, block_time=block_time,
+        manual=manual, ready_file=ready_file)
+
+
+@chain_group.command("info")
+@endpoint_option
+@fail_cleanly
+def chain_info(endpoint: str) -> None:
+    """Genesis, head, issuance, emission, lock cost."""
+    with client(endpoint) as c:
+        info, net = c.chain(), c.network()
+    out.print(f"genesis {info['genesis_hash']} profile {info['profile']} head {info['head']}")
+    out.print(f"issuance {fmt_tao(net['issuance'])} TAO, block emission {fmt_tao(net['block_emission'])}, "
+              f"lock cost {fmt_tao(net['lock_cost'])}, subnets {net['subnets']}/{net['subnet_limit']}")
+
+
+# ---- keys -----------------------------------------------------------------------------------
+@click.group("keys")
+def keys_group() -> None:
+    """Make and list sr25519 keys (btcli keyfile format)."""
+
+
+@keys_group.command("new")
+@click.argument("name")
+@click.option("--overwrite", is_flag=True)
+@fail_cleanly
+def keys_new(name: str, overwrite: bool) -> None:
+    """Create a key in the key store and print its address and mnemonic."""
+    from .keys import new_key
+
+    kp, path, mnemonic = new_key(name, overwrite)
+    out.print(f"{kp.ss58_address}  {path}")
+    click.echo(f"mnemonic: {mnemonic}", err=True)
+
+
+@keys_group.command("list")
+@fail_cleanly
+def keys_list() -> None:
+    """Keys in the key store."""
+    from .keys import keystore_dir, list_keys
+
+    t = Table("name", "address", title=str(keystore_dir()))
+    for name, ss58 in list_keys():
+        t.add_row(name, ss58)
+    out.print(t)
+
+
+@keys_group.command("show")
+@click.argument("key")
+@fail_cleanly
+def keys_show(key: str) -> None:
+    """Address of a key spec."""
+    click.echo(addr(key))
+
+
+# ---- balances -------------------------------------------------------------------------------
+@click.command("account")
+@click.argument("address")
+@endpoint_option
+@fail_cleanly
+def account(address: str, endpoint: str) -> None:
+    """Balance, nonce and stakes of a coldkey."""
+    with client(endpoint) as c:
+        a = c.account(addr(address))
+    out.print(f"{a['address']}: balance {fmt_tao(a['balance'])} TAO, stake {fmt_tao(a['total_stake'])} TAO, "
+              f"nonce {a['nonce']}")
+    for s in a["stakes"]:
+        out.print(f"  {s['hotkey']}: {fmt_tao(s['amount'])}")
+
+
+@click.command("transfer")
+@click.argument("dest")
+@click.argument("amount")
+@key_option()
+@endpoint_option
+@fail_cleanly
+def transfer(dest: str, amount: str, key: str, endpoint: str) -> None:
+    """Send AMOUNT TAO to DEST."""
+    submit(endpoint, key, "transfer", {"dest": addr(dest), "amount": tao(amount)})
+
+
+@click.command("faucet")
+@click.argument("amount")
+@key_option()
+@click.option("--dest", default=None, help="credit this address instead of the signer")
+@endpoint_option
+@fail_cleanly
+def faucet(amount: str, key: str, dest: str | None, endpoint: str) -> None:
+    """Dev networks: mint AMOUNT TAO."""
+    args: dict[str, Any] = {"amount": tao(amount)}
+    if dest:
+        args["dest"] = addr(dest)
+    submit(endpoint, key, "faucet", args)
+
+
+# ---- subnets --------------------------------------------------------------------------------
+@click.group("subnet")
+def subnet_group() -> None:
+    """Register, list and configure subnets."""
+
+
+@subnet_group.command("register")
+@key_option(help="owner coldkey (pays the lock)")
+@click.option("--hotkey", required=True, help="owner hotkey (becomes UID 0)")
+@click.option("--max-lock", default=None, help="refuse if the lock cost exceeds this (TAO)")
+@endpoint_option
+@fail_cleanly
+def subnet_register(key: str, hotkey: str, max_lock: str | None, endpoint: str) -> None:
+    """Register a subnet."""
+    args: dict[str, Any] = {"hotkey": addr(hotkey)}
+    if max_lock:
+        args["max_lock_cost"] = tao(max_lock)
+    submit(endpoint, key, "register_network", args)
+
+
+@subnet_group.command("dissolve")
+@click.argument("netuid", type=int)
+@key_option(help="owner coldkey")
+@endpoint_option
+@fail_cleanly
+def subnet_dissolve(netuid: int, key: str, endpoint: str) -> None:
+    """Dissolve a subnet (the lock returns to the owner)."""
+    submit(endpoint, key, "dissolve_network", {"netuid": netuid})
+
+
+@subnet_group.command("list")
+@endpoint_option
+@fail_cleanly
+def subnet_list(endpoint: str) -> None:
+    """All subnets."""
+    with client(endpoint) as c:
+        subnets = c.subnets()
+    t = Table("netuid", "owner", "n", "tempo", "burn", "lock", "share", "pending", "immune")
+    for s in subnets:
+        t.add_row(str(s["netuid"]), (s["owner_coldkey"] or "-")[:10], f"{s['n']}/{s['max_allowed_uids']}",
+                  str(s["tempo"]), fmt_tao(s["burn"]), fmt_tao(s["lock"]),
+                  f"{s['emission_share'] / 1e9:.4f}", fmt_tao(s["pending_emission"]), str(s["immune"]))
+    out.print(t)
+
+
+@subnet_group.command("hyperparameters")
+@click.argument("netuid", type=int)
+@endpoint_option
+@fail_cleanly
+def subnet_hyperparameters(netuid: int, endpoint: str) -> None:
+    """A subnet's hyperparameters."""
+    with client(endpoint) as c:
+        hp = c.hyperparameters(netuid)
+    t = Table("name", "value")
+    for k, v in hp.items():
+        t.add_row(k, str(v))
+    out.print(t)
+
+
+@subnet_group.command("set")
+@click.argument("netuid", type=int)
+@click.argument("name")
+@click.argument("value")
+@key_option(help="owner coldkey (or the sudo key)")
+@endpoint_option
+@fail_cleanly
+def subnet_set(netuid: int, name: str, value: str, key: str, endpoint: str) -> None:
+    """Set hyperparameter NAME to VALUE (integer, or true/false)."""
+    v: Any = {"true": True, "false": False}.get(value.lower())
+    if v is None:
+        v = int(value)
+    submit(endpoint, key, "set_hyperparameter", {"netuid": netuid, "name": name, "value": v})
+
+
+@subnet_group.command("lock-cost")
+@endpoint_option
+@fail_cleanly
+def subnet_lock_cost(endpoint: str) -> None:
+    """The current subnet lock cost."""
+    with client(endpoint) as c:
+        click.echo(fmt_tao(c.lock_cost()))
+
+
+# ---- neurons --------------------------------------------------------------------------------
+@click.group("neuron")
+def neuron_group() -> None:
+    """Register neurons."""
+
+
+@neuron_group.command("register")
+@click.option("--netuid", type=int, required=True)
+@key_option(help="coldkey that pays the burn")
+@click.option("--hotkey", required=True)
+@click.option("--max-burn", default=None, help="refuse if the burn exceeds this (TAO)")
+@endpoint_option
+@fail_cleanly
+def neuron_register(netuid: int, key: str, hotkey: str, max_burn: str | None, endpoint: str) -> None:
+    """Burned registration of HOTKEY on NETUID."""
+    args: dict[str, Any] = {"netuid": netuid, "hotkey": addr(hotkey)}
+    if max_burn:
+        args["max_burn"] = tao(max_burn)
+    submit(endpoint, key, "burned_register", args)
+
+
+@click.group("root")
+def root_group() -> None:
+    """Root network (netuid 0)."""
+
+
+@root_group.command("register")
+@key_option(help="coldkey")
+@click.option("--hotkey", required=True)
+@endpoint_option
+@fail_cleanly
+def root_register(key: str, hotkey: str, endpoint: str) -> None:
+    """Join the root network."""
+    submit(endpoint, key, "root_register", {"hotkey": addr(hotkey)})
+
+
+@root_group.command("weights")
+@key_option(help="root validator hotkey")
+@click.option("--netuids", required=True, help="comma-separated netuids")
+@click.option("--values", required=True, help="comma-separated weights")
+@endpoint_option
+@fail_cleanly
+def root_weights(key: str, netuids: str, values: str, endpoint: str) -> None:
+    """Set root weights over subnets."""
+    submit(endpoint, key, "set_root_weights", {"netuids": _ints(netuids), "values": _ints(values)})
+
+
+# ---- stake ----------------------------------------------------------------------------------
+@click.group("stake")
+def stake_group() -> None:
+    """Add or remove stake."""
+
+
+@stake_group.command("add")
+@click.option("--hotkey", required=True)
+@click.argument("amount")
+@key_option(help="coldkey")
+@endpoint_option
+@fail_cleanly
+def stake_add(hotkey: str, amount: str, key: str, endpoint: str) -> None:
+    """Stake AMOUNT TAO on HOTKEY."""
+    submit(endpoint, key, "add_stake", {"hotkey": addr(hotkey), "amount": tao(amount)})
+
+
+@stake_group.command("remove")
+@click.option("--hotkey", required=True)
+@click.argument("amount")
+@key_option(help="coldkey")
+@endpoint_option
+@fail_cleanly
+def stake_remove(hotkey: str, amount: str, key: str, endpoint: str) -> None:
+    """Unstake AMOUNT TAO from HOTKEY."""
+    submit(endpoint, key, "remove_stake", {"hotkey": addr(hotkey), "amount": tao(amount)})
+
+
+@click.group("delegate")
+def delegate_group() -> None:
+    """Delegate take."""
+
+
+@delegate_group.command("take")
+@click.option("--hotkey", required=True)
+@click.argument("percent", type=float)
+@key_option(help="owner coldkey of the hotkey")
+@endpoint_option
+@fail_cleanly
+def delegate_take(hotkey: str, percent: float, key: str, endpoint: str) -> None:
+    """Set the delegate take to PERCENT (0-18)."""
+    submit(endpoint, key, "set_take", {"hotkey": addr(hotkey), "take": int(percent / 100 * U16_MAX)})
+
+
+# ---- weights / axon -------------------------------------------------------------------------
+def _ints(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x.strip()]
+
+
+@click.group("weights")
+def weights_group() -> None:
+    """Set weights."""
+
+
+@weights_group.command("set")
+@click.option("--netuid", type=int, required=True)
+@click.option("--uids", required=True, help="comma-separated uids")
+@click.option("--values", required=True, help="comma-separated weights (max-upscaled to u16)")
+@click.option("--version-key", type=int, default=0)
+@key_option(help="validator hotkey")
+@endpoint_option
+@fail_cleanly
+def weights_set(netuid: int, uids: str, values: str, version_key: int, key: str, endpoint: str) -> None:
+    """Set weights on a subnet."""
+    submit(endpoint, key, "set_weights", {"netuid": netuid, "uids": _ints(uids), "values": _ints(values),
+                                          "version_key": version_key})
+
+
+@click.group("axon")
+def axon_group() -> None:
+    """Serve an axon."""
+
+
+@axon_group.command("serve")
+@click.option("--netuid", type=int, required=True)
+@click.option("--ip", required=True)
+@click.option("--port", type=int, required=True)
+@key_option(help="hotkey")
+@endpoint_option
+@fail_cleanly
+def axon_serve(netuid: int, ip: str, port: int, key: str, endpoint: str) -> None:
+    """Publish where this hotkey's axon answers."""
+    submit(endpoint, key, "serve_axon", {"netuid": netuid, "ip": ip, "port": port})
+
+
+# ---- metagraph ------------------------------------------------------------------------------
+@click.command("metagraph")
+@click.argument("netuid", type=int)
+@click.option("--json", "as_json", is_flag=True, help="raw JSON")
+@endpoint_option
+@fail_cleanly
+def metagraph(netuid: int, as_json: bool, endpoint: str) -> None:
+    """A subnet's metagraph as a table."""
+    with client(endpoint) as c:
+        mg = c.metagraph(netuid)
+    if as_json:
+        click.echo(json.dumps(mg, indent=2))
+        return
+    f = lambda v: f"{v / U16_MAX:.5f}"  # noqa: E731
+    t = Table("UID", "HOTKEY", "STAKE", "RANK", "TRUST", "CONSENSUS", "INCENTIVE", "DIVIDENDS", "EMISSION",
+              "VTRUST", "VPERMIT", "AXON", "REG", "IMMUNE", title=f"subnet {netuid} @ block {mg['block']}")
+    for n in mg["neurons"]:
+        axon = f"{n['axon']['ip']}:{n['axon']['port']}" if n["axon"] else "-"
+        t.add_row(str(n["uid"]), n["hotkey"][:10], fmt_tao(n["stake"]), f(n["rank"]), f(n["trust"]),
+                  f(n["consensus"]), f(n["incentive"]), f(n["dividends"]), fmt_tao(n["emission"]),
+                  f(n["validator_trust"]), "*" if n["validator_permit"] else "", axon, str(n["registered_at"]),
+                  "yes" if n["immune"] else "")
+    out.print(t)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the chain commands as a standalone group (``python -m subnetes.chain``)."""
+    root = click.Group("subnetes")
+    register_commands(root)
+    try:
+        root.main(args=argv, prog_name="subnetes", standalone_mode=True)
+    except SystemExit as e:
+        return int(e.code or 0)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main(sys.argv[1:]))

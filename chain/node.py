@@ -1,0 +1,191 @@
+"""The running chain: a ledger, a queue of submitted extrinsics, the block timer, and the
+subscribers of the event stream. Everything runs on one asyncio loop, so readers always see
+a committed block's state."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from opentelemetry import trace
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from .block import BlockRecord, Outcome
+from .errors import ChainError
+from .extrinsic import Extrinsic, check_nonce, parse, verify_signature
+from .ledger import Ledger
+
+log = logging.getLogger("subnetes.chain")
+tracer = trace.get_tracer("subnetes.chain")
+MAX_QUEUE = 100_000
+RECENT_BLOCKS = 2048
+
+
+class Metrics:
+    """Prometheus metrics of one node (own registry, so tests can run several nodes)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.height = Gauge("subnetes_chain_block_height", "Latest committed block", registry=r)
+        self.block_seconds = Histogram("subnetes_chain_block_production_seconds",
+                                       "Time to produce and commit a block", registry=r,
+                                       buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5))
+        self.epoch_seconds = Histogram("subnetes_chain_epoch_seconds",
+                                       "Time of one batched consensus call", registry=r,
+                                       buckets=(.001, .005, .01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30))
+        self.extrinsics = Counter("subnetes_chain_extrinsics_total", "Extrinsics by result",
+                                  ["result"], registry=r)
+        self.queue = Gauge("subnetes_chain_queue_length", "Extrinsics waiting for a block", registry=r)
+
+
+@dataclass
+class Pending:
+    xt: Extrinsic
+    future: asyncio.Future[Outcome] | None
+    queued_at: float = field(default_factory=time.monotonic)
+
+
+class Node:
+    """Owns the ledger; produces blocks on a timer (or on demand) and fans out events."""
+
+    def __init__(self, ledger: Ledger, block_time: float, manual: bool = False) -> None:
+        self.ledger = ledger
+        self.block_time = block_time
+        self.manual = manual
+        self.metrics = Metrics()
+        self.queue: collections.deque[Pending] = collections.deque()
+        self.results: collections.OrderedDict[str, dict[str, Any]] = collections.OrderedDict()
+        self.recent: collections.OrderedDict[int, BlockRecord] = collections.OrderedDict()
+        self._tick = asyncio.Event()  # set (and replaced) whenever a block is committed
+        self.ready = False
+        self._task: asyncio.Task[None] | None = None
+        self._remember(ledger.head)
+        self.metrics.height.set(ledger.head.number)
+        inner = ledger.consensus
+
+        def timed(*a: Any, **k: Any) -> Any:  # time every batched epoch call
+            from .epoch import _load_consensus
+
+            fn: Callable[..., Any] = inner or _load_consensus()
+            with tracer.start_as_current_span("epoch"), self.metrics.epoch_seconds.time():
+                return fn(*a, **k)
+
+        ledger.consensus = timed
+
+    # ---- submission ---------------------------------------------------------------------------
+    async def submit(self, body: Any, wait: bool = True) -> tuple[Extrinsic, Outcome | None]:
+        """Check signature and nonce now (fast rejection), then queue for the next block."""
+        try:
+            xt = parse(body)
+            verify_signature(xt, self.ledger.genesis_hash)
+            if xt.nonce < self.ledger.state.nonce(xt.signer):
+                check_nonce(self.ledger.state, xt)
+            if len(self.queue) >= MAX_QUEUE:
+                raise ChainError("QueueFull", "too many extrinsics waiting; retry later")
+        except ChainError as e:
+            self.metrics.extrinsics.labels(result=e.name).inc()
+            raise
+        fut: asyncio.Future[Outcome] | None = asyncio.get_running_loop().create_future() if wait else None
+        self.queue.append(Pending(xt, fut))
+        self.metrics.queue.set(len(self.queue))
+        if not wait:
+            return xt, None
+        assert fut is not None
+        return xt, await fut
+
+    # ---- blocks -------------------------------------------------------------------------------
+    def produce(self) -> BlockRecord:
+        """Produce and commit one block from the queue; resolve the waiting submitters."""
+        limit = self.ledger.config.max_extrinsics_per_block
+        batch = [self.queue.popleft() for _ in range(min(limit, len(self.queue)))]
+        t0 = time.perf_counter()
+        with tracer.start_as_current_span("block") as span:
+            try:
+                record, outcomes = self.ledger.step([(p.xt, True) for p in batch])
+            except Exception as e:
+                log.exception("block production failed")
+                for p in batch:
+                    if p.future and not p.future.done():
+                        p.future.set_exception(ChainError("BlockProductionFailed", str(e)))
+                raise
+            span.set_attribute("block.number", record.number)
+            span.set_attribute("block.extrinsics", len(record.extrinsics))
+        self.metrics.block_seconds.observe(time.perf_counter() - t0)
+        self.metrics.height.set(record.number)
+        self.metrics.queue.set(len(self.queue))
+        for p, out in zip(batch, outcomes, strict=True):
+            self.metrics.extrinsics.labels(result=out.error.name if out.error else "accepted").inc()
+            self._store_result(record, out)
+            if p.future and not p.future.done():
+                p.future.set_result(out)
+        self._remember(record)
+        tick, self._tick = self._tick, asyncio.Event()
+        tick.set()
+        return record
+
+    async def wait_block(self, after: int, timeout: float) -> None:
+        """Return once a block newer than ``after`` is committed (or after ``timeout``)."""
+        if self.ledger.head.number > after:
+            return
+        tick = self._tick
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(tick.wait(), timeout)
+
+    def _store_result(self, record: BlockRecord, out: Outcome) -> None:
+        if out.error:
+            res = {"status": "rejected", "block": record.number, **out.error.to_json()}
+        else:
+            res = {"status": "in_block", "block": record.number, "index": out.index, "events": out.events}
+        self.results[out.hash] = res
+        while len(self.results) > 100_000:
+            self.results.popitem(last=False)
+
+    def _remember(self, record: BlockRecord) -> None:
+        self.recent[record.number] = record
+        while len(self.recent) > RECENT_BLOCKS:
+            self.recent.popitem(last=False)
+
+    def block(self, number: int) -> BlockRecord | None:
+        rec = self.recent.get(number)
+        if rec is None and self.ledger.storage:
+            rec = self.ledger.storage.block(number)
+        return rec
+
+    def blocks_from(self, start: int, limit: int = 64) -> list[BlockRecord]:
+        head = self.ledger.head.number
+        if start in self.recent or not self.ledger.storage:
+            return [self.recent[n] for n in range(start, min(head, start + limit - 1) + 1) if n in self.recent]
+        return self.ledger.storage.blocks_from(start, limit)
+
+    # ---- timer --------------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Produce a block every block_time seconds (wall clock; missed ticks are not replayed)."""
+        self.ready = True
+        if self.manual:
+            return
+        next_at = time.monotonic() + self.block_time
+        while True:
+            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+            next_at = max(next_at + self.block_time, time.monotonic())
+            try:
+                self.produce()
+            except Exception:
+                await asyncio.sleep(self.block_time)  # storage trouble: retry on the next tick
+            await asyncio.sleep(0)
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self.run())
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self.ready = False

@@ -1,0 +1,118 @@
+"""Read models: pure functions from chain state to the JSON the HTTP API returns."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from .emission import block_emission
+from .registration import is_immune
+from .state import ROOT_NETUID, State, Subnet
+from .subnets import current_lock_cost
+
+
+def network(st: State) -> dict[str, Any]:
+    g = st.g
+    return {
+        "block": g.block,
+        "issuance": g.issuance,
+        "block_emission": block_emission(g.issuance),
+        "total_recycled": g.total_recycled,
+        "total_stake": sum(h.total_stake for h in st.hotkeys.values()),
+        "lock_cost": current_lock_cost(st, g.block + 1),
+        "subnet_limit": st.config.subnet_limit,
+        "subnets": len(st.user_subnets()),
+        "faucet_enabled": st.config.faucet_enabled,
+        "hyperparameter_authority": st.config.hyperparameter_authority,
+    }
+
+
+def account(st: State, ss58: str) -> dict[str, Any]:
+    acct = st.accounts.get(ss58)
+    stakes = [
+        {"hotkey": hk, "amount": h.stakes[ss58]}
+        for hk, h in sorted(st.hotkeys.items()) if ss58 in h.stakes
+    ]
+    return {
+        "address": ss58,
+        "balance": acct.balance if acct else 0,
+        "nonce": acct.nonce if acct else 0,
+        "stakes": stakes,
+        "total_stake": sum(s["amount"] for s in stakes),
+        "hotkeys": sorted(hk for hk, h in st.hotkeys.items() if h.owner == ss58),
+    }
+
+
+def hotkey(st: State, ss58: str) -> dict[str, Any] | None:
+    h = st.hotkeys.get(ss58)
+    if h is None:
+        return None
+    regs = [{"netuid": n, "uid": s.uid_of[ss58]} for n, s in sorted(st.subnets.items()) if ss58 in s.uid_of]
+    return {
+        "hotkey": ss58,
+        "owner": h.owner,
+        "take": h.take,
+        "total_stake": h.total_stake,
+        "stakes": [{"coldkey": ck, "amount": a} for ck, a in sorted(h.stakes.items())],
+        "registrations": regs,
+    }
+
+
+def subnet(st: State, s: Subnet) -> dict[str, Any]:
+    now = st.g.block
+    immune_until = s.registered_at + st.config.network_immunity_period
+    tempo = s.hp.tempo
+    next_epoch = None
+    if tempo > 0:
+        # next b > now with (b + netuid + 1) % (tempo + 1) == 0
+        r = (now + s.netuid + 1) % (tempo + 1)
+        next_epoch = now + (tempo + 1 - r if r else tempo + 1)
+    return {
+        "netuid": s.netuid,
+        "owner_coldkey": s.owner_coldkey,
+        "owner_hotkey": s.owner_hotkey,
+        "registered_at": s.registered_at,
+        "immune_until": immune_until if s.netuid != ROOT_NETUID else None,
+        "immune": s.netuid != ROOT_NETUID and is_immune(now, s.registered_at, st.config.network_immunity_period),
+        "lock": s.lock,
+        "burn": s.burn,
+        "n": len(s.neurons),
+        "max_allowed_uids": s.hp.max_allowed_uids,
+        "emission_share": s.emission_share,
+        "emission_per_block": block_emission(st.g.issuance) * s.emission_share // 1_000_000_000,
+        "pending_emission": s.pending_emission,
+        "tempo": tempo,
+        "last_epoch_block": s.last_epoch_block,
+        "next_epoch_block": next_epoch,
+        "hyperparameters": s.hp.to_json(),
+    }
+
+
+def metagraph(st: State, s: Subnet) -> dict[str, Any]:
+    now = st.g.block
+    rows = []
+    for n in s.neurons:
+        h = st.hotkeys.get(n.hotkey)
+        rows.append({
+            "uid": n.uid,
+            "hotkey": n.hotkey,
+            "coldkey": h.owner if h else None,
+            "stake": h.total_stake if h else 0,
+            "rank": n.rank,
+            "trust": n.trust,
+            "consensus": n.consensus,
+            "incentive": n.incentive,
+            "dividends": n.dividends,
+            "validator_trust": n.validator_trust,
+            "emission": n.emission,
+            "pruning_score": n.pruning_score,
+            "validator_permit": n.validator_permit,
+            "active": n.active,
+            "last_update": n.last_update,
+            "registered_at": n.registered_at,
+            "immune_until": n.registered_at + s.hp.immunity_period,
+            "immune": is_immune(now, n.registered_at, s.hp.immunity_period),
+            "axon": dataclasses.asdict(n.axon) if n.axon else None,
+            "weights": sorted(n.weights.items()),
+        })
+    return {"netuid": s.netuid, "block": now, "n": len(rows), "neurons": rows}
