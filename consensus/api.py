@@ -8,17 +8,42 @@ import jax
 import numpy as np
 
 from .buckets import bucket_shape, pad_batch
-from .epoch import epoch_batched
+from .epoch import KernelParams, epoch_batched
 from .host import check_shapes, normalized_stake, rao_split, resolve_dtype
-from .interface import EpochInputs, EpochOutputs, SubnetParams
+from .interface import U16_MAX, EpochInputs, EpochOutputs, SubnetParams
 from .sharding import shard_batch
+
+
+def kernel_params(params: SubnetParams, dtype: Any = "float64") -> KernelParams:
+    """Per-subnet hyperparameters for the kernel; fractions divided here, correctly rounded in
+    ``dtype`` exactly as the reference divides them."""
+    f = resolve_dtype(dtype)
+    i32 = np.int32
+
+    def frac(v: Any, scale: int) -> np.ndarray:
+        return np.asarray(v).astype(f) / f(scale)
+
+    return KernelParams(
+        tempo=np.asarray(params.tempo, i32),
+        activity_cutoff=np.asarray(params.activity_cutoff, i32),
+        max_validators=np.asarray(params.max_validators, i32),
+        yuma3=np.asarray(params.yuma_version) == 3,
+        liquid_alpha=np.asarray(params.liquid_alpha_enabled, bool),
+        bonds_reset_enabled=np.asarray(params.bonds_reset_enabled, bool),
+        kappa=frac(params.kappa, U16_MAX),
+        bonds_penalty=frac(params.bonds_penalty, U16_MAX),
+        ema_alpha=f(1) - frac(params.bonds_moving_average, 1_000_000),
+        alpha_low=frac(params.alpha_low, U16_MAX),
+        alpha_high=frac(params.alpha_high, U16_MAX),
+        steepness=frac(params.alpha_sigmoid_steepness, 100),
+    )
 
 
 def prepare(
     inputs: EpochInputs, params: SubnetParams, dtype: Any = "float64"
-) -> tuple[EpochInputs, SubnetParams]:
-    """Host-side preparation for the kernel: normalized stake in ``dtype``, int32 blocks and
-    hyperparameters, ``bonds_reset`` filled in, ``emission`` dropped (it is applied on the host).
+) -> tuple[EpochInputs, KernelParams]:
+    """Host-side preparation for the kernel: normalized stake in ``dtype``, int32 blocks,
+    ``bonds_reset`` filled in, ``emission`` dropped (applied on the host), ``KernelParams``.
     """
     f = resolve_dtype(dtype)
     n_sub, _, n = check_shapes(inputs, params)
@@ -38,16 +63,7 @@ def prepare(
         bonds_reset=np.zeros((n_sub, n), bool) if reset is None else np.asarray(reset, bool),
         emission=None,
     )
-    p = SubnetParams(
-        **{
-            name: np.asarray(getattr(params, name), bool)
-            if name in ("liquid_alpha_enabled", "bonds_reset_enabled")
-            else np.asarray(getattr(params, name), i32)
-            for name in SubnetParams._fields
-            if name != "stake_threshold"
-        },
-        stake_threshold=np.zeros(n_sub, f),  # already applied to the stake
-    )
+    p = kernel_params(params, f)
     return x, p
 
 

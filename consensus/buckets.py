@@ -8,9 +8,13 @@ Padding never changes a result: padded subnets have ``n_uids = 0``, padded UID c
 
 from __future__ import annotations
 
+from typing import NamedTuple, TypeVar
+
 import numpy as np
 
-from .interface import EpochInputs, SubnetParams
+from .interface import EpochInputs
+
+P = TypeVar("P", bound=NamedTuple)
 
 MIN_SUBNETS = 1
 MIN_UIDS = 8
@@ -38,9 +42,7 @@ def _pad(a: np.ndarray, shape: tuple[int, ...], fill: object = 0) -> np.ndarray:
     return out
 
 
-def pad_batch(
-    inputs: EpochInputs, params: SubnetParams, shape: tuple[int, int, int]
-) -> tuple[EpochInputs, SubnetParams]:
+def pad_batch(inputs: EpochInputs, params: P, shape: tuple[int, int, int]) -> tuple[EpochInputs, P]:
     """Pad every array of a batch to ``shape`` = (S, V, N) (each >= the batch's own)."""
     s, v, n = shape
     padded = EpochInputs(
@@ -56,5 +58,4 @@ def pad_batch(
         bonds_reset=None if inputs.bonds_reset is None else _pad(inputs.bonds_reset, (s, n), False),
         emission=None if inputs.emission is None else _pad(inputs.emission, (s,)),
     )
-    edge = SubnetParams(*(_pad(np.asarray(a), (s,)) for a in params))
-    return padded, edge
+    return padded, type(params)(*(_pad(np.asarray(a), (s,)) for a in params))

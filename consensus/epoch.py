@@ -13,12 +13,46 @@ with one stake-weighted count per step, then walks up to the exact weight value 
 from __future__ import annotations
 
 from functools import partial
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 from jax import lax
 
-from .interface import U16_MAX, EpochInputs, SubnetParams
+from .interface import U16_MAX, EpochInputs
+
+
+class KernelParams(NamedTuple):
+    """Per-subnet hyperparameters as the kernel uses them ([S] arrays; see ``api.prepare``).
+
+    Fractions are divided on the host (numpy, correctly rounded in the computation dtype):
+    XLA:CPU turns a division by a broadcast scalar into a multiplication by its reciprocal,
+    which is not exact and would e.g. make 1 - 1e6/1e6 non-zero.
+    """
+
+    tempo: jax.Array  # int32
+    activity_cutoff: jax.Array  # int32
+    max_validators: jax.Array  # int32
+    yuma3: jax.Array  # bool
+    liquid_alpha: jax.Array  # bool
+    bonds_reset_enabled: jax.Array  # bool
+    kappa: jax.Array  # float: kappa/65535
+    bonds_penalty: jax.Array  # float: beta = bonds_penalty/65535
+    ema_alpha: jax.Array  # float: 1 - bma/1e6
+    alpha_low: jax.Array  # float: alpha_low/65535
+    alpha_high: jax.Array  # float: alpha_high/65535
+    steepness: jax.Array  # float: alpha_sigmoid_steepness/100
+
+
+def exact_div(x: jax.Array, y: jax.Array) -> jax.Array:
+    """x / y correctly rounded, with y broadcast to x's shape.
+
+    The optimization barrier hides the broadcast from XLA's simplifier, which would otherwise
+    multiply by the reciprocal of y (off by an ulp; it matters where values are compared, e.g.
+    a weight against a stored bond in liquid alpha).
+    """
+    return x / lax.optimization_barrier(jnp.broadcast_to(y, x.shape).astype(x.dtype))
+
 
 # Value-bisection steps before the exact walk; a speed knob only (the result does not depend on it).
 BISECT_STEPS = 16
@@ -109,7 +143,7 @@ def kappa_quantile(
     return c
 
 
-def epoch_single(x: EpochInputs, p: SubnetParams) -> dict[str, jax.Array]:
+def epoch_single(x: EpochInputs, p: KernelParams) -> dict[str, jax.Array]:
     """The epoch of one subnet (no leading S axis) from prepared inputs.
 
     Returns the float/bool fields of ``EpochOutputs`` plus the in-kernel u16 views.
@@ -148,11 +182,10 @@ def epoch_single(x: EpochInputs, p: SubnetParams) -> dict[str, jax.Array]:
     keep &= row_lu[:, None] > x.block_at_registration[None, :]
     w_int = jnp.where(keep, x.weights.astype(jnp.int32), 0)
     row_sum = w_int.sum(axis=1, keepdims=True)
-    W = jnp.where(row_sum > 0, w_int.astype(dt) / jnp.maximum(row_sum, 1).astype(dt), 0)
+    W = jnp.where(row_sum > 0, exact_div(w_int.astype(dt), jnp.maximum(row_sum, 1)), 0)
 
     # Step 4: consensus.
-    kappa = p.kappa.astype(dt) / u16max
-    C = kappa_quantile(W, row_A, kappa)
+    C = kappa_quantile(W, row_A, p.kappa)
 
     # Step 5: clip, trust, ranks, incentive.
     Wc = jnp.minimum(W, C[None, :])
@@ -163,23 +196,21 @@ def epoch_single(x: EpochInputs, p: SubnetParams) -> dict[str, jax.Array]:
     trust = jnp.where(P > 0, R / jnp.where(P > 0, P, 1), 0)
 
     # Step 6: bond weights (exact copies for beta = 0 and beta = 1, as Subtensor).
-    beta = p.bonds_penalty.astype(dt) / u16max
+    beta = p.bonds_penalty
     Wb = jnp.where(beta == 0, W, jnp.where(beta == 1, Wc, W + beta * (Wc - W)))
 
     # Step 7: bonds, both versions computed, selected per subnet.
     keep_col = real & (x.block_at_registration < b - p.tempo)
     keep_col &= ~(p.bonds_reset_enabled & x.bonds_reset)
     B_raw = jnp.where(has_row[:, None] & keep_col[None, :], x.bonds.astype(dt), 0)
-    a = one - p.bonds_moving_average.astype(dt) / jnp.array(1_000_000, dt)
+    a = p.ema_alpha
 
     # Yuma 3: per-bond EMA, optionally with liquid alpha.
-    Bo3 = B_raw / u16max
-    lo = p.alpha_low.astype(dt) / u16max
-    hi = p.alpha_high.astype(dt) / u16max
-    steep = p.alpha_sigmoid_steepness.astype(dt) / jnp.array(100, dt)
+    Bo3 = exact_div(B_raw, u16max)
+    lo, hi, steep = p.alpha_low, p.alpha_high, p.steepness
     d = jnp.where(Wb >= Bo3, jnp.clip(Wb - C[None, :], 0, 1), jnp.clip(Bo3 - Wb, 0, 1))
     sig = one / (one + jnp.exp(jnp.clip(-steep * (d - 0.5), -20, 20)))
-    liquid = p.liquid_alpha_enabled & jnp.any(C != 0)
+    liquid = p.liquid_alpha & jnp.any(C != 0)
     alpha = jnp.where(liquid, jnp.clip(lo + sig * (hi - lo), lo, hi), a)
     Bn = jnp.minimum(one, (one - alpha) * Bo3 + alpha * Wb)
     D3 = row_A * (_col_normalize(Bn) @ Inc)
@@ -190,7 +221,7 @@ def epoch_single(x: EpochInputs, p: SubnetParams) -> dict[str, jax.Array]:
     Be = _col_normalize(a * dB + (one - a) * Bo2)
     D2 = Be @ Inc
 
-    yuma3 = p.yuma_version == 3
+    yuma3 = p.yuma3
     D_row = _normalize(jnp.where(yuma3, D3, D2))
     stored = jnp.where(yuma3, Bn, _col_max_upscale(Be))
     row_new = has_row & new_permit[ru]
@@ -246,6 +277,6 @@ def epoch_single(x: EpochInputs, p: SubnetParams) -> dict[str, jax.Array]:
 
 
 @partial(jax.jit, static_argnames=())
-def epoch_batched(x: EpochInputs, p: SubnetParams) -> dict[str, jax.Array]:
+def epoch_batched(x: EpochInputs, p: KernelParams) -> dict[str, jax.Array]:
     """``epoch_single`` vmapped over the leading subnet axis and jitted."""
     return jax.vmap(epoch_single)(x, p)
