@@ -1,0 +1,164 @@
+"""Kopf wiring: thin handlers that hand every object to the shared reconcilers.
+
+Run with ``python -m subnetes.operator`` (or ``kopf run -m subnetes.operator.handlers``).
+Handlers never write spec and return nothing (so Kopf stores no results in status).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from typing import Any
+
+import kopf
+
+from . import events, metrics, tracing
+from .config import Config
+from .labels import FINALIZER, GROUP, KIND_LABEL, MANAGED_BY, VERSION
+from .neurons import reconcile_miner, reconcile_validator, release
+from .runtime import Retry, Runtime
+from .subnets import delete_subnet, reconcile_subnet
+
+log = logging.getLogger("subnetes.operator")
+PLURALS = {"subnets": "Subnet", "miners": "Miner", "validators": "Validator"}
+STATE: dict[str, Any] = {}
+
+
+def runtime() -> Runtime:
+    return STATE["runtime"]
+
+
+def configure(settings: kopf.OperatorSettings, env: dict[str, str] | None = None) -> None:
+    """Kopf settings for many resources (see docs/operator.md, "Scale and HA")."""
+    e = os.environ if env is None else env
+    settings.persistence.finalizer = FINALIZER
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(
+        prefix="operator.subnetes.io"
+    )
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix="operator.subnetes.io", key="last-handled-configuration"
+    )
+    # Kopf's per-handler "succeeded" Events would be thousands of writes; ours are explicit.
+    settings.posting.level = logging.WARNING
+    settings.execution.max_workers = 4  # handlers are async; the pool is for sync code only
+    timeout = int(e.get("SUBNETES_WATCH_TIMEOUT", "300"))
+    settings.watching.server_timeout = timeout
+    settings.watching.client_timeout = timeout + 30
+    settings.networking.request_timeout = 60
+    settings.networking.error_backoffs = [1, 2, 5, 10, 20]
+    settings.queueing.error_delays = [1, 2, 5, 10, 30, 60]
+    # Peering: one active replica; replicas need distinct priorities (equal ones all freeze).
+    settings.peering.name = e.get("SUBNETES_PEERING_NAME", "subnetes-operator")
+    if e.get("SUBNETES_PEERING_PRIORITY"):
+        settings.peering.priority = int(e["SUBNETES_PEERING_PRIORITY"])
+
+
+@kopf.on.startup()
+async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
+    configure(settings)
+    config = Config.from_env()
+    tracing.setup(config.otel_exporter)
+    if config.metrics_port and not STATE.get("metrics"):
+        metrics.serve(config.metrics_host, config.metrics_port)
+        STATE["metrics"] = True
+    rt = Runtime(config)
+    rt.reconcilers = {
+        "Subnet": reconcile_subnet,
+        "Miner": reconcile_miner,
+        "Validator": reconcile_validator,
+    }
+    STATE["runtime"] = rt
+    STATE["pods"] = {}
+    STATE["stream"] = asyncio.get_running_loop().create_task(events.follow(rt))
+    log.info("subnetes operator started; chain at %s", config.chain_endpoint)
+
+
+@kopf.on.cleanup()
+async def cleanup(**_: Any) -> None:
+    task = STATE.pop("stream", None)
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
+    rt = STATE.pop("runtime", None)
+    if rt is not None:
+        await rt.close()
+
+
+@kopf.on.probe(id="chainBlock")
+async def chain_block(**_: Any) -> int:
+    """Liveness detail: the chain head the operator sees."""
+    return await runtime().chain.head()
+
+
+async def _run(kind: str, namespace: str, name: str) -> None:
+    try:
+        await runtime().run((kind, namespace, name))
+    except Retry as r:
+        raise kopf.TemporaryError(str(r), delay=r.delay) from None
+
+
+for _plural, _kind in PLURALS.items():
+
+    def _make(kind: str):  # bind kind per resource
+        async def reconcile_handler(namespace: str, name: str, **_: Any) -> None:
+            await _run(kind, namespace, name)
+
+        async def index_handler(body: kopf.Body, type: str | None, **_: Any) -> None:
+            rt = STATE.get("runtime")
+            if rt is not None:
+                rt.indexes.observe(kind, dict(body), deleted=type == "DELETED")
+
+        reconcile_handler.__name__ = f"reconcile_{kind.lower()}"
+        index_handler.__name__ = f"index_{kind.lower()}"
+        return reconcile_handler, index_handler
+
+    _rec, _idx = _make(_kind)
+    kopf.on.resume(GROUP, VERSION, _plural, id="reconcile")(_rec)
+    kopf.on.create(GROUP, VERSION, _plural, id="reconcile")(_rec)
+    kopf.on.update(GROUP, VERSION, _plural, id="reconcile", field="spec")(_rec)
+    kopf.on.event(GROUP, VERSION, _plural, id="index")(_idx)
+
+
+@kopf.on.delete(GROUP, VERSION, "validators", id="release")
+async def release_validator(body: kopf.Body, **_: Any) -> None:
+    """Finalizer: return the validator's stake to its coldkey."""
+    await release(runtime(), "Validator", dict(body))
+
+
+@kopf.on.delete(GROUP, VERSION, "subnets", id="deletion-policy")
+async def delete_subnet_handler(body: kopf.Body, **_: Any) -> None:
+    """Finalizer: honour spec.deletionPolicy (Wait refuses while neurons remain)."""
+    try:
+        await delete_subnet(runtime(), dict(body))
+    except Retry as r:
+        raise kopf.TemporaryError(str(r), delay=r.delay) from None
+
+
+@kopf.on.event(
+    "", "v1", "pods", labels={"app.kubernetes.io/managed-by": MANAGED_BY, KIND_LABEL: kopf.PRESENT}
+)
+async def workload_pod(body: kopf.Body, type: str | None, **_: Any) -> None:
+    """A workload pod moved (scheduled, got an IP, started): refresh its owner."""
+    labels = body.get("metadata", {}).get("labels", {})
+    kind, owner = labels.get(KIND_LABEL), labels.get("app.kubernetes.io/instance")
+    ns = body.get("metadata", {}).get("namespace")
+    if kind not in ("Miner", "Validator") or not owner or "runtime" not in STATE:
+        return
+    seen = STATE["pods"]
+    pod_key = (ns, body["metadata"]["name"])
+    state = (
+        type,
+        body.get("spec", {}).get("nodeName"),
+        body.get("status", {}).get("podIP"),
+        body.get("status", {}).get("phase"),
+    )
+    if type == "DELETED":
+        seen.pop(pod_key, None)
+    elif seen.get(pod_key) == state:
+        return
+    else:
+        seen[pod_key] = state
+    runtime().kick((kind, ns, owner))

@@ -1,0 +1,101 @@
+"""Hotkeys and coldkeys from Secrets (formats of specs/interfaces.md, "Keys and Secrets").
+
+Key material stays inside these functions and the Keypair objects they return: nothing here logs,
+and errors name the Secret and data key, never the contents.
+"""
+
+from __future__ import annotations
+
+from bittensor_wallet import Keypair
+from bittensor_wallet.keyfile import (
+    decrypt_keyfile_data,
+    deserialize_keypair_from_keyfile_data,
+    keyfile_data_is_encrypted,
+    serialized_keypair_to_keyfile_data,
+)
+
+from .labels import HOTKEY_KEY
+
+COLDKEY_KEY = "coldkey"
+PASSWORD_KEY = "password"
+
+
+class SecretKeyError(Exception):
+    """A Secret is missing a data key or holds something that is not a usable key.
+
+    ``reason`` is a CamelCase condition reason; the message never includes key material.
+    """
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def new_hotkey() -> tuple[Keypair, bytes]:
+    """A fresh sr25519 hotkey and its btcli hotkey-file bytes (to store in a Secret)."""
+    kp = Keypair.create_from_mnemonic(Keypair.generate_mnemonic())
+    return kp, serialized_keypair_to_keyfile_data(kp)
+
+
+def hotkey_from_secret(secret_name: str, data: dict[str, bytes]) -> Keypair:
+    """The hotkey in a Secret's decoded ``data`` (key ``hotkey``: btcli hotkey file JSON)."""
+    raw = data.get(HOTKEY_KEY)
+    if not raw:
+        raise SecretKeyError(
+            "InvalidHotkeySecret", f"Secret {secret_name} has no data key {HOTKEY_KEY!r}"
+        )
+    try:
+        kp = deserialize_keypair_from_keyfile_data(raw)
+    except Exception:
+        raise SecretKeyError(
+            "InvalidHotkeySecret",
+            f"Secret {secret_name} key {HOTKEY_KEY!r} is not a btcli hotkey file",
+        ) from None
+    if not _has_private_key(kp):
+        raise SecretKeyError(
+            "InvalidHotkeySecret", f"Secret {secret_name} holds a public key only (no secret seed)"
+        )
+    return kp
+
+
+def coldkey_from_secret(secret_name: str, data: dict[str, bytes]) -> Keypair:
+    """The coldkey in a Secret: encrypted btcli coldkey + ``password``, or unencrypted JSON (dev)."""
+    raw = data.get(COLDKEY_KEY)
+    if not raw:
+        raise SecretKeyError(
+            "InvalidColdkeySecret", f"Secret {secret_name} has no data key {COLDKEY_KEY!r}"
+        )
+    if keyfile_data_is_encrypted(raw):
+        password = data.get(PASSWORD_KEY)
+        if not password:
+            raise SecretKeyError(
+                "InvalidColdkeySecret",
+                f"Secret {secret_name} holds an encrypted coldkey but no {PASSWORD_KEY!r}",
+            )
+        try:
+            raw = decrypt_keyfile_data(raw, password.decode().strip())
+        except Exception:
+            raise SecretKeyError(
+                "InvalidColdkeySecret",
+                f"Secret {secret_name}: the coldkey password does not decrypt it",
+            ) from None
+    try:
+        kp = deserialize_keypair_from_keyfile_data(raw)
+    except Exception:
+        raise SecretKeyError(
+            "InvalidColdkeySecret",
+            f"Secret {secret_name} key {COLDKEY_KEY!r} is not a btcli keyfile",
+        ) from None
+    if not _has_private_key(kp):
+        raise SecretKeyError(
+            "InvalidColdkeySecret", f"Secret {secret_name} holds a public key only"
+        )
+    return kp
+
+
+def _has_private_key(kp: Keypair) -> bool:
+    try:
+        kp.sign(b"subnetes")
+    except Exception:
+        return False
+    return True

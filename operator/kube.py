@@ -1,0 +1,160 @@
+"""The operator's Kubernetes I/O: a thin async facade over lightkube's AsyncClient.
+
+Children are written with server-side apply under one field manager (``subnetes-operator``),
+status with merge patches to the ``/status`` subresource. The operator never writes spec.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import uuid
+from typing import Any
+
+from lightkube import AsyncClient, codecs
+from lightkube.core.exceptions import ApiError
+from lightkube.generic_resource import create_namespaced_resource
+from lightkube.models.core_v1 import EventSource, ObjectReference
+from lightkube.models.meta_v1 import ObjectMeta
+from lightkube.resources.core_v1 import Event, Pod, Secret
+from lightkube.types import PatchType
+
+from .labels import FIELD_MANAGER, GROUP, MANAGED_BY, VERSION
+from .status import PodState
+
+Subnet = create_namespaced_resource(GROUP, VERSION, "Subnet", "subnets")
+Miner = create_namespaced_resource(GROUP, VERSION, "Miner", "miners")
+Validator = create_namespaced_resource(GROUP, VERSION, "Validator", "validators")
+KINDS = {"Subnet": Subnet, "Miner": Miner, "Validator": Validator}
+
+
+def _to_dict(obj: Any) -> dict[str, Any]:
+    return obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
+
+
+class Kube:
+    """Async Kubernetes calls the reconcilers need (one shared lightkube client)."""
+
+    def __init__(self, client: AsyncClient | None = None) -> None:
+        self._client = client
+
+    @property
+    def client(self) -> AsyncClient:
+        # Created lazily inside the running loop (lightkube binds to it).
+        if self._client is None:
+            self._client = AsyncClient(field_manager=FIELD_MANAGER, trust_env=False)
+        return self._client
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+    # ---- reads ------------------------------------------------------------------------------
+
+    async def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        """A Subnet/Miner/Validator as a dict, or None when it does not exist."""
+        try:
+            obj = await self.client.get(KINDS[kind], name, namespace=namespace)
+        except ApiError as e:
+            if e.status.code == 404:
+                return None
+            raise
+        return _to_dict(obj)
+
+    async def list(self, kind: str, namespace: str) -> list[dict[str, Any]]:
+        """All objects of ``kind`` in ``namespace``."""
+        return [_to_dict(o) async for o in self.client.list(KINDS[kind], namespace=namespace)]
+
+    async def secret_data(self, namespace: str, name: str) -> dict[str, bytes] | None:
+        """Decoded ``data`` of a Secret, or None when it does not exist. Never logged."""
+        try:
+            sec = await self.client.get(Secret, name, namespace=namespace)
+        except ApiError as e:
+            if e.status.code == 404:
+                return None
+            raise
+        out = {k: base64.b64decode(v) for k, v in (sec.data or {}).items()}
+        out |= {k: v.encode() for k, v in (sec.stringData or {}).items()}
+        return out
+
+    async def pod(self, namespace: str, name: str) -> PodState | None:
+        """What matters of pod ``name``: node, IP, running."""
+        try:
+            pod = await self.client.get(Pod, name, namespace=namespace)
+        except ApiError as e:
+            if e.status.code == 404:
+                return None
+            raise
+        st = pod.status
+        return PodState(
+            name=name,
+            node=pod.spec.nodeName if pod.spec else None,
+            ip=st.podIP if st else None,
+            running=bool(st and st.phase == "Running"),
+        )
+
+    # ---- writes -----------------------------------------------------------------------------
+
+    async def apply(self, manifest: dict[str, Any]) -> None:
+        """Server-side apply ``manifest`` as the operator's field manager (force: we own it)."""
+        await self.client.apply(codecs.from_dict(manifest), field_manager=FIELD_MANAGER, force=True)
+
+    async def create_secret_if_absent(self, manifest: dict[str, Any]) -> bool:
+        """Create a Secret unless one of that name exists; True when this call created it."""
+        try:
+            await self.client.create(codecs.from_dict(manifest), field_manager=FIELD_MANAGER)
+        except ApiError as e:
+            if e.status.code == 409:
+                return False
+            raise
+        return True
+
+    async def patch_status(
+        self, kind: str, namespace: str, name: str, patch: dict[str, Any]
+    ) -> None:
+        """JSON merge patch on ``/status`` (only the changed fields)."""
+        await self.client.patch(
+            KINDS[kind].Status,
+            name,
+            {"status": patch},
+            namespace=namespace,
+            patch_type=PatchType.MERGE,
+        )
+
+    async def patch_metadata(
+        self, kind: str, namespace: str, name: str, patch: dict[str, Any]
+    ) -> None:
+        """JSON merge patch on metadata (finalizers, annotations)."""
+        await self.client.patch(
+            KINDS[kind], name, {"metadata": patch}, namespace=namespace, patch_type=PatchType.MERGE
+        )
+
+    async def event(self, body: dict[str, Any], type_: str, reason: str, message: str) -> None:
+        """Post a core/v1 Event about ``body`` (shown by ``kubectl describe``). Never key material."""
+        meta = body["metadata"]
+        now = dt.datetime.now(dt.UTC)
+        ev = Event(
+            metadata=ObjectMeta(
+                name=f"{meta['name']}.{uuid.uuid4().hex[:12]}",
+                namespace=meta["namespace"],
+                labels={"app.kubernetes.io/managed-by": MANAGED_BY},
+            ),
+            involvedObject=ObjectReference(
+                apiVersion=body.get("apiVersion", f"{GROUP}/{VERSION}"),
+                kind=body["kind"],
+                name=meta["name"],
+                namespace=meta["namespace"],
+                uid=meta.get("uid"),
+            ),
+            type=type_,
+            reason=reason,
+            message=message[:1024],
+            source=EventSource(component=MANAGED_BY),
+            reportingComponent=MANAGED_BY,
+            reportingInstance=MANAGED_BY,
+            firstTimestamp=now,
+            lastTimestamp=now,
+            count=1,
+        )
+        await self.client.create(ev)

@@ -1,0 +1,154 @@
+"""Process-wide state of the operator: clients, in-memory indexes and a keyed work queue.
+
+Kopf handlers and the chain event dispatcher both end in the same reconcile functions; the work
+queue serialises reconciles per object (one at a time per key) and bounds concurrency overall.
+The indexes are rebuilt from watch events at every start, so nothing here must survive a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .chainlink import Chain
+from .config import Config
+from .kube import Kube
+
+log = logging.getLogger("subnetes.operator")
+
+Key = tuple[str, str, str]  # (kind, namespace, name)
+
+
+class Retry(Exception):
+    """Reconcile again after ``delay`` seconds (a wait, not an error)."""
+
+    def __init__(self, delay: float, message: str = "") -> None:
+        super().__init__(message or f"retry in {delay:.1f}s")
+        self.delay = delay
+
+
+@dataclass
+class Indexes:
+    """In-memory maps filled from watch events (no API calls)."""
+
+    hotkeys: dict[str, Key] = field(default_factory=dict)  # ss58 -> neuron
+    netuids: dict[int, Key] = field(default_factory=dict)  # netuid -> Subnet
+    status: dict[Key, dict[str, Any]] = field(default_factory=dict)  # last seen status
+    bodies: dict[Key, dict[str, Any]] = field(default_factory=dict)  # last seen body (no secrets)
+
+    def observe(self, kind: str, body: dict[str, Any], deleted: bool = False) -> None:
+        """Record a watched Subnet/Miner/Validator (or forget it)."""
+        meta = body.get("metadata") or {}
+        key: Key = (kind, meta.get("namespace", ""), meta.get("name", ""))
+        status = body.get("status") or {}
+        if deleted:
+            self.status.pop(key, None)
+            self.bodies.pop(key, None)
+            for index in (self.hotkeys, self.netuids):
+                for k in [k for k, v in index.items() if v == key]:
+                    index.pop(k, None)
+            return
+        self.status[key] = dict(status)
+        self.bodies[key] = {
+            "apiVersion": body.get("apiVersion"),
+            "kind": kind,
+            "metadata": dict(meta),
+        }
+        if kind == "Subnet":
+            if status.get("netuid") is not None and status.get("phase") == "Registered":
+                self.netuids[int(status["netuid"])] = key
+        elif status.get("hotkey"):
+            self.hotkeys[status["hotkey"]] = key
+
+
+class Runtime:
+    """Everything a reconcile needs; one instance per operator process."""
+
+    def __init__(
+        self, config: Config, kube: Kube | None = None, chain: Chain | None = None
+    ) -> None:
+        self.config = config
+        self.kube = kube or Kube()
+        self.chain = chain or Chain(config.chain_endpoint)
+        self.indexes = Indexes()
+        self.locks: dict[Key, asyncio.Lock] = {}
+        self.pending: dict[Key, asyncio.TimerHandle | asyncio.Task] = {}
+        self.backoff: dict[Key, tuple[int, float]] = {}  # re-registration attempts, next time
+        self.dereg_hints: dict[Key, tuple[int, str]] = {}  # (block, reason) from the stream
+        self.reconcilers: dict[str, Callable[[Runtime, str, str], Awaitable[None]]] = {}
+        self._sem: asyncio.Semaphore | None = None
+        self.tasks: set[asyncio.Task] = set()
+
+    @property
+    def sem(self) -> asyncio.Semaphore:
+        if self._sem is None:
+            self._sem = asyncio.Semaphore(self.config.max_concurrent_reconciles)
+        return self._sem
+
+    def lock(self, key: Key) -> asyncio.Lock:
+        return self.locks.setdefault(key, asyncio.Lock())
+
+    async def run(self, key: Key) -> None:
+        """Reconcile ``key`` now (serialised per key); raises Retry like the reconciler."""
+        kind, ns, name = key
+        async with self.sem, self.lock(key):
+            await self.reconcilers[kind](self, ns, name)
+
+    def kick(self, key: Key, delay: float = 0.0) -> None:
+        """Schedule a reconcile of ``key`` (deduplicated: one pending per key)."""
+        if key in self.pending or key[0] not in self.reconcilers:
+            return
+        loop = asyncio.get_running_loop()
+        if delay > 0:
+            self.pending[key] = loop.call_later(delay, self._start, key)
+        else:
+            self._start(key)
+
+    def _start(self, key: Key) -> None:
+        task = asyncio.get_running_loop().create_task(self._kicked(key))
+        self.pending[key] = task
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _kicked(self, key: Key) -> None:
+        retry: float | None = None
+        try:
+            self.pending.pop(key, None)
+            await self.run(key)
+        except Retry as r:
+            retry = r.delay
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("reconcile of %s/%s/%s failed", *key)
+            retry = self.config.retry_delay
+        if retry is not None:
+            self.kick(key, retry)
+
+    def next_reregister_delay(self, key: Key) -> float:
+        """Seconds to wait before the next re-registration of ``key`` (0: go now)."""
+        _attempts, at = self.backoff.get(key, (0, 0.0))
+        return max(0.0, at - time.monotonic())
+
+    def note_reregister(self, key: Key) -> None:
+        """Count a re-registration attempt: the next one waits twice as long (capped)."""
+        attempts, _ = self.backoff.get(key, (0, 0.0))
+        delay = min(
+            self.config.reregister_backoff * (2**attempts), self.config.reregister_backoff_max
+        )
+        self.backoff[key] = (attempts + 1, time.monotonic() + delay)
+
+    async def close(self) -> None:
+        for handle in list(self.pending.values()):
+            handle.cancel()
+        for task in list(self.tasks):
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+        await self.chain.close()
+        await self.kube.close()
