@@ -51,7 +51,8 @@ def main() -> None:
         L.step([xt(alice, "register_network", hotkey=Keypair.create_from_uri(f"//bench-owner/{s}").ss58_address)])
     t0 = time.perf_counter()
     batch = [xt(alice, "burned_register", netuid=s, hotkey=kp.ss58_address) for (s, _), kp in hot.items()]
-    L.step(batch)
+    _, outs = L.step(batch)
+    assert not any(o.error for o in outs), next(o.error for o in outs if o.error)
     batch = [xt(alice, "add_stake", hotkey=hot[(s, u)].ss58_address, amount=tao(1) * u)
              for s in range(1, a.subnets + 1) for u in range(1, a.validators + 1)]
     L.step(batch)
@@ -66,14 +67,20 @@ def main() -> None:
     per_block = max(1, len(vals) // a.weights_every)
     uids = list(range(a.uids))
     times = []
+    rejected: dict[str, int] = {}
     for b in range(a.blocks):
         chunk = vals[(b * per_block) % len(vals):][:per_block]
         xts = [xt(hot[k], "set_weights", netuid=k[0], uids=uids, values=[(i * 7 + k[1]) % 1000 + 1 for i in uids])
                for k in chunk]
         t = time.perf_counter()
-        L.step(xts)
+        _, outs = L.step(xts)
         times.append(time.perf_counter() - t)
+        for o in outs:
+            if o.error:
+                rejected[o.error.name] = rejected.get(o.error.name, 0) + 1
     times.sort()
+    if rejected:
+        print(f"rejected set_weights: {rejected}")
     print(f"block production ({a.subnets} subnets x {a.uids} uids, {a.validators} validators, "
           f"{per_block} set_weights/block, tempo {a.tempo}): median {statistics.median(times) * 1e3:.1f} ms, "
           f"p95 {times[int(len(times) * 0.95)] * 1e3:.1f} ms, max {times[-1] * 1e3:.1f} ms")
