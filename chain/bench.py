@@ -34,7 +34,7 @@ def main() -> None:
                  target_registrations_per_interval=100_000, tempo=a.tempo, max_allowed_uids=a.uids,
                  max_allowed_validators=a.validators, immunity_period=0)
     cfg = dev_config(subnet_limit=a.subnets, default_hyperparams=hp, max_extrinsics_per_block=100_000,
-                     network_rate_limit=0)
+                     network_rate_limit=0, network_lock_reduction_interval=1)
     db = tempfile.mktemp(suffix=".db")
     L = Ledger.open(cfg, db)
     nonces: dict[str, int] = {}
@@ -48,7 +48,9 @@ def main() -> None:
     hot = {(s, u): Keypair.create_from_uri(f"//bench/{s}/{u}") for s in range(1, a.subnets + 1)
            for u in range(1, a.uids)}
     for s in range(1, a.subnets + 1):
-        L.step([xt(alice, "register_network", hotkey=Keypair.create_from_uri(f"//bench-owner/{s}").ss58_address)])
+        _, outs = L.step([xt(alice, "register_network",
+                             hotkey=Keypair.create_from_uri(f"//bench-owner/{s}").ss58_address)])
+        assert outs[0].error is None, outs[0].error
     t0 = time.perf_counter()
     batch = [xt(alice, "burned_register", netuid=s, hotkey=kp.ss58_address) for (s, _), kp in hot.items()]
     _, outs = L.step(batch)
