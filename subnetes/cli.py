@@ -19,3 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as e:
         return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
