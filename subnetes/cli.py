@@ -1,21 +1,61 @@
-"""The ``subnetes`` command line."""
+"""The ``subnetes`` command line: one entrypoint for the chain, operator and workloads."""
 
 from __future__ import annotations
 
 import sys
 
+import click
+
+
+def _add_operator_and_workload_commands(root: click.Group) -> None:
+    @root.group("operator")
+    def operator_group() -> None:
+        """Run the Kubernetes operator."""
+
+    @operator_group.command(
+        "run", context_settings={"ignore_unknown_options": True, "allow_extra_args": True}
+    )
+    @click.argument("kopf_args", nargs=-1, type=click.UNPROCESSED)
+    def operator_run(kopf_args: tuple[str, ...]) -> None:
+        """Run the operator; extra options go to `kopf run` (e.g. -n NS, -A, --standalone)."""
+        from subnetes.operator.__main__ import main as operator_main
+
+        operator_main(list(kopf_args))
+
+    @root.group("workload")
+    def workload_group() -> None:
+        """Reference subnet workloads (what miner and validator pods run)."""
+
+    @workload_group.command("miner")
+    def workload_miner() -> None:
+        """Compute-subnet miner: serves matmul challenges on its axon."""
+        from subnetes.workloads.compute.miner import main as miner_main
+
+        sys.exit(miner_main())
+
+    @workload_group.command("validator")
+    def workload_validator() -> None:
+        """Compute-subnet validator: challenges miners, verifies, sets weights."""
+        from subnetes.workloads.compute.validator import main as validator_main
+
+        sys.exit(validator_main())
+
+
+def build_cli() -> click.Group:
+    """The root command group with every subcommand registered."""
+    from subnetes.chain.cli import register_commands
+
+    root = click.Group("subnetes", help="Subnetes: Bittensor-style subnets on Kubernetes.")
+    register_commands(root)
+    _add_operator_and_workload_commands(root)
+    return root
+
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``subnetes`` command."""
-    import click
-
-    from subnetes.chain.cli import register_commands
-
     argv = list(sys.argv[1:] if argv is None else argv)
-    root = click.Group("subnetes", help="Subnetes: Bittensor-style subnets on Kubernetes.")
-    register_commands(root)
     try:
-        root.main(args=argv, prog_name="subnetes", standalone_mode=True)
+        build_cli().main(args=argv, prog_name="subnetes", standalone_mode=True)
     except SystemExit as e:
         return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
     return 0
