@@ -11,7 +11,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from lightkube import AsyncClient, codecs
+from lightkube import AsyncClient, KubeConfig, codecs
 from lightkube.core.exceptions import ApiError
 from lightkube.generic_resource import create_namespaced_resource
 from lightkube.models.core_v1 import EventSource, ObjectReference
@@ -42,7 +42,9 @@ class Kube:
     def client(self) -> AsyncClient:
         # Created lazily inside the running loop (lightkube binds to it).
         if self._client is None:
-            self._client = AsyncClient(field_manager=FIELD_MANAGER, trust_env=False)
+            # In-cluster service account, else $KUBECONFIG (as Kopf logs in).
+            config = KubeConfig.from_env()
+            self._client = AsyncClient(config, field_manager=FIELD_MANAGER, trust_env=False)
         return self._client
 
     async def close(self) -> None:

@@ -1,0 +1,366 @@
+"""The operator against the real control plane and a real chain process.
+
+The operator runs as a subprocess under its least-privilege ClusterRole (a ServiceAccount token,
+not the admin identity), namespaced to the test namespace, with ``--standalone``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from bittensor_wallet import Keypair
+from bittensor_wallet.keyfile import serialized_keypair_to_keyfile_data
+from operator_harness import (
+    ChainProcess,
+    OperatorProcess,
+    apply_crds,
+    delete_rbac,
+    get_all,
+    restricted_kubeconfig,
+    strip_finalizers,
+    wait_for,
+)
+
+from subnetes.chain.client import ChainClient
+from subnetes.localnet.cluster import LocalCluster
+from subnetes.operator.paths import REPO_ROOT
+
+TAO = 10**9
+
+
+@pytest.fixture
+def chain(tmp_path: Path) -> Iterator[ChainProcess]:
+    proc = ChainProcess(tmp_path)
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture
+def env(
+    cluster: LocalCluster, namespace: str, chain: ChainProcess, tmp_path: Path
+) -> Iterator[dict]:
+    """CRDs, RBAC-limited operator running, funded coldkey Secrets."""
+    apply_crds(cluster)
+    kubeconfig = tmp_path / "operator.kubeconfig"
+    role = restricted_kubeconfig(cluster, namespace, kubeconfig)
+    keys = {}
+    with ChainClient(chain.endpoint) as client:
+        for secret in ("owner-coldkey", "validator-coldkey", "miner-coldkey"):
+            mnemonic = Keypair.generate_mnemonic()
+            kp = Keypair.create_from_mnemonic(mnemonic)
+            client.faucet(kp, 50_000 * TAO)
+            keys[secret] = mnemonic
+            data = base64.b64encode(serialized_keypair_to_keyfile_data(kp)).decode()
+            cluster.apply_manifests([{
+                "apiVersion": "v1", "kind": "Secret",
+                "metadata": {"name": secret, "namespace": namespace},
+                "data": {"coldkey": data},
+            }])  # fmt: skip
+    op = OperatorProcess(namespace, kubeconfig, chain.endpoint, tmp_path / "operator.log")
+    op.start()
+    yield {"operator": op, "keys": keys, "chain": chain, "kubeconfig": kubeconfig}
+    op.stop()
+    strip_finalizers(cluster, namespace)
+    delete_rbac(cluster, role)
+
+
+def example_docs(namespace: str) -> list[dict]:
+    docs = []
+    for f in ("00-subnet.yaml", "10-validators.yaml", "20-miners.yaml"):
+        for doc in yaml.safe_load_all((REPO_ROOT / "examples" / f).read_text()):
+            doc["metadata"]["namespace"] = namespace
+            docs.append(doc)
+    return docs
+
+
+def status_of(items: list[dict]) -> dict[str, dict]:
+    return {o["metadata"]["name"]: o.get("status") or {} for o in items}
+
+
+def cond(status: dict, type_: str) -> dict:
+    return next((c for c in status.get("conditions", []) if c["type"] == type_), {})
+
+
+def test_examples_register_schedule_and_earn(
+    cluster: LocalCluster, namespace: str, env: dict
+) -> None:
+    """Subnet + 2 Validators + 6 Miners: netuid, UIDs, GPU pods on GPU nodes, status, emission.
+
+    The operator is SIGKILLed right after the apply (mid-reconcile) and started again: every
+    hotkey still holds exactly one UID.
+    """
+    op: OperatorProcess = env["operator"]
+    dbg = op.output
+    cluster.apply_manifests(example_docs(namespace))
+    wait_for(
+        "first status",
+        lambda: any(status_of(get_all(cluster, namespace, "miners")).values()),
+        60,
+        debug=dbg,
+    )
+    op.kill()
+    op.start()
+
+    subnet = wait_for(
+        "subnet registered",
+        lambda: (
+            (s := status_of(get_all(cluster, namespace, "subnets"))["text-prompting"]).get("phase")
+            == "Registered"
+            and s
+        ),
+        debug=dbg,
+    )
+    netuid = subnet["netuid"]
+    assert cond(subnet, "Ready")["status"] == "True"
+    assert cond(subnet, "HyperparametersApplied")["status"] == "True"
+
+    def all_ready() -> dict | None:
+        sts = status_of(get_all(cluster, namespace, "miners")) | status_of(
+            get_all(cluster, namespace, "validators")
+        )
+        ok = len(sts) == 8 and all(cond(s, "Ready").get("status") == "True" for s in sts.values())
+        return sts if ok else None
+
+    sts = wait_for("8 neurons Ready", all_ready, 120, debug=dbg)
+    uids = [s["uid"] for s in sts.values()]
+    assert len(set(uids)) == 8 and 0 not in uids  # UID 0 is the owner
+    for name, s in sts.items():
+        assert s["netuid"] == netuid and s["phase"] == "Registered"
+        assert s["observedGeneration"] >= 1 and s["hotkeySecretName"] == f"{name}-hotkey"
+        assert s["podName"] == f"{name}-0"
+    for name in ("miner-0", "miner-1", "miner-2", "validator-0"):
+        assert sts[name]["nodeName"].startswith("gpu-node-"), name
+    for name in ("miner-3", "miner-4", "miner-5"):
+        assert sts[name]["nodeName"].startswith("cpu-node-"), name
+    pods = {
+        p["metadata"]["name"]: p
+        for p in json.loads(
+            cluster.kubectl("get", "pods", "-n", namespace, "-o", "json", check=True).stdout
+        )["items"]
+    }
+    assert (
+        pods["miner-2-0"]["spec"]["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "2"
+    )
+    assert sts["miner-3"]["axon"] == f"{pods['miner-3-0']['status']['podIP']}:9000"
+    assert float(sts["validator-0"]["stake"]) >= 1000  # grows with dividends
+
+    with ChainClient(env["chain"].endpoint) as client:
+        # Restart-safety: one UID per hotkey, nothing registered twice.
+        for s in sts.values():
+            regs = client.hotkey(s["hotkey"])["registrations"]
+            assert regs == [{"netuid": netuid, "uid": s["uid"]}]
+        assert client.metagraph(netuid)["n"] == 9
+        # Validators set weights on the miners (their hotkeys come from the operator's Secrets).
+        miner_uids = sorted(sts[f"miner-{i}"]["uid"] for i in range(6))
+        vkeys = []
+        for v in ("validator-0", "validator-1"):
+            raw = cluster.kubectl(
+                "get",
+                "secret",
+                f"{v}-hotkey",
+                "-n",
+                namespace,
+                "-o",
+                "jsonpath={.data.hotkey}",
+                check=True,
+            ).stdout
+            from bittensor_wallet.keyfile import deserialize_keypair_from_keyfile_data
+
+            vkeys.append(deserialize_keypair_from_keyfile_data(base64.b64decode(raw)))
+
+        def permits() -> bool:
+            mg = client.metagraph(netuid)
+            return all(
+                r["validator_permit"]
+                for r in mg["neurons"]
+                if r["hotkey"] in {k.ss58_address for k in vkeys}
+            )
+
+        wait_for("validator permits", permits, 60)
+        for k in vkeys:
+            client.set_weights(
+                k, netuid, miner_uids, [65535 - 1000 * i for i in range(len(miner_uids))]
+            )
+
+    def earned() -> dict | None:
+        m = status_of(get_all(cluster, namespace, "miners"))
+        v = status_of(get_all(cluster, namespace, "validators"))
+        ok = all(
+            float(s.get("incentive", 0)) > 0 and float(s.get("totalEmission", 0)) > 0
+            for s in m.values()
+        )
+        ok = ok and all(
+            s.get("validatorPermit") and float(s.get("dividends", 0)) > 0 for s in v.values()
+        )
+        return (m, v) if ok else None
+
+    m, v = wait_for("incentive, emission and dividends in status", earned, 90, debug=dbg)
+    assert all(len(s["lastEmission"].split(".")[1]) == 9 for s in m.values())
+    assert all(len(s["incentive"].split(".")[1]) == 6 for s in m.values())
+    subnet = status_of(get_all(cluster, namespace, "subnets"))["text-prompting"]
+    assert subnet["neurons"]["total"] == 9 and subnet["lastEpochBlock"] > 0
+    assert "Traceback" not in op.output(), op.output()[-4000:]
+    # Secrets never leave the Secret: not in status, not in the operator's log.
+    dump = json.dumps(m) + json.dumps(v) + op.output()
+    events = cluster.kubectl("get", "events", "-n", namespace, "-o", "json", check=True).stdout
+    for mnemonic in env["keys"].values():
+        assert mnemonic not in dump and mnemonic not in events
+    hk = json.loads(
+        base64.b64decode(
+            cluster.kubectl(
+                "get",
+                "secret",
+                "miner-0-hotkey",
+                "-n",
+                namespace,
+                "-o",
+                "jsonpath={.data.hotkey}",
+                check=True,
+            ).stdout
+        )
+    )
+    assert hk["secretPhrase"] not in dump + events and hk["secretSeed"] not in dump + events
+
+
+def small_subnet(namespace: str) -> dict:
+    return {
+        "apiVersion": "subnetes.io/v1alpha1",
+        "kind": "Subnet",
+        "metadata": {"name": "tiny", "namespace": namespace},
+        "spec": {
+            "ownerColdkeySecretRef": {"name": "owner-coldkey"},
+            # The owner holds UID 0, so one miner fits; the next registration prunes it.
+            "hyperparameters": {
+                "maxAllowedUids": 2,
+                "maxAllowedValidators": 1,
+                "immunityPeriod": 1,
+            },
+        },
+    }
+
+
+def miner(namespace: str, name: str, policy: str) -> dict:
+    return {
+        "apiVersion": "subnetes.io/v1alpha1",
+        "kind": "Miner",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "subnetRef": {"name": "tiny"},
+            "coldkeySecretRef": {"name": "miner-coldkey"},
+            "registration": {"policy": policy, "maxBurn": "1"},
+            "template": {"spec": {"containers": [{"name": "miner", "image": "example/miner:1"}]}},
+        },
+    }
+
+
+def test_pruned_miner_is_deregistered_stopped_and_reregistered(
+    cluster: LocalCluster, namespace: str, env: dict
+) -> None:
+    """Fill a subnet: the pruned Miner goes Deregistered with an Event; Stop scales it to zero;
+    switching it to Reregister registers it again (pruning the other one, which stops)."""
+    op: OperatorProcess = env["operator"]
+    dbg = op.output
+
+    def miners() -> dict[str, dict]:
+        return status_of(get_all(cluster, namespace, "miners"))
+
+    def replicas(name: str) -> int:
+        out = cluster.kubectl(
+            "get",
+            "statefulset",
+            name,
+            "-n",
+            namespace,
+            "-o",
+            "jsonpath={.spec.replicas}",
+            check=True,
+        )
+        return int(out.stdout)
+
+    def pods() -> set[str]:
+        out = cluster.kubectl("get", "pods", "-n", namespace, "-o", "json", check=True).stdout
+        return {
+            p["metadata"]["name"]
+            for p in json.loads(out)["items"]
+            if not p["metadata"].get("deletionTimestamp")
+        }
+
+    cluster.apply_manifests([small_subnet(namespace), miner(namespace, "first", "Stop")])
+    wait_for(
+        "first Ready",
+        lambda: cond(miners().get("first", {}), "Ready").get("status") == "True",
+        debug=dbg,
+    )
+    assert "first-0" in pods()
+
+    cluster.apply_manifests([miner(namespace, "second", "Stop")])
+    first = wait_for(
+        "first Deregistered and stopped",
+        lambda: (
+            (s := miners().get("first", {})).get("phase") == "Deregistered"
+            and cond(s, "Scheduled").get("reason") == "Stopped"
+            and s
+        ),
+        debug=dbg,
+    )
+    assert cond(first, "Deregistered")["status"] == "True"
+    assert cond(first, "Stalled") == cond(first, "Stalled") | {
+        "status": "True",
+        "reason": "Deregistered",
+    }
+    assert cond(first, "Ready")["status"] == "False"
+    assert first["deregisteredBlock"] > 0 and first["deregistrationReason"] == "Pruned"
+    assert replicas("first") == 0
+    wait_for("first's pod gone", lambda: "first-0" not in pods())
+    wait_for(
+        "second Ready",
+        lambda: cond(miners().get("second", {}), "Ready").get("status") == "True",
+        debug=dbg,
+    )
+    events = json.loads(
+        cluster.kubectl("get", "events", "-n", namespace, "-o", "json", check=True).stdout
+    )["items"]
+    assert any(
+        e["reason"] == "Deregistered"
+        and e["involvedObject"]["name"] == "first"
+        and e["type"] == "Warning"
+        for e in events
+    )
+
+    # Policy Reregister: pays the burn again (within maxBurn) and comes back.
+    cluster.kubectl(
+        "patch",
+        "miner",
+        "first",
+        "-n",
+        namespace,
+        "--type=merge",
+        "-p",
+        '{"spec":{"registration":{"policy":"Reregister"}}}',
+        check=True,
+    )
+    first = wait_for(
+        "first registered again",
+        lambda: (
+            (s := miners().get("first", {})).get("phase") == "Registered"
+            and cond(s, "Ready").get("status") == "True"
+            and s
+        ),
+        debug=dbg,
+    )
+    assert "deregisteredBlock" not in first and replicas("first") == 1
+    wait_for(
+        "second Deregistered",
+        lambda: miners().get("second", {}).get("phase") == "Deregistered",
+        debug=dbg,
+    )
+    with ChainClient(env["chain"].endpoint) as client:
+        netuid = status_of(get_all(cluster, namespace, "subnets"))["tiny"]["netuid"]
+        hotkeys = {r["hotkey"] for r in client.metagraph(netuid)["neurons"]}
+    assert first["hotkey"] in hotkeys and miners()["second"]["hotkey"] not in hotkeys
+    assert "Traceback" not in op.output(), op.output()[-4000:]
