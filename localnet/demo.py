@@ -1,0 +1,347 @@
+"""The one-command local network (``make demo``).
+
+Starts, in order: the local control plane (unless already up), the chain service (SQLite,
+short blocks), the operator, and the dev-only pod runner; creates dev keys (funded by the dev
+faucet) as Secrets; applies the CRDs and examples/compute-subnet/. Then it shows the subnet
+live: block height, and per UID its hotkey, stake, incentive, dividends and emission.
+Ctrl-C stops every process it started (the control plane too, if it started it).
+
+``--headless --epochs N`` prints one line per epoch and exits 0 once N epochs have passed and
+emission reached the miners (1 otherwise): the test of the demo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from .cluster import REPO_ROOT, LocalCluster, cache_dir, free_port
+from .devrunner import stop_process
+
+DEFAULT_NAMESPACE = "subnetes-demo"
+SUBNET = "compute"
+EXAMPLE = REPO_ROOT / "examples" / "compute-subnet"
+RAO_PER_TAO = 10**9
+FAUCET_TAO = 10_000
+
+
+class DemoError(RuntimeError):
+    """A step of the demo failed; the message says which and why."""
+
+
+@dataclass
+class Demo:
+    """The processes and state of one demo run."""
+
+    workdir: Path
+    console: Console
+    block_time: float = 0.5
+    namespace: str = DEFAULT_NAMESPACE
+    cluster: LocalCluster = field(default_factory=LocalCluster)
+    procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+    started_cluster: bool = False
+    endpoint: str = ""
+
+    # ---- start-up ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Bring every part up, reporting each step as it happens."""
+        if self.workdir.exists():
+            shutil.rmtree(self.workdir)
+        (self.workdir / "logs").mkdir(parents=True)
+        with self.console.status("Starting the local control plane...") as status:
+            self.started_cluster = not self.cluster.is_up()
+            self.cluster.up()
+            self.console.log(f"control plane ready (kubeconfig {self.cluster.kubeconfig})")
+
+            status.update("Starting the chain service...")
+            self._start_chain()
+            self.console.log(f"chain service at {self.endpoint} (dev profile)")
+
+            status.update("Creating and funding dev keys...")
+            self._create_keys()
+
+            status.update("Installing CRDs and starting the operator and the dev pod runner...")
+            self.cluster.kubectl(
+                "apply", "--server-side", "-f", str(REPO_ROOT / "crds"), check=True
+            )
+            self.cluster.kubectl(
+                "wait", "--for=condition=Established", "crd/subnets.subnetes.io",
+                "crd/miners.subnetes.io", "crd/validators.subnetes.io", "--timeout=60s",
+                check=True,
+            )  # fmt: skip
+            self._start_operator()
+            self._start_runner()
+            self.console.log("operator and dev pod runner started")
+
+            status.update(f"Applying {EXAMPLE.relative_to(REPO_ROOT)}...")
+            self.cluster.kubectl("apply", "-n", self.namespace, "-f", str(EXAMPLE), check=True)
+            self.console.log("compute subnet applied: 1 Subnet, 2 Validators, 4 Miners")
+
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> None:
+        log = open(self.workdir / "logs" / f"{name}.log", "ab")  # noqa: SIM115 - child owns it
+        self.procs[name] = subprocess.Popen(
+            argv,
+            env={**os.environ, **(env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # Ctrl-C is ours to handle; we stop children in order
+        )
+        log.close()
+
+    def _wait(self, what: str, ready: Callable[[], bool], timeout: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for name, proc in self.procs.items():
+                if proc.poll() is not None:
+                    raise DemoError(f"{name} exited ({proc.returncode}); see {self._log(name)}")
+            if ready():
+                return
+            time.sleep(0.25)
+        raise DemoError(f"timed out waiting for {what}")
+
+    def _log(self, name: str) -> Path:
+        return self.workdir / "logs" / f"{name}.log"
+
+    def _start_chain(self) -> None:
+        port = free_port()
+        ready = self.workdir / "chain.url"
+        self._spawn(
+            "chain",
+            [
+                sys.executable, "-m", "subnetes", "chain", "run",
+                "--db", str(self.workdir / "chain.db"), "--profile", "dev",
+                "--block-time", str(self.block_time), "--host", "127.0.0.1",
+                "--port", str(port), "--ready-file", str(ready),
+            ],
+        )  # fmt: skip
+        self._wait("the chain service", ready.exists)
+        self.endpoint = f"http://127.0.0.1:{port}"
+
+    def _create_keys(self) -> None:
+        from bittensor_wallet import Keypair
+        from bittensor_wallet.keyfile import serialized_keypair_to_keyfile_data
+
+        from subnetes.chain.client import ChainClient
+
+        self._fresh_namespace()
+        with ChainClient(self.endpoint) as chain:
+            for secret in ("owner-coldkey", "neuron-coldkey"):
+                key = Keypair.create_from_mnemonic(Keypair.generate_mnemonic())
+                chain.faucet(key, FAUCET_TAO * RAO_PER_TAO)
+                keyfile = serialized_keypair_to_keyfile_data(key).decode()
+                # Dev only: an unencrypted coldkey (interfaces.md, "Keys and Secrets").
+                manifest = {
+                    "apiVersion": "v1",
+                    "kind": "Secret",
+                    "metadata": {"name": secret, "namespace": self.namespace},
+                    "stringData": {"coldkey": keyfile},
+                }
+                self.cluster.kubectl("apply", "-f", "-", input=json.dumps(manifest), check=True)
+                self.console.log(f"{secret}: {key.ss58_address}, funded {FAUCET_TAO} TAO")
+
+    def _fresh_namespace(self) -> None:
+        """Each run is a new network: drop what a previous run left (its chain is gone)."""
+        ns = self.namespace
+        if self.cluster.kubectl("get", "namespace", ns).returncode == 0:
+            listed = self.cluster.kubectl(
+                "get", "subnets,miners,validators", "-n", ns, "-o", "name"
+            )
+            for name in listed.stdout.split():
+                # No operator runs for the old network: release its finalizers ourselves.
+                self.cluster.kubectl(
+                    "patch",
+                    name,
+                    "-n",
+                    ns,
+                    "--type=merge",
+                    "-p",
+                    '{"metadata":{"finalizers":null}}',
+                )
+            self.cluster.kubectl("delete", "namespace", ns, "--wait=true", "--timeout=120s")
+        self.cluster.kubectl("create", "namespace", ns, check=True)
+
+    def _start_operator(self) -> None:
+        env = {"KUBECONFIG": str(self.cluster.kubeconfig), "SUBNETES_CHAIN_ENDPOINT": self.endpoint}
+        liveness = f"http://127.0.0.1:{free_port()}/healthz"
+        self._spawn(
+            "operator",
+            [sys.executable, "-m", "subnetes", "operator", "run", "--standalone",
+             "-n", self.namespace, "--liveness", liveness],
+            env,
+        )  # fmt: skip
+
+    def _start_runner(self) -> None:
+        self._spawn(
+            "devrunner",
+            [
+                sys.executable, "-m", "subnetes.localnet.devrunner",
+                "--kubeconfig", str(self.cluster.kubeconfig),
+                "--workdir", str(self.workdir / "pods"), "-n", self.namespace,
+            ],
+        )  # fmt: skip
+
+    # ---- observing ---------------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """Chain head, the subnet's netuid and metagraph, and the neurons' Kubernetes phases."""
+        from subnetes.chain.client import ChainClient
+
+        out: dict[str, Any] = {"block": None, "netuid": None, "neurons": [], "phases": {}}
+        with ChainClient(self.endpoint, timeout=10) as chain:
+            out["block"] = chain.chain()["head"]
+            subnet = json.loads(
+                self.cluster.kubectl(
+                    "get", "subnet", SUBNET, "-n", self.namespace, "-o", "json"
+                ).stdout
+                or "{}"
+            )
+            netuid = (subnet.get("status") or {}).get("netuid")
+            out["netuid"] = netuid
+            if netuid is not None:
+                out["neurons"] = chain.metagraph(netuid)["neurons"]
+        listed = self.cluster.kubectl(
+            "get", "miners,validators", "-n", self.namespace, "-o", "json"
+        )
+        for item in json.loads(listed.stdout or '{"items": []}')["items"]:
+            status = item.get("status") or {}
+            out["phases"][status.get("hotkey") or item["metadata"]["name"]] = (
+                item["kind"],
+                item["metadata"]["name"],
+                status.get("phase", "Pending"),
+            )
+        return out
+
+    # ---- shutdown ---------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Stop what this run started: runner first (its pods' processes), then the rest."""
+        for name in ("devrunner", "operator", "chain"):
+            proc = self.procs.pop(name, None)
+            if proc is not None:
+                stop_process(proc, grace=10.0)
+        if self.started_cluster:
+            self.cluster.down()
+
+
+def render(snap: dict[str, Any]) -> Table:
+    """The live view: one row per UID."""
+    table = Table(
+        title=f"subnet {SUBNET} (netuid {snap['netuid']}) — block {snap['block']}",
+        caption="Ctrl-C stops the network",
+    )
+    for col in (
+        "UID",
+        "KIND",
+        "NAME",
+        "HOTKEY",
+        "PHASE",
+        "STAKE τ",
+        "INCENTIVE",
+        "DIVIDENDS",
+        "EMISSION τ",
+    ):
+        table.add_column(col, justify="right" if col in ("UID", "STAKE τ") else "left")
+    for n in snap["neurons"]:
+        kind, name, phase = snap["phases"].get(n["hotkey"], ("owner", "-", "-"))
+        table.add_row(
+            str(n["uid"]), kind, name, n["hotkey"][:10] + "…", phase,
+            f"{n['stake'] / RAO_PER_TAO:,.2f}", f"{n['incentive'] / 65535:.4f}",
+            f"{n['dividends'] / 65535:.4f}", f"{n['emission'] / RAO_PER_TAO:.6f}",
+        )  # fmt: skip
+    return table
+
+
+def miners_earned(snap: dict[str, Any]) -> bool:
+    """True once some miner (a Miner resource's hotkey) got incentive and emission."""
+    miners = {hk for hk, (kind, _, _) in snap["phases"].items() if kind == "Miner"}
+    return any(
+        n["hotkey"] in miners and n["incentive"] > 0 and n["emission"] > 0 for n in snap["neurons"]
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    # Wide enough for the table when output is not a terminal (logs, CI).
+    console = Console(width=None if sys.stdout.isatty() else 150)
+    demo = Demo(
+        workdir=args.workdir, console=console, block_time=args.block_time, namespace=args.namespace
+    )
+    stopping = False
+
+    def on_signal(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        demo.start()
+        if args.headless:
+            return _run_headless(demo, console, args, lambda: stopping)
+        with Live(console=console, refresh_per_second=2) as live:
+            while not stopping:
+                live.update(render(demo.snapshot()))
+                time.sleep(1.0)
+        return 0
+    except DemoError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        return 1
+    finally:
+        console.log("stopping the local network...")
+        demo.stop()
+        console.log(f"stopped; logs kept in {demo.workdir / 'logs'}")
+
+
+def _run_headless(
+    demo: Demo, console: Console, args: argparse.Namespace, stopping: Callable[[], bool]
+) -> int:
+    deadline = time.monotonic() + args.timeout
+    epochs_seen, last_emission = 0, None
+    snap: dict[str, Any] = {}
+    while not stopping() and time.monotonic() < deadline:
+        snap = demo.snapshot()
+        emission = tuple(n["emission"] for n in snap["neurons"])
+        if snap["neurons"] and emission != last_emission and any(emission):
+            epochs_seen += 1
+            last_emission = emission
+            console.log(
+                f"block {snap['block']}: epoch {epochs_seen}, "
+                f"{len(snap['neurons'])} UIDs, miners earned: {miners_earned(snap)}"
+            )
+            if epochs_seen >= args.epochs and miners_earned(snap):
+                console.print(render(snap))
+                return 0
+        time.sleep(1.0)
+    console.print(render(snap) if snap else "no snapshot")
+    console.print(f"[red]error:[/red] emission did not reach miners within {args.timeout:.0f}s")
+    return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="subnetes-demo", description=__doc__.split("\n")[0])
+    parser.add_argument("--workdir", type=Path, default=cache_dir() / "demo")
+    parser.add_argument("--block-time", type=float, default=0.5)
+    parser.add_argument("--namespace", default=DEFAULT_NAMESPACE)
+    parser.add_argument("--headless", action="store_true", help="no live view; exit after --epochs")
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--timeout", type=float, default=600.0)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
