@@ -29,7 +29,7 @@ cluster-down:
 	bash hack/cluster-down.sh
 
 demo:
-	bash hack/demo.sh
+	bash hack/demo.sh $(ARGS)
 
 bench: setup
 	.venv/bin/python -m subnetes.consensus.bench
