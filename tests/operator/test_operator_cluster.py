@@ -364,3 +364,54 @@ def test_pruned_miner_is_deregistered_stopped_and_reregistered(
         hotkeys = {r["hotkey"] for r in client.metagraph(netuid)["neurons"]}
     assert first["hotkey"] in hotkeys and miners()["second"]["hotkey"] not in hotkeys
     assert "Traceback" not in op.output(), op.output()[-4000:]
+
+
+def test_lock_cost_limit_and_subnet_deletion_waits_for_neurons(
+    cluster: LocalCluster, namespace: str, env: dict
+) -> None:
+    """maxLockCost is never exceeded (Stalled condition); deleting a Subnet with a live Miner is
+    held by a condition until the Miner is gone, then the subnet is dissolved on chain."""
+    dbg = env["operator"].output
+    pricey = small_subnet(namespace) | {"metadata": {"name": "pricey", "namespace": namespace}}
+    pricey["spec"] = dict(pricey["spec"], registration={"maxLockCost": "0.5"})
+    cluster.apply_manifests([small_subnet(namespace), miner(namespace, "m", "Stop"), pricey])
+
+    def subnets() -> dict[str, dict]:
+        return status_of(get_all(cluster, namespace, "subnets"))
+
+    stalled = wait_for(
+        "pricey Stalled",
+        lambda: (
+            cond(subnets().get("pricey", {}), "Stalled").get("status") == "True"
+            and subnets()["pricey"]
+        ),
+        debug=dbg,
+    )
+    assert cond(stalled, "Stalled")["reason"] == "LockCostAboveLimit"
+    assert "netuid" not in stalled
+    wait_for(
+        "m Ready",
+        lambda: (
+            cond(status_of(get_all(cluster, namespace, "miners")).get("m", {}), "Ready").get(
+                "status"
+            )
+            == "True"
+        ),
+        debug=dbg,
+    )
+    netuid = subnets()["tiny"]["netuid"]
+
+    cluster.kubectl("delete", "subnet", "tiny", "-n", namespace, "--wait=false", check=True)
+    held = wait_for(
+        "deletion held",
+        lambda: (
+            cond(subnets().get("tiny", {}), "Ready").get("reason") == "NeuronsRemaining"
+            and subnets()["tiny"]
+        ),
+        debug=dbg,
+    )
+    assert "Miner/m" in cond(held, "Ready")["message"]
+    cluster.kubectl("delete", "miner", "m", "-n", namespace, "--wait=false", check=True)
+    wait_for("subnet gone", lambda: "tiny" not in subnets(), 60, debug=dbg)
+    with ChainClient(env["chain"].endpoint) as client:
+        assert all(s["netuid"] != netuid for s in client.subnets())
