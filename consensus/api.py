@@ -67,17 +67,23 @@ def prepare(
     return x, p
 
 
+# Largest S·V·N per jitted call; bigger batches run in chunks of subnets (bounded memory).
+MAX_BATCH_ELEMENTS = 2**25
+
+
 def run_epochs(
     inputs: EpochInputs,
     params: SubnetParams,
     *,
     dtype: Any = "float64",
     shard: bool | None = None,
+    max_batch_elements: int = MAX_BATCH_ELEMENTS,
 ) -> EpochOutputs:
     """Run the Yuma epoch of every subnet in ``inputs`` in one jitted, vmapped JAX call.
 
     Shapes are padded to power-of-two buckets (``buckets.py``), so only a few shapes ever
-    compile; results are sliced back to the input shapes.
+    compile; results are sliced back to the input shapes. Batches larger than
+    ``max_batch_elements`` (S·V·N) run as several calls of one bucketed chunk shape.
 
     Args:
         inputs: per-subnet state with a leading subnet axis (see ``EpochInputs``).
@@ -85,6 +91,7 @@ def run_epochs(
         dtype: "float64" (default, closest to Subtensor) or "float32" (faster). 64-bit mode is
             enabled only for the duration of the call (``jax.enable_x64``).
         shard: split the subnet axis across all local devices; default: when there are > 1.
+        max_batch_elements: memory bound per call, in elements of a [S, V, N] array.
 
     Returns:
         ``EpochOutputs`` of numpy arrays with the same S, V, N as ``inputs``.
@@ -93,22 +100,28 @@ def run_epochs(
     n_sub, v, n = check_shapes(inputs, params)
     x, p = prepare(inputs, params, f)
     need_rows = int(np.max(np.minimum(p.max_validators, x.n_uids), initial=0))
-    shape = bucket_shape(n_sub, max(v, need_rows), n)
+    s_b, v_b, n_b = bucket_shape(n_sub, max(v, need_rows), n)
     devices = jax.local_devices()
     if shard is None:
         shard = len(devices) > 1
-    if shard and len(devices) > 1:
-        shape = (-(-shape[0] // len(devices)) * len(devices), *shape[1:])
-    x, p = pad_batch(x, p, shape)
+    shard = shard and len(devices) > 1
+    chunk = s_b
+    while chunk > 1 and chunk * v_b * n_b > max_batch_elements:
+        chunk //= 2
+    if shard:
+        chunk = -(-chunk // len(devices)) * len(devices)
+    parts: list[dict[str, np.ndarray]] = []
     with jax.enable_x64(f is np.float64):
-        if shard and len(devices) > 1:
-            x, p = shard_batch((x, p), devices)
-        out = jax.device_get(epoch_batched(x, p))
-    res = {
-        k: np.asarray(a)[:n_sub, :v] if a.ndim == 3 else np.asarray(a)[:n_sub, :n]
-        for k, a in out.items()
-    }
-    res = {k: a[..., :n] for k, a in res.items()}
+        for lo in range(0, n_sub, chunk):
+            part = jax.tree_util.tree_map(lambda a, lo=lo: a[lo : lo + chunk], (x, p))
+            xc, pc = pad_batch(*part, (chunk, v_b, n_b))
+            if shard:
+                xc, pc = shard_batch((xc, pc), devices)
+            parts.append(jax.device_get(epoch_batched(xc, pc)))
+    res = {}
+    for k in parts[0]:
+        whole = np.concatenate([q[k] for q in parts]) if len(parts) > 1 else parts[0][k]
+        res[k] = whole[:n_sub, :v, :n] if whole.ndim == 3 else whole[:n_sub, :n]
     res["server_emission"] = rao_split(res["server_share"], inputs.emission)
     res["validator_emission"] = rao_split(res["validator_share"], inputs.emission)
     res["emission"] = rao_split(res["emission_share"], inputs.emission)

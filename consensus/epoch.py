@@ -69,8 +69,8 @@ def _col_normalize(m: jax.Array) -> jax.Array:
 
 
 def _col_max_upscale(m: jax.Array) -> jax.Array:
-    mx = m.max(axis=0, keepdims=True)
-    return jnp.where(mx != 0, m / jnp.where(mx != 0, mx, 1), m)
+    mx = m.max(axis=0, keepdims=True)  # exact division: a column's max must become exactly 1
+    return jnp.where(mx != 0, exact_div(m, jnp.where(mx != 0, mx, 1)), m)
 
 
 def _to_u16(x: jax.Array) -> jax.Array:
