@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,6 +20,7 @@ from subnetes.chain.ledger import Ledger
 from subnetes.chain.params import ChainConfig, dev_config
 
 from . import fake_consensus
+from . import pg as pg_module
 
 
 def _real_consensus_works() -> bool:
@@ -116,8 +119,32 @@ def dev(consensus_fn: Callable[..., Any]) -> Net:
 
 
 @pytest.fixture
-def make_net(consensus_fn: Callable[..., Any]) -> Callable[..., Net]:
-    def make(db: str | None = None, **overrides: Any) -> Net:
-        return Net(dev_config(**overrides), consensus_fn, db)
+def make_net(consensus_fn: Callable[..., Any]) -> Iterator[Callable[..., Net]]:
+    nets: list[Net] = []
 
-    return make
+    def make(db: str | None = None, **overrides: Any) -> Net:
+        nets.append(Net(dev_config(**overrides), consensus_fn, db))
+        return nets[-1]
+
+    yield make
+    for n in nets:
+        if n.ledger.storage:
+            n.ledger.storage.close()
+
+
+@pytest.fixture(scope="session")
+def pg() -> Iterator[pg_module.PgServer]:
+    """A throwaway PostgreSQL server on 127.0.0.1 for the whole session (fails if not installed)."""
+    yield from pg_module.pg_server()
+
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(params=BACKENDS)
+def new_db(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], str]:
+    """A factory of fresh, empty databases (what ``--db`` takes), once per storage backend."""
+    if request.param == "postgresql":
+        return request.getfixturevalue("pg").create_database
+    counter = itertools.count()
+    return lambda: str(tmp_path / f"chain{next(counter)}.db")

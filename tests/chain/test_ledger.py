@@ -35,8 +35,8 @@ def replay(src: Net, dst: Net) -> None:
         assert out.hash == rec.hash, f"block {n} differs"
 
 
-def test_same_genesis_same_extrinsics_same_hashes(make_net, tmp_path) -> None:
-    a, b = make_net(db=str(tmp_path / "a.db")), make_net()
+def test_same_genesis_same_extrinsics_same_hashes(make_net, new_db) -> None:
+    a, b = make_net(db=new_db()), make_net()
     assert a.ledger.genesis_hash == b.ledger.genesis_hash
     drive(a)
     replay(a, b)
@@ -52,8 +52,8 @@ def test_block_hash_commits_to_header(dev: Net) -> None:
     assert rec.timestamp_ms == dev.st.config.genesis_time_ms + rec.number * 250
 
 
-def test_restart_resumes_from_last_committed_block(make_net, consensus_fn, tmp_path) -> None:
-    db = str(tmp_path / "chain.db")
+def test_restart_resumes_from_last_committed_block(make_net, consensus_fn, new_db) -> None:
+    db = new_db()
     net = make_net(db=db)
     drive(net)
     head, state = net.ledger.head, net.st.all_chunks()
@@ -62,19 +62,55 @@ def test_restart_resumes_from_last_committed_block(make_net, consensus_fn, tmp_p
     assert again.head.hash == head.hash and again.state.all_chunks() == state
     assert again.state.state_root() == net.st.state_root()
     assert again.verify_chain() == head.number + 1
+    assert again.storage.head() == head.number and again.storage.block(head.number).hash == head.hash
     # continuing after the restart gives the same blocks as never stopping
     ref = make_net()
     replay(net, ref)
     r1, _ = again.step()
     r2, _ = ref.ledger.step()
     assert r1.hash == r2.hash
+    again.storage.close()
 
 
-def test_reopen_keeps_stored_genesis(make_net, consensus_fn, tmp_path) -> None:
+def test_reopen_keeps_stored_genesis(make_net, consensus_fn, new_db) -> None:
     from subnetes.chain.ledger import GenesisMismatch
 
-    db = str(tmp_path / "g.db")
+    db = new_db()
     make_net(db=db).ledger.storage.close()
     with pytest.raises(GenesisMismatch):
         Ledger.open(dev_config(subnet_limit=3), db, consensus_fn, require_same_genesis=True)
-    assert Ledger.open(dev_config(subnet_limit=3), db, consensus_fn).config.subnet_limit == 8
+    again = Ledger.open(dev_config(subnet_limit=3), db, consensus_fn)
+    assert again.config.subnet_limit == 8
+    again.storage.close()
+
+
+def test_failed_commit_changes_nothing(make_net, consensus_fn, new_db) -> None:
+    """A block whose transaction fails is not half-written: the head, the stored chain and the
+    in-memory state stay at the previous block, and the next block commits normally."""
+    db = new_db()
+    net = make_net(db=db)
+    net.ok(ALICE, "faucet", amount=tao(1))
+    head, state = net.ledger.head, net.st.all_chunks()
+    storage = net.ledger.storage
+    real = storage.commit_block
+
+    def broken(record, chunks, meta_items=None):
+        # write the record, then fail inside the same transaction
+        import sqlalchemy as sa
+
+        from subnetes.chain.storage import blocks
+
+        with storage.engine.begin() as c:
+            c.execute(blocks.insert().values(number=record.number, hash=record.hash,
+                                             parent=record.parent, record="{}"))
+            raise sa.exc.OperationalError("commit", {}, Exception("disk full"))
+
+    storage.commit_block = broken
+    with pytest.raises(Exception, match="disk full"):
+        net.ledger.step([net.xt(ALICE, "faucet", amount=tao(2))])
+    assert storage.head() == head.number and net.st.all_chunks() == state
+    assert net.ledger.head.hash == head.hash
+    storage.commit_block = real
+    net.nonces.clear()
+    net.ok(ALICE, "faucet", amount=tao(3))
+    assert net.ledger.verify_chain() == head.number + 2

@@ -3,13 +3,21 @@ a full subnet prunes its lowest miner → a full network prunes its lowest subne
 
 from __future__ import annotations
 
+import pytest
+
+from subnetes.chain.ledger import Ledger
+from subnetes.chain.params import dev_config
 from subnetes.chain.units import tao
 
 from .conftest import ALICE, key
 
 
-def test_full_lifecycle(make_net) -> None:
-    net = make_net(subnet_limit=2, network_immunity_period=40)
+@pytest.mark.parametrize("backend", ["memory", "sqlite", "postgresql"])
+def test_full_lifecycle(make_net, consensus_fn, backend, request, tmp_path) -> None:
+    """The whole lifecycle; with a database, the restarted chain then resumes exactly there."""
+    db = {"memory": lambda: None, "sqlite": lambda: str(tmp_path / "scenario.db"),
+          "postgresql": lambda: request.getfixturevalue("pg").create_database()}[backend]()
+    net = make_net(db=db, subnet_limit=2, network_immunity_period=40)
     owner, bob = ALICE, key("Bob")
     ev = net.ok(owner, "register_network", hotkey=key("own").ss58_address)
     assert ev[0]["type"] == "SubnetRegistered" and ev[0]["netuid"] == 1
@@ -68,3 +76,16 @@ def test_full_lifecycle(make_net) -> None:
     ev = net.ok(carol, "register_network", hotkey=key("own3").ss58_address)
     gone = [e for e in ev if e["type"] == "SubnetDeregistered"]
     assert gone[0]["netuid"] == 2 and net.st.subnets[2].owner_coldkey == carol.ss58_address
+    if db is None:
+        return
+    head, chunks = net.ledger.head, net.st.all_chunks()
+    net.ledger.storage.close()
+    again = Ledger.open(dev_config(), db, consensus_fn)
+    try:
+        assert again.head.hash == head.hash and again.state.all_chunks() == chunks
+        assert again.verify_chain() == head.number + 1
+        assert again.config.subnet_limit == 2  # the stored genesis, not the one passed in
+        rec, _ = again.step()
+        assert rec.parent == head.hash and again.storage.head() == head.number + 1
+    finally:
+        again.storage.close()

@@ -29,8 +29,14 @@ def free_port() -> int:
 
 
 class Service:
-    def __init__(self, db: Path, block_time: float = 0.1) -> None:
-        self.db, self.block_time, self.port = db, block_time, free_port()
+    """The real ``subnetes chain run`` process on 127.0.0.1; ``db`` is a SQLite path or a URL
+    (then ``ready`` names the ready file)."""
+
+    def __init__(self, db: Path | str, block_time: float = 0.1, ready: Path | None = None,
+                 extra_args: tuple[str, ...] = ()) -> None:
+        self.db, self.block_time, self.port = str(db), block_time, free_port()
+        self.ready = ready or Path(db).with_suffix(".ready")
+        self.extra_args = extra_args
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -40,11 +46,12 @@ class Service:
             # never the repo root on sys.path: operator/ would shadow the stdlib module
             env["PYTHONPATH"] = str(Path(__file__).parent)
             env["SUBNETES_CHAIN_CONSENSUS"] = "fake_consensus:run_epochs"
-        ready = self.db.with_suffix(".ready")
+        ready = self.ready
         ready.unlink(missing_ok=True)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "subnetes.chain", "chain", "run", "--db", str(self.db), "--port",
-             str(self.port), "--block-time", str(self.block_time), "--ready-file", str(ready)],
+            [sys.executable, "-m", "subnetes.chain", "chain", "run", "--db", self.db, "--port",
+             str(self.port), "--block-time", str(self.block_time), "--ready-file", str(ready),
+             *self.extra_args],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
         deadline = time.time() + 60
@@ -168,14 +175,15 @@ def conservation(st) -> None:
     assert total == st.g.issuance
 
 
-def test_kill9_restart_resumes(tmp_path: Path) -> None:
+def test_kill9_restart_resumes(tmp_path: Path, new_db) -> None:
     import random
     import threading
 
     from subnetes.chain.ledger import Ledger
     from subnetes.chain.params import dev_config
 
-    svc = Service(tmp_path / "crash.db", block_time=0.05).start()
+    db = new_db()
+    svc = Service(db, block_time=0.05, ready=tmp_path / "crash.ready").start()
     c = ChainClient(svc.url)
     c.register_network(ALICE, key("crash-owner").ss58_address)
     c.add_stake(ALICE, key("crash-owner").ss58_address, tao(10))
@@ -198,7 +206,7 @@ def test_kill9_restart_resumes(tmp_path: Path) -> None:
     svc.kill()
     for t in threads:
         t.join(10)
-    offline = Ledger.open(dev_config(), str(tmp_path / "crash.db"))
+    offline = Ledger.open(dev_config(), db)
     assert offline.verify_chain() == offline.head.number + 1
     conservation(offline.state)
     for i in range(4):
@@ -206,10 +214,7 @@ def test_kill9_restart_resumes(tmp_path: Path) -> None:
         n_acked = sum(1 for a, _ in acked if a == addr)
         assert offline.state.balance(addr) >= tao(n_acked)  # every acknowledged extrinsic is committed
     offline.storage.close()
-    svc2 = Service(tmp_path / "crash.db", block_time=0.05)
-    svc2.port = free_port()
-    svc2.url = f"http://127.0.0.1:{svc2.port}"
-    svc2.start()
+    svc2 = Service(db, block_time=0.05, ready=tmp_path / "crash2.ready").start()
     try:
         c2 = ChainClient(svc2.url)
         head = c2.block()["number"]
