@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 
 import click
 
@@ -41,6 +43,49 @@ def _add_operator_and_workload_commands(root: click.Group) -> None:
         sys.exit(validator_main())
 
 
+def _add_wallet_commands(root: click.Group) -> None:
+    @root.group("wallet")
+    def wallet_group() -> None:
+        """btcli wallets and Kubernetes Secrets."""
+
+    @wallet_group.command("import")
+    @click.argument("wallet_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+    @click.option("-n", "--namespace", default="default", show_default=True)
+    @click.option("--coldkey-secret", help="Secret name (default: <wallet>-coldkey)")
+    @click.option("--hotkey", "hotkeys", multiple=True, help="hotkey to import (repeatable)")
+    @click.option("--password-env", help="env var holding the coldkey password")
+    @click.option("--dry-run", is_flag=True, help="print the Secrets as YAML instead of applying")
+    def wallet_import(
+        wallet_dir: Path,
+        namespace: str,
+        coldkey_secret: str | None,
+        hotkeys: tuple[str, ...],
+        password_env: str | None,
+        dry_run: bool,
+    ) -> None:
+        """Turn a btcli wallet directory into the Secrets Miners/Validators/Subnets reference."""
+        import yaml
+
+        from subnetes.wallet import WalletError, wallet_secrets
+
+        password = os.environ.get(password_env) if password_env else None
+        try:
+            keys = wallet_secrets(wallet_dir, namespace, coldkey_secret, hotkeys, password)
+        except WalletError as exc:
+            raise click.ClickException(str(exc)) from exc
+        if dry_run:
+            click.echo(yaml.safe_dump_all([k.manifest for k in keys], sort_keys=False))
+            return
+        from lightkube import Client
+        from lightkube.resources.core_v1 import Secret
+
+        client = Client(field_manager="subnetes-cli")
+        for key in keys:
+            client.apply(Secret.from_dict(key.manifest), force=True)
+            meta = key.manifest["metadata"]
+            click.echo(f"secret/{meta['name']} in {meta['namespace']}: {key.ss58}")
+
+
 def build_cli() -> click.Group:
     """The root command group with every subcommand registered."""
     from subnetes.chain.cli import register_commands
@@ -48,6 +93,7 @@ def build_cli() -> click.Group:
     root = click.Group("subnetes", help="Subnetes: Bittensor-style subnets on Kubernetes.")
     register_commands(root)
     _add_operator_and_workload_commands(root)
+    _add_wallet_commands(root)
     return root
 
 

@@ -1,0 +1,104 @@
+"""``subnetes wallet import``: a btcli wallet directory as Kubernetes Secrets.
+
+The Secret formats are the ones in specs/interfaces.md ("Keys and Secrets"): a coldkey Secret
+holds the btcli ``coldkey`` file (encrypted, with its ``password``; or unencrypted JSON in dev)
+and each hotkey Secret holds the btcli hotkey file under ``hotkey``. A wrong password is
+caught here, at import, not later in the operator. Key material is never printed.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bittensor_wallet.keyfile import (
+    decrypt_keyfile_data,
+    deserialize_keypair_from_keyfile_data,
+    keyfile_data_is_encrypted,
+)
+
+LABELS = {"app.kubernetes.io/part-of": "subnetes", "app.kubernetes.io/managed-by": "subnetes-cli"}
+
+
+class WalletError(ValueError):
+    """The wallet directory cannot be imported; the message says why."""
+
+
+@dataclass(frozen=True)
+class ImportedKey:
+    """One Secret to create, and the address it holds (for the summary line)."""
+
+    manifest: dict[str, Any]
+    ss58: str
+
+
+def _secret(name: str, namespace: str, data: dict[str, bytes], role: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": LABELS | {"app.kubernetes.io/component": role},
+        },
+        "data": {k: base64.b64encode(v).decode() for k, v in data.items()},
+    }
+
+
+def _address(raw: bytes, password: str | None, what: str) -> str:
+    if keyfile_data_is_encrypted(raw):
+        if not password:
+            raise WalletError(f"{what} is encrypted: give its password (--password-env VAR)")
+        try:
+            raw = decrypt_keyfile_data(raw, password)
+        except Exception as exc:  # the library raises several types for a bad password
+            raise WalletError(f"{what}: the password does not decrypt it") from exc
+    try:
+        return deserialize_keypair_from_keyfile_data(raw).ss58_address
+    except Exception as exc:
+        raise WalletError(f"{what} is not a btcli keyfile") from exc
+
+
+def wallet_secrets(
+    wallet_dir: Path,
+    namespace: str,
+    coldkey_secret: str | None = None,
+    hotkeys: tuple[str, ...] = (),
+    password: str | None = None,
+) -> list[ImportedKey]:
+    """Secrets for the coldkey of ``wallet_dir`` and the named hotkeys (pure but for reads).
+
+    Names: the coldkey Secret is ``coldkey_secret`` (default ``<wallet>-coldkey``); hotkey
+    ``h`` becomes ``<wallet>-<h>-hotkey``.
+    """
+    wallet = wallet_dir.name.lower().replace("_", "-")
+    coldkey_file = wallet_dir / "coldkey"
+    if not coldkey_file.is_file():
+        raise WalletError(f"{coldkey_file} not found: is {wallet_dir} a btcli wallet directory?")
+    raw = coldkey_file.read_bytes()
+    data = {"coldkey": raw}
+    if keyfile_data_is_encrypted(raw) and password:
+        data["password"] = password.encode()
+    out = [
+        ImportedKey(
+            _secret(coldkey_secret or f"{wallet}-coldkey", namespace, data, "coldkey"),
+            _address(raw, password, str(coldkey_file)),
+        )
+    ]
+    for hotkey in hotkeys:
+        path = wallet_dir / "hotkeys" / hotkey
+        if not path.is_file():
+            raise WalletError(f"hotkey {hotkey!r} not found at {path}")
+        hraw = path.read_bytes()
+        if keyfile_data_is_encrypted(hraw):
+            raise WalletError(f"hotkey {hotkey!r} is encrypted; workloads need a plain hotkey file")
+        out.append(
+            ImportedKey(
+                _secret(f"{wallet}-{hotkey}-hotkey", namespace, {"hotkey": hraw}, "hotkey"),
+                _address(hraw, None, str(path)),
+            )
+        )
+    return out

@@ -1,0 +1,80 @@
+"""`subnetes wallet import`: btcli wallets become the Secrets the operator reads."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from bittensor_wallet import Wallet
+
+from subnetes.localnet.cluster import LocalCluster
+from subnetes.operator.keys import coldkey_from_secret, hotkey_from_secret
+from subnetes.wallet import WalletError, wallet_secrets
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="module")
+def wallet_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("wallets")
+    wallet = Wallet(name="team_a", hotkey="miner1", path=str(root))
+    wallet.create_new_coldkey(
+        use_password=True, coldkey_password=PASSWORD, overwrite=True, suppress=True
+    )
+    wallet.create_new_hotkey(use_password=False, overwrite=True, suppress=True)
+    return root / "team_a"
+
+
+def decoded(manifest: dict) -> dict[str, bytes]:
+    return {k: base64.b64decode(v) for k, v in manifest["data"].items()}
+
+
+def test_secrets_hold_btcli_files_the_operator_can_read(wallet_dir: Path) -> None:
+    keys = wallet_secrets(wallet_dir, "ns", hotkeys=("miner1",), password=PASSWORD)
+    cold, hot = keys
+    assert cold.manifest["metadata"]["name"] == "team-a-coldkey"
+    assert hot.manifest["metadata"]["name"] == "team-a-miner1-hotkey"
+    assert coldkey_from_secret("c", decoded(cold.manifest)).ss58_address == cold.ss58
+    assert hotkey_from_secret("h", decoded(hot.manifest)).ss58_address == hot.ss58
+
+
+def test_wrong_or_missing_password_is_refused_at_import(wallet_dir: Path) -> None:
+    with pytest.raises(WalletError, match="password does not decrypt"):
+        wallet_secrets(wallet_dir, "ns", password="wrong")
+    with pytest.raises(WalletError, match="encrypted"):
+        wallet_secrets(wallet_dir, "ns")
+    with pytest.raises(WalletError, match="not found"):
+        wallet_secrets(wallet_dir, "ns", hotkeys=("nope",), password=PASSWORD)
+
+
+def test_cli_import_creates_secrets_and_prints_no_key_material(
+    cluster: LocalCluster, namespace: str, wallet_dir: Path
+) -> None:
+    env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig), "WALLET_PW": PASSWORD}
+    proc = subprocess.run(
+        [
+            sys.executable, "-m", "subnetes", "wallet", "import", str(wallet_dir),
+            "-n", namespace, "--hotkey", "miner1", "--password-env", "WALLET_PW",
+            "--coldkey-secret", "owner-coldkey",
+        ],
+        capture_output=True, text=True, env=env, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "secret/owner-coldkey" in proc.stdout
+    hotkey_json = json.loads((wallet_dir / "hotkeys" / "miner1").read_text())
+    assert hotkey_json["secretPhrase"] not in proc.stdout + proc.stderr
+    assert PASSWORD not in proc.stdout + proc.stderr
+    secret = json.loads(
+        cluster.kubectl(
+            "get", "secret", "team-a-miner1-hotkey", "-n", namespace, "-o", "json"
+        ).stdout
+    )
+    assert (
+        base64.b64decode(secret["data"]["hotkey"])
+        == (wallet_dir / "hotkeys" / "miner1").read_bytes()
+    )
