@@ -55,33 +55,8 @@ class ExtrinsicBody(BaseModel):
 
 
 class ErrorBody(BaseModel):
-    """Every non-2xx answer: a specific error name and a human message."""
-
     error: str
     message: str
-
-
-def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` for the error statuses a route can answer (all ``ErrorBody``)."""
-    return {c: {"model": ErrorBody} for c in codes}
-
-
-def _openapi_errors_are_400(schema: dict[str, Any]) -> dict[str, Any]:
-    """Request validation errors answer 400 ``ErrorBody`` (not FastAPI's 422 HTTPValidationError):
-    make the document say so."""
-    ref = {"description": "invalid request", "content": {"application/json": {
-        "schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
-    for ops in schema.get("paths", {}).values():
-        for op in ops.values():
-            resps = op.get("responses", {})
-            v = resps.get("422")
-            if v and "HTTPValidationError" in json.dumps(v):
-                del resps["422"]
-                resps.setdefault("400", ref)
-    comps = schema.get("components", {}).get("schemas", {})
-    for name in ("HTTPValidationError", "ValidationError"):
-        comps.pop(name, None)
-    return schema
 
 
 def create_app(node: Node) -> FastAPI:
@@ -92,16 +67,6 @@ def create_app(node: Node) -> FastAPI:
         description="A Bittensor-style chain: signed extrinsics, blocks, subnets, metagraphs, events.",
     )
     st = lambda: node.ledger.state  # noqa: E731 - always the latest committed state
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            from fastapi.openapi.utils import get_openapi
-
-            app.openapi_schema = _openapi_errors_are_400(get_openapi(
-                title=app.title, version=app.version, description=app.description, routes=app.routes))
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -127,7 +92,8 @@ def create_app(node: Node) -> FastAPI:
         openapi_extra={"requestBody": {"required": True, "content": {
             "application/json": {"schema": ExtrinsicBody.model_json_schema()}}}},
         responses={200: {"description": "in a committed block"}, 202: {"description": "queued"},
-                   **errors(400, 401, 403, 409, 413, 422, 503)},
+                   400: {"model": ErrorBody}, 401: {"model": ErrorBody}, 403: {"model": ErrorBody},
+                   409: {"model": ErrorBody}, 413: {"model": ErrorBody}, 422: {"model": ErrorBody}},
     )
     async def submit(request: Request, wait: bool = True) -> JSONResponse:
         """Submit a signed extrinsic. Answers once it is in a committed block (or rejected);
@@ -155,7 +121,7 @@ def create_app(node: Node) -> FastAPI:
         return JSONResponse({"hash": xt.hash, "block": _block_of(node, xt.hash), "index": out.index,
                              "events": out.events})
 
-    @app.get("/v1/extrinsics/{xt_hash}", responses=errors(404))
+    @app.get("/v1/extrinsics/{xt_hash}")
     async def extrinsic_status(xt_hash: str) -> JSONResponse:
         """Outcome of an extrinsic submitted with ``wait=false`` (queued, in_block, rejected)."""
         res = node.results.get(xt_hash)
@@ -189,20 +155,20 @@ def create_app(node: Node) -> FastAPI:
     async def latest_block() -> dict[str, Any]:
         return node.ledger.head.to_json()
 
-    @app.get("/v1/blocks/{number}", responses=errors(404))
+    @app.get("/v1/blocks/{number}")
     async def block(number: int) -> Any:
         rec = node.block(number) if number >= 0 else None
         return rec.to_json() if rec else not_found(f"no block {number}")
 
     # ---- accounts ------------------------------------------------------------------------------
-    @app.get("/v1/accounts/{address}", responses=errors(400))
+    @app.get("/v1/accounts/{address}")
     async def account(address: str) -> Any:
         """Balance, nonce and stakes of a coldkey (any valid address; unknown ones are empty)."""
         if not is_ss58(address):
             return error("InvalidAddress", f"{address!r} is not an SS58 address", 400)
         return views.account(st(), address)
 
-    @app.get("/v1/hotkeys/{address}", responses=errors(404))
+    @app.get("/v1/hotkeys/{address}")
     async def hotkey(address: str) -> Any:
         """Owner, take, stake and registrations (netuid, uid) of a hotkey."""
         v = views.hotkey(st(), address)
@@ -218,24 +184,24 @@ def create_app(node: Node) -> FastAPI:
         state = st()
         return [views.subnet(state, s) for _, s in sorted(state.subnets.items())]
 
-    @app.get("/v1/subnets/{netuid}", responses=errors(404))
+    @app.get("/v1/subnets/{netuid}")
     async def subnet(netuid: int) -> Any:
         s = subnet_or_404(netuid)
         return s if isinstance(s, JSONResponse) else views.subnet(st(), s)
 
-    @app.get("/v1/subnets/{netuid}/hyperparameters", responses=errors(404))
+    @app.get("/v1/subnets/{netuid}/hyperparameters")
     async def hyperparameters(netuid: int) -> Any:
         s = subnet_or_404(netuid)
         return s if isinstance(s, JSONResponse) else s.hp.to_json()
 
-    @app.get("/v1/subnets/{netuid}/metagraph", responses=errors(404))
+    @app.get("/v1/subnets/{netuid}/metagraph")
     async def metagraph(netuid: int) -> Any:
         """Every UID with hotkey, stake, rank, trust, consensus, incentive, dividends, emission,
         validator permit, axon, registration block and immunity."""
         s = subnet_or_404(netuid)
         return s if isinstance(s, JSONResponse) else views.metagraph(st(), s)
 
-    @app.get("/v1/subnets/{netuid}/burn", responses=errors(404))
+    @app.get("/v1/subnets/{netuid}/burn")
     async def burn(netuid: int) -> Any:
         """The burn a neuron registration on this subnet pays now (rao)."""
         s = subnet_or_404(netuid)
@@ -243,7 +209,7 @@ def create_app(node: Node) -> FastAPI:
 
     # ---- events --------------------------------------------------------------------------------
     @app.get("/v1/events", response_class=StreamingResponse,
-             responses={200: {"content": {"text/event-stream": {}}}, **errors(400)})
+             responses={200: {"content": {"text/event-stream": {}}}})
     async def events(request: Request, from_block: int | None = Query(None, ge=0)) -> StreamingResponse:
         """Server-Sent Events from ``from_block`` (default: the next block); each event's id is
         ``<block>:<index>``; reconnect with ``Last-Event-ID`` to resume after it."""
@@ -259,7 +225,7 @@ def create_app(node: Node) -> FastAPI:
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     # ---- dev stepping --------------------------------------------------------------------------
-    @app.post("/v1/dev/produce", responses=errors(409))
+    @app.post("/v1/dev/produce")
     async def produce(count: int = Query(1, ge=1, le=10_000)) -> Any:
         """Produce ``count`` blocks now (only when the node runs with manual block production)."""
         if not node.manual:
@@ -274,7 +240,7 @@ def create_app(node: Node) -> FastAPI:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", responses=errors(503))
+    @app.get("/readyz")
     async def readyz() -> Any:
         if not node.ready:
             return error("NotReady", "block production has not started", 503)
