@@ -1,0 +1,117 @@
+"""What workloads need from the chain, behind a small interface.
+
+The validator and the axon use only ``ChainAPI``: read a subnet's metagraph and set weights.
+``subnetes.sdk.memchain.MemoryChain`` implements it in memory (for unit tests and subnet teams'
+own tests); ``subnetes.sdk.chain_http`` implements it on the chain service through
+``subnetes.chain.client``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+
+class ChainError(Exception):
+    """The chain refused or could not answer. ``name`` is the chain's error name when it gave one."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(f"{name}: {message}")
+        self.name = name
+        self.message = message
+
+
+class ChainUnavailable(ChainError):
+    """The chain could not be reached (connection, timeout, 5xx): worth retrying with backoff."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("ChainUnavailable", message)
+
+
+class ChainRejected(ChainError):
+    """The chain answered and refused (e.g. ``SettingWeightsTooFast``): retrying now won't help."""
+
+
+@dataclass(frozen=True)
+class AxonInfo:
+    """Where a neuron serves, as recorded on the chain by serve_axon."""
+
+    ip: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.ip}]" if ":" in self.ip else self.ip
+        return f"http://{host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class NeuronInfo:
+    """One UID of a subnet (fractions as the chain's u16 integers, amounts in rao)."""
+
+    uid: int
+    hotkey: str
+    stake: int = 0
+    validator_permit: bool = False
+    axon: AxonInfo | None = None
+    last_update: int = 0
+    weights_block: int = -1  # block of this neuron's last set_weights; -1 = never
+    incentive: int = 0
+    dividends: int = 0
+    emission: int = 0
+
+
+@dataclass(frozen=True)
+class WeightsPolicy:
+    """The subnet hyperparameters that govern set_weights."""
+
+    weights_rate_limit: int = 100
+    weights_version_key: int = 0
+    tempo: int = 360
+    min_allowed_weights: int = 1
+    max_allowed_uids: int = 256
+
+
+@dataclass(frozen=True)
+class Metagraph:
+    """A subnet's neurons as of ``block``."""
+
+    netuid: int
+    block: int
+    neurons: tuple[NeuronInfo, ...] = ()
+    policy: WeightsPolicy = field(default_factory=WeightsPolicy)
+
+    def by_hotkey(self, hotkey: str) -> NeuronInfo | None:
+        """The neuron registered with ``hotkey``, if any."""
+        return next((n for n in self.neurons if n.hotkey == hotkey), None)
+
+    def serving(self, exclude_hotkey: str | None = None) -> list[NeuronInfo]:
+        """Neurons with an axon on the chain (the ones a validator can query), by UID."""
+        return sorted(
+            (n for n in self.neurons
+             if n.axon is not None and n.axon.port > 0 and n.hotkey != exclude_hotkey),
+            key=lambda n: n.uid,
+        )
+
+
+@runtime_checkable
+class ChainAPI(Protocol):
+    """The chain as workloads see it. Signing uses the hotkey the implementation was built with.
+
+    Transport failures raise ChainUnavailable; refusals raise ChainRejected.
+    """
+
+    async def metagraph(self, netuid: int) -> Metagraph:
+        """The subnet's current metagraph and weights policy."""
+        ...
+
+    async def set_weights(
+        self, netuid: int, uids: Sequence[int], values: Sequence[int], version_key: int
+    ) -> int:
+        """Set this hotkey's weights (u16 values); returns the block that included them."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections."""
+        ...

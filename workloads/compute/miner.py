@@ -1,0 +1,127 @@
+"""The compute miner: answers matmul challenges with JAX. ``python -m subnetes.workloads.compute.miner``.
+
+Environment: the SDK's (SUBNETES_CHAIN_ENDPOINT, SUBNETES_NETUID, SUBNETES_HOTKEY_PATH,
+SUBNETES_AXON_PORT, SUBNETES_AXON_IP, ...; see docs/sdk.md) plus
+- SUBNETES_COMPUTE_MAX_DIM: largest m, k or n this miner accepts (default 4096);
+- SUBNETES_COMPUTE_FAULT: for tests and demos only: ``slow:<seconds>`` adds a delay,
+  ``wrong`` returns a corrupted product.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from subnetes.sdk.axon import Axon, Caller
+from subnetes.sdk.config import ConfigError, WorkloadConfig, env_int
+
+from .protocol import ROUTE, MatmulRequest, MatmulResponse
+from .solver import device_kind, solve
+
+log = logging.getLogger("subnetes.workloads.compute.miner")
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A deliberate misbehaviour, for tests and demos of the incentive mechanism."""
+
+    delay_s: float = 0.0
+    wrong: bool = False
+
+    @classmethod
+    def parse(cls, spec: str) -> Fault:
+        spec = spec.strip()
+        if not spec:
+            return cls()
+        if spec == "wrong":
+            return cls(wrong=True)
+        if spec.startswith("slow:"):
+            try:
+                return cls(delay_s=float(spec[5:]))
+            except ValueError:
+                pass
+        raise ConfigError(f"SUBNETES_COMPUTE_FAULT must be slow:<seconds> or wrong, got {spec!r}")
+
+
+class ComputeMiner:
+    """The request handler: regenerate the operands, multiply, answer."""
+
+    def __init__(self, max_dim: int = 4096, fault: Fault = Fault()) -> None:
+        self.max_dim = max_dim
+        self.fault = fault
+
+    async def handle(self, req: MatmulRequest, caller: Caller) -> MatmulResponse:
+        if max(req.m, req.k, req.n) > self.max_dim:
+            raise ValueError(f"challenge larger than this miner's max dim {self.max_dim}")
+        ch = req.challenge()
+        c = await asyncio.to_thread(solve, ch)  # off the event loop: keep serving others
+        if self.fault.delay_s:
+            await asyncio.sleep(self.fault.delay_s)
+        if self.fault.wrong:
+            c = c.copy()
+            c[np.arange(min(c.shape)), np.arange(min(c.shape))] += np.asarray(1, c.dtype)
+        log.debug("answered", extra={"caller_uid": caller.uid, "shape": [ch.m, ch.k, ch.n]})
+        return MatmulResponse.of(c)
+
+
+def build_axon(config: WorkloadConfig, env: Mapping[str, str]) -> Axon:
+    """The miner's axon on the chain service, from configuration."""
+    from subnetes.sdk.chain_client import ServiceChain
+    from subnetes.sdk.keys import load_hotkey
+
+    keypair = load_hotkey(config.hotkey_path)
+    chain = ServiceChain(config.chain_endpoint, keypair)
+    miner = ComputeMiner(
+        max_dim=env_int(env, "SUBNETES_COMPUTE_MAX_DIM", 4096, 1, 16384),
+        fault=Fault.parse(env.get("SUBNETES_COMPUTE_FAULT", "")),
+    )
+    refresh = float(env.get("SUBNETES_METAGRAPH_REFRESH", "12") or 12)
+    axon = Axon(keypair, config.netuid, chain, ip=config.axon_ip, port=config.axon_port or 0,
+                refresh_s=refresh)
+    axon.route(ROUTE, MatmulRequest, miner.handle)
+    if miner.fault != Fault():
+        log.warning("fault injection on (test/demo only)", extra={"fault": str(miner.fault)})
+    return axon
+
+
+async def amain(env: Mapping[str, str]) -> int:
+    from subnetes.sdk.lifecycle import install_stop_signals
+    from subnetes.sdk.miner import serve_until_stopped
+    from subnetes.sdk.telemetry import setup_tracing, start_metrics_server
+
+    config = WorkloadConfig.from_env(env, require_axon=True)
+    setup_tracing("subnetes-compute-miner", env)
+    axon = build_axon(config, env)
+    server = start_metrics_server(axon.metrics.registry, config.metrics_ip, config.metrics_port)
+    log.info("compute miner starting", extra={"device": device_kind(), "netuid": config.netuid,
+                                              "hotkey": axon.hotkey})
+    stop = asyncio.Event()
+    install_stop_signals(stop)
+    try:
+        await serve_until_stopped(axon, axon.chain, stop)
+    finally:
+        if server is not None:
+            server.shutdown()
+    return 0
+
+
+def main(env: Mapping[str, str] | None = None) -> int:
+    from subnetes.sdk.keys import HotkeyError
+    from subnetes.sdk.logs import setup_logging
+
+    env = dict(os.environ if env is None else env)
+    setup_logging(env.get("SUBNETES_LOG_LEVEL", "INFO").upper(), env.get("SUBNETES_LOG_FORMAT", "json"))
+    try:
+        return asyncio.run(amain(env))
+    except (ConfigError, HotkeyError) as e:
+        log.error("cannot start", extra={"error": str(e)})
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
