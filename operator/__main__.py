@@ -1,21 +1,80 @@
-"""``python -m subnetes.operator [kopf run options]``: run the operator.
+"""``python -m subnetes.operator [options] [kopf run options]``: run the operator.
 
 Equivalent to ``kopf run -m subnetes.operator.handlers --liveness http://127.0.0.1:8080/healthz``
 plus the given options (e.g. ``--standalone -n my-namespace``, or ``-A`` for all namespaces).
+In a pod (``KUBERNETES_SERVICE_HOST`` set) the default liveness endpoint listens on 0.0.0.0 so
+the kubelet's probe reaches it.
+
+HA: ``--leader-election-lease NAME`` (and ``--leader-election-namespace NS``, default
+``$POD_NAMESPACE``) makes this replica take the coordination.k8s.io Lease ``NS/NAME`` before
+Kopf starts; only the holder reconciles (Kopf runs ``--standalone``: the Lease replaces
+peering). See :mod:`subnetes.operator.leader`.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 
 from kopf.cli import main as kopf_main
 
+from . import leader
+
+
+def _liveness(args: list[str]) -> str | None:
+    for i, a in enumerate(args):
+        if a.startswith("--liveness="):
+            return a.split("=", 1)[1]
+        if a == "--liveness" and i + 1 < len(args):
+            return args[i + 1]
+    return None
+
 
 def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
+    lease, lease_ns, args = leader.split_args(args)
     if not any(a.startswith("--liveness") for a in args):
-        args += ["--liveness", "http://127.0.0.1:8080/healthz"]
-    kopf_main(["run", "-m", "subnetes.operator.handlers", *args], prog_name="subnetes-operator")
+        host = "0.0.0.0" if os.environ.get("KUBERNETES_SERVICE_HOST") else "127.0.0.1"
+        args += ["--liveness", f"http://{host}:8080/healthz"]
+    if lease is None:
+        kopf_main(["run", "-m", "subnetes.operator.handlers", *args], prog_name="subnetes-operator")
+        return
+    run_with_lease(lease, lease_ns, args)
+
+
+def run_with_lease(lease: str, lease_ns: str | None, args: list[str]) -> None:
+    """Block until this replica holds the Lease, then run Kopf while a thread renews it; exit
+    the process at once if it is lost, release it on a clean shutdown."""
+    # Our own log handler until Kopf installs its own (then ours goes, or lines would double).
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        logging.Formatter("[%(asctime)s] %(name)-20.20s [%(levelname)-8.8s] %(message)s")
+    )
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    namespace = lease_ns or os.environ.get("POD_NAMESPACE")
+    if not namespace:
+        raise SystemExit(
+            "--leader-election-lease needs --leader-election-namespace or $POD_NAMESPACE"
+        )
+    if not any(a in ("--standalone", "--peering") or a.startswith("--peering=") for a in args):
+        args = ["--standalone", *args]  # the Lease decides who runs; no Kopf peering on top
+    elector = leader.Elector(
+        leader.LeaseStore(lease, namespace), leader.identity_from_env(), leader.Timing.from_env()
+    )
+    stop_health = leader.standby_health(_liveness(args))
+    try:
+        elector.acquire()
+    finally:
+        stop_health()
+        root.removeHandler(handler)
+    elector.start_renewing(leader.exit_now)
+    try:
+        kopf_main(["run", "-m", "subnetes.operator.handlers", *args], prog_name="subnetes-operator")
+    finally:
+        elector.release()
 
 
 if __name__ == "__main__":

@@ -9,6 +9,11 @@ Every rule lists only the verbs the operator's code uses:
 - Pods: watched to learn node and IP (list, watch) and read (get).
 - Events: create (core/v1, for kubectl describe).
 - Namespaces and CRDs: Kopf's discovery (list, watch) only.
+
+With leader election (``--leader-election-lease``, several replicas) the operator also needs
+``LEADER_ELECTION_RULES`` on Leases, in a namespaced Role (the release namespace, where the
+Lease lives), never in the ClusterRole: get, create (the first replica), update (renew, take
+over, release; optimistic concurrency on resourceVersion). No list/watch/delete.
 """
 
 from __future__ import annotations
@@ -47,6 +52,15 @@ PEERING_RULES: list[dict[str, Any]] = [
         "apiGroups": ["kopf.dev"],
         "resources": ["clusterkopfpeerings", "kopfpeerings"],
         "verbs": ["get", "list", "watch", "patch"],
+    },
+]
+
+# Namespaced Role for leader election (see the chart's operator-rbac.yaml, "-operator-leader").
+LEADER_ELECTION_RULES: list[dict[str, Any]] = [
+    {
+        "apiGroups": ["coordination.k8s.io"],
+        "resources": ["leases"],
+        "verbs": ["get", "create", "update"],
     },
 ]
 
@@ -105,3 +119,31 @@ def manifests(
         cluster_role(name, peering),
         cluster_role_binding(namespace, name, name),
     ]
+
+
+def leader_election_role(namespace: str, name: str = "subnetes-operator-leader") -> dict[str, Any]:
+    """The namespaced Role on Leases that leader election needs (in the Lease's namespace)."""
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "Role",
+        "metadata": {"name": name, "namespace": namespace, "labels": _labels()},
+        "rules": LEADER_ELECTION_RULES,
+    }
+
+
+def leader_election_role_binding(
+    namespace: str,
+    sa_name: str = "subnetes-operator",
+    role_name: str = "subnetes-operator-leader",
+    sa_namespace: str | None = None,
+) -> dict[str, Any]:
+    """Bind the leader-election Role to the operator's ServiceAccount."""
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": {"name": role_name, "namespace": namespace, "labels": _labels()},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role_name},
+        "subjects": [
+            {"kind": "ServiceAccount", "name": sa_name, "namespace": sa_namespace or namespace}
+        ],
+    }
