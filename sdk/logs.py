@@ -55,5 +55,5 @@ def setup_logging(level: str = "INFO", fmt: str = "json") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("aiohttp.access", "jax._src"):  # per-request / compile chatter
+    for noisy in ("aiohttp.access", "httpx", "jax._src"):  # per-request / compile chatter
         logging.getLogger(noisy).setLevel(logging.WARNING)
