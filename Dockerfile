@@ -34,6 +34,6 @@ ENV PYTHONUNBUFFERED=1 \
     SUBNETES_JAX_CACHE=/tmp/jax-cache
 # Non-root; the charts also run it with a read-only root filesystem (writable /tmp, /data).
 USER 10001:10001
-EXPOSE 9933 8091
+EXPOSE 9944 8091
 ENTRYPOINT ["subnetes"]
 CMD ["--help"]
