@@ -34,12 +34,14 @@ def test_float32_matches_reference(batch: tuple[EpochInputs, SubnetParams]) -> N
 
 @given(st.lists(subnet(), min_size=2, max_size=4))
 def test_batched_equals_unbatched(subnets: list[dict]) -> None:
+    """A network epoch over S subnets equals S single-subnet epochs (up to the last ulp: XLA may
+    vectorize differently for another batch shape; the same batch is bitwise reproducible)."""
     x, p = stack(subnets)
     together = run_epochs(x, p)
     for s, one in enumerate(subnets):
         alone = run_epochs(*stack([one]))
-        for f in together._fields:
-            np.testing.assert_array_equal(getattr(together, f)[s], getattr(alone, f)[0], err_msg=f)
+        mine = EpochOutputs(*(a[s : s + 1] for a in together))
+        assert_close(mine, alone, tol=1e-15, rao_tol=1)
 
 
 @given(subnet(), st.integers(1, 3), st.integers(1, 3))
