@@ -40,6 +40,14 @@ class Caller:
 Handler = Callable[[Any, Caller], Awaitable[BaseModel]]
 
 
+class Refused(Exception):
+    """Raised by a handler to refuse a request with a 4xx and a reason (e.g. too large)."""
+
+    def __init__(self, name: str, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.name, self.message, self.status = name, message, status
+
+
 @dataclass(frozen=True)
 class Route:
     """``POST /<name>``: body parsed as ``request_model``, answered by ``handler``."""
@@ -86,6 +94,7 @@ class Axon:
         self._refresher: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
         self._registered: bool | None = None
+        self._last_miss_refresh = float("-inf")
 
     def route(self, name: str, request_model: type[BaseModel], handler: Handler) -> None:
         """Serve ``handler`` at ``POST /<name>``."""
@@ -170,6 +179,11 @@ class Axon:
         if mg is None:
             raise AuthError("MetagraphUnavailable", "metagraph not loaded yet", status=503)
         caller = mg.by_hotkey(h.signer)
+        if caller is None and now - self._last_miss_refresh >= self.refresh_s / 4:
+            # A validator registered since the last refresh: look again, at most now and then.
+            self._last_miss_refresh = now
+            if await self.refresh() and self.metagraph is not None:
+                caller = self.metagraph.by_hotkey(h.signer)
         if caller is None:  # cheap checks before the signature: unknown keys cost no crypto
             raise AuthError("UnknownHotkey", "signer is not registered on this subnet", 403)
         if self.require_permit and not caller.validator_permit:
@@ -210,6 +224,8 @@ class Axon:
             span.set_attribute("subnetes.caller_uid", caller.uid)
             try:
                 response = await route.handler(request, caller)
+            except Refused as e:
+                return _error(e.status, e.name, e.message)
             except Exception as e:  # a handler bug answers 500; details stay in our logs
                 log.exception("handler failed", extra={"route": route.name})
                 span.record_exception(e)

@@ -7,7 +7,7 @@ import pytest
 from pydantic import BaseModel
 from sdk_testkit import NETUID
 
-from subnetes.sdk.axon import Axon, Caller
+from subnetes.sdk.axon import Axon, Caller, Refused
 from subnetes.sdk.chain import AxonInfo, NeuronInfo
 from subnetes.sdk.dendrite import Dendrite
 from subnetes.sdk.memchain import MemoryNetwork
@@ -29,6 +29,8 @@ class EchoOut(BaseModel):
 
 
 async def echo(req: Echo, caller: Caller) -> EchoOut:
+    if req.text == "big":
+        raise Refused("TooLarge", "too large", 413)
     if req.text == "boom":
         raise RuntimeError("secret internal detail")
     return EchoOut(text=req.text * req.times, caller_uid=caller.uid)
@@ -107,6 +109,8 @@ async def test_bad_body_unknown_route_and_handler_errors(axon: Axon, keys) -> No
 
     assert (await _post(axon, signed(b'{"times":1}'), b'{"times":1}'))[1]["error"] == "BadRequest"
     assert (await _post(axon, signed(b"{}", "/nope"), b"{}", "/nope"))[0] == 404
+    assert await _post(axon, signed(b'{"text":"big"}'), b'{"text":"big"}') == (
+        413, {"error": "TooLarge", "message": "too large"})
     status, doc = await _post(axon, signed(b'{"text":"boom"}'), b'{"text":"boom"}')
     assert status == 500 and "secret" not in doc["message"]
 
@@ -123,6 +127,20 @@ async def test_metagraph_changes_are_picked_up(axon: Axon, net: MemoryNetwork, k
     finally:
         await d.close()
     assert res.ok and res.response.caller_uid == 4
+
+
+async def test_new_validator_is_recognized_before_the_next_refresh(net: MemoryNetwork, keys) -> None:
+    ax = Axon(keys["miner"], NETUID, net.client(keys["miner"].ss58_address), refresh_s=3600)
+    ax.route("echo", Echo, echo)
+    await ax.start()
+    net.subnets[NETUID].append(NeuronInfo(5, keys["outsider"].ss58_address, validator_permit=True))
+    d = Dendrite(keys["outsider"], NETUID)
+    try:
+        res = await d.query(_me(ax, keys), "echo", Echo(text="hi"), EchoOut, 5.0)
+    finally:
+        await d.close()
+        await ax.stop()
+    assert res.ok and res.response.caller_uid == 5
 
 
 async def test_chain_outage_keeps_last_metagraph(axon: Axon, net: MemoryNetwork, keys) -> None:

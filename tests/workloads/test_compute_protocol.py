@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from subnetes.sdk.axon import Caller
+from subnetes.sdk.axon import Caller, Refused
 from subnetes.sdk.config import ConfigError
 from subnetes.workloads.compute.challenge import Challenge, operands
 from subnetes.workloads.compute.freivalds import verify
@@ -54,7 +54,7 @@ async def test_honest_slow_and_wrong_handlers() -> None:
     assert verify(a, b, honest, 20, rng)
     wrong = (await ComputeMiner(fault=Fault(wrong=True)).handle(req, CALLER)).array(ch)
     assert not verify(a, b, wrong, 20, rng)
-    with pytest.raises(ValueError, match="max dim"):
+    with pytest.raises(Refused, match="max dim"):
         await ComputeMiner(max_dim=8).handle(req, CALLER)
 
 

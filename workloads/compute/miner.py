@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from subnetes.sdk.axon import Axon, Caller
+from subnetes.sdk.axon import Axon, Caller, Refused
 from subnetes.sdk.config import ConfigError, WorkloadConfig, env_int
 
 from .protocol import ROUTE, MatmulRequest, MatmulResponse
@@ -57,7 +57,7 @@ class ComputeMiner:
 
     async def handle(self, req: MatmulRequest, caller: Caller) -> MatmulResponse:
         if max(req.m, req.k, req.n) > self.max_dim:
-            raise ValueError(f"challenge larger than this miner's max dim {self.max_dim}")
+            raise Refused("TooLarge", f"challenge larger than this miner's max dim {self.max_dim}", 413)
         ch = req.challenge()
         c = await asyncio.to_thread(solve, ch)  # off the event loop: keep serving others
         if self.fault.delay_s:
