@@ -10,15 +10,18 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse, Response
 
 STATIC = Path(__file__).with_name("dashboard")
-FILES = {"index.html": "text/html; charset=utf-8", "app.js": "text/javascript; charset=utf-8",
-         "style.css": "text/css; charset=utf-8"}
+FILES = {
+    "index.html": "text/html; charset=utf-8",
+    "app.js": "text/javascript; charset=utf-8",
+    "style.css": "text/css; charset=utf-8",
+}
 HEADERS = {
     "Cache-Control": "no-cache",
     "X-Content-Type-Options": "nosniff",
     # same-origin only: a page that tried to load anything else would fail loudly
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
-                               "script-src 'self'; connect-src 'self'; base-uri 'none'; "
-                               "frame-ancestors 'none'",
+    "script-src 'self'; connect-src 'self'; base-uri 'none'; "
+    "frame-ancestors 'none'",
 }
 
 
