@@ -9,7 +9,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from prometheus_client import generate_latest
@@ -54,9 +54,39 @@ class ExtrinsicBody(BaseModel):
     signature: str = Field(description="0x-hex sr25519 signature")
 
 
+I63_MAX = 2**63 - 1  # block numbers (BIGINT in storage)
+BlockNumber = Path(ge=0, le=I63_MAX, description="block number")
+NetUid = Path(ge=0, le=65535, description="subnet id (u16)")
+
+
 class ErrorBody(BaseModel):
+    """Every non-2xx answer: a specific error name and a human message."""
+
     error: str
     message: str
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for the error statuses a route can answer (all ``ErrorBody``)."""
+    return {c: {"model": ErrorBody} for c in codes}
+
+
+def _openapi_errors_are_400(schema: dict[str, Any]) -> dict[str, Any]:
+    """Request validation errors answer 400 ``ErrorBody`` (not FastAPI's 422 HTTPValidationError):
+    make the document say so."""
+    ref = {"description": "invalid request", "content": {"application/json": {
+        "schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
+    for ops in schema.get("paths", {}).values():
+        for op in ops.values():
+            resps = op.get("responses", {})
+            v = resps.get("422")
+            if v and "HTTPValidationError" in json.dumps(v):
+                del resps["422"]
+                resps.setdefault("400", ref)
+    comps = schema.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        comps.pop(name, None)
+    return schema
 
 
 def create_app(node: Node) -> FastAPI:
@@ -67,6 +97,16 @@ def create_app(node: Node) -> FastAPI:
         description="A Bittensor-style chain: signed extrinsics, blocks, subnets, metagraphs, events.",
     )
     st = lambda: node.ledger.state  # noqa: E731 - always the latest committed state
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            from fastapi.openapi.utils import get_openapi
+
+            app.openapi_schema = _openapi_errors_are_400(get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -92,8 +132,7 @@ def create_app(node: Node) -> FastAPI:
         openapi_extra={"requestBody": {"required": True, "content": {
             "application/json": {"schema": ExtrinsicBody.model_json_schema()}}}},
         responses={200: {"description": "in a committed block"}, 202: {"description": "queued"},
-                   400: {"model": ErrorBody}, 401: {"model": ErrorBody}, 403: {"model": ErrorBody},
-                   409: {"model": ErrorBody}, 413: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+                   **errors(400, 401, 403, 409, 413, 422, 503)},
     )
     async def submit(request: Request, wait: bool = True) -> JSONResponse:
         """Submit a signed extrinsic. Answers once it is in a committed block (or rejected);
@@ -110,6 +149,8 @@ def create_app(node: Node) -> FastAPI:
             body = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as e:
             return error("MalformedJSON", f"body is not JSON: {e}", 400)
+        except RecursionError:
+            return error("MalformedJSON", "body is nested too deeply", 400)
         try:
             xt, out = await node.submit(body, wait)
         except ChainError as e:
@@ -121,7 +162,7 @@ def create_app(node: Node) -> FastAPI:
         return JSONResponse({"hash": xt.hash, "block": _block_of(node, xt.hash), "index": out.index,
                              "events": out.events})
 
-    @app.get("/v1/extrinsics/{xt_hash}")
+    @app.get("/v1/extrinsics/{xt_hash}", responses=errors(404))
     async def extrinsic_status(xt_hash: str) -> JSONResponse:
         """Outcome of an extrinsic submitted with ``wait=false`` (queued, in_block, rejected)."""
         res = node.results.get(xt_hash)
@@ -155,20 +196,20 @@ def create_app(node: Node) -> FastAPI:
     async def latest_block() -> dict[str, Any]:
         return node.ledger.head.to_json()
 
-    @app.get("/v1/blocks/{number}")
-    async def block(number: int) -> Any:
-        rec = node.block(number) if number >= 0 else None
+    @app.get("/v1/blocks/{number}", responses=errors(404))
+    async def block(number: int = BlockNumber) -> Any:
+        rec = node.block(number) if number <= node.ledger.head.number else None
         return rec.to_json() if rec else not_found(f"no block {number}")
 
     # ---- accounts ------------------------------------------------------------------------------
-    @app.get("/v1/accounts/{address}")
+    @app.get("/v1/accounts/{address}", responses=errors(400))
     async def account(address: str) -> Any:
         """Balance, nonce and stakes of a coldkey (any valid address; unknown ones are empty)."""
         if not is_ss58(address):
             return error("InvalidAddress", f"{address!r} is not an SS58 address", 400)
         return views.account(st(), address)
 
-    @app.get("/v1/hotkeys/{address}")
+    @app.get("/v1/hotkeys/{address}", responses=errors(404))
     async def hotkey(address: str) -> Any:
         """Owner, take, stake and registrations (netuid, uid) of a hotkey."""
         v = views.hotkey(st(), address)
@@ -184,33 +225,33 @@ def create_app(node: Node) -> FastAPI:
         state = st()
         return [views.subnet(state, s) for _, s in sorted(state.subnets.items())]
 
-    @app.get("/v1/subnets/{netuid}")
-    async def subnet(netuid: int) -> Any:
+    @app.get("/v1/subnets/{netuid}", responses=errors(404))
+    async def subnet(netuid: int = NetUid) -> Any:
         s = subnet_or_404(netuid)
         return s if isinstance(s, JSONResponse) else views.subnet(st(), s)
 
-    @app.get("/v1/subnets/{netuid}/hyperparameters")
-    async def hyperparameters(netuid: int) -> Any:
+    @app.get("/v1/subnets/{netuid}/hyperparameters", responses=errors(404))
+    async def hyperparameters(netuid: int = NetUid) -> Any:
         s = subnet_or_404(netuid)
         return s if isinstance(s, JSONResponse) else s.hp.to_json()
 
-    @app.get("/v1/subnets/{netuid}/metagraph")
-    async def metagraph(netuid: int) -> Any:
+    @app.get("/v1/subnets/{netuid}/metagraph", responses=errors(404))
+    async def metagraph(netuid: int = NetUid) -> Any:
         """Every UID with hotkey, stake, rank, trust, consensus, incentive, dividends, emission,
         validator permit, axon, registration block and immunity."""
         s = subnet_or_404(netuid)
         return s if isinstance(s, JSONResponse) else views.metagraph(st(), s)
 
-    @app.get("/v1/subnets/{netuid}/burn")
-    async def burn(netuid: int) -> Any:
+    @app.get("/v1/subnets/{netuid}/burn", responses=errors(404))
+    async def burn(netuid: int = NetUid) -> Any:
         """The burn a neuron registration on this subnet pays now (rao)."""
         s = subnet_or_404(netuid)
         return s if isinstance(s, JSONResponse) else {"netuid": netuid, "burn": s.burn}
 
     # ---- events --------------------------------------------------------------------------------
     @app.get("/v1/events", response_class=StreamingResponse,
-             responses={200: {"content": {"text/event-stream": {}}}})
-    async def events(request: Request, from_block: int | None = Query(None, ge=0)) -> StreamingResponse:
+             responses={200: {"content": {"text/event-stream": {}}}, **errors(400)})
+    async def events(request: Request, from_block: int | None = Query(None, ge=0, le=I63_MAX)) -> StreamingResponse:
         """Server-Sent Events from ``from_block`` (default: the next block); each event's id is
         ``<block>:<index>``; reconnect with ``Last-Event-ID`` to resume after it."""
         start, skip = (node.ledger.head.number + 1 if from_block is None else from_block), -1
@@ -218,6 +259,8 @@ def create_app(node: Node) -> FastAPI:
         if last:
             try:
                 b, i = (int(x) for x in last.split(":"))
+                if not (0 <= b <= I63_MAX and i >= -1):
+                    raise ValueError(last)
                 start, skip = b, i
             except ValueError:
                 return error("InvalidRequest", "Last-Event-ID must be <block>:<index>", 400)
@@ -225,7 +268,7 @@ def create_app(node: Node) -> FastAPI:
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     # ---- dev stepping --------------------------------------------------------------------------
-    @app.post("/v1/dev/produce")
+    @app.post("/v1/dev/produce", responses=errors(409))
     async def produce(count: int = Query(1, ge=1, le=10_000)) -> Any:
         """Produce ``count`` blocks now (only when the node runs with manual block production)."""
         if not node.manual:
@@ -240,7 +283,7 @@ def create_app(node: Node) -> FastAPI:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz")
+    @app.get("/readyz", responses=errors(503))
     async def readyz() -> Any:
         if not node.ready:
             return error("NotReady", "block production has not started", 503)

@@ -44,10 +44,26 @@ class Extrinsic:
         return hex_hash(canonical(self.body()))
 
 
+MAX_DEPTH = 16  # nesting of JSON containers in a body (arguments are at most lists)
+
+
+def _depth_ok(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """True when ``value`` nests containers at most ``limit`` deep (iterative: no recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        v, d = stack.pop()
+        if isinstance(v, dict | list):
+            if d > limit:
+                return False
+            stack.extend((x, d + 1) for x in (v.values() if isinstance(v, dict) else v))
+    return True
+
+
 def parse(body: Any) -> Extrinsic:
     """Check the wire shape (fields, types); raise ChainError ``MalformedExtrinsic``."""
     if not isinstance(body, dict):
         fail("MalformedExtrinsic", "the body must be a JSON object")
+    require(_depth_ok(body), "MalformedExtrinsic", f"the body nests deeper than {MAX_DEPTH} levels")
     unknown = sorted(set(body) - set(FIELDS))
     require(not unknown, "MalformedExtrinsic", f"unknown field(s): {', '.join(unknown)}")
     missing = [f for f in FIELDS if f not in body]

@@ -153,6 +153,8 @@ class Node:
             self.recent.popitem(last=False)
 
     def block(self, number: int) -> BlockRecord | None:
+        if not 0 <= number <= self.ledger.head.number:
+            return None
         rec = self.recent.get(number)
         if rec is None and self.ledger.storage:
             rec = self.ledger.storage.block(number)

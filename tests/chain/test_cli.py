@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .test_service import Service
+from .service import Service
 
 CLI = [sys.executable, "-c", "import sys; from subnetes.cli import main; sys.exit(main())"]
 
