@@ -74,7 +74,11 @@ class Node:
             from .epoch import _load_consensus
 
             fn: Callable[..., Any] = inner or _load_consensus()
-            with tracer.start_as_current_span("epoch"), self.metrics.epoch_seconds.time():
+            with tracer.start_as_current_span("epoch") as span, self.metrics.epoch_seconds.time():
+                n_uids = getattr(a[0], "n_uids", None) if a else None
+                if n_uids is not None:
+                    span.set_attribute("epoch.subnets", len(n_uids))
+                span.set_attribute("block.number", self.ledger.state.g.block)
                 return fn(*a, **k)
 
         ledger.consensus = timed
