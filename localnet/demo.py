@@ -70,7 +70,9 @@ class Demo:
 
             status.update("Starting the chain service...")
             self._start_chain()
-            self.console.log(f"chain service at {self.endpoint} (dev profile)")
+            self.console.log(
+                f"chain service at {self.endpoint} (dev profile); dashboard: {self.endpoint}/"
+            )
 
             status.update("Creating and funding dev keys...")
             self._create_keys()
