@@ -138,6 +138,24 @@ def pg() -> Iterator[pg_module.PgServer]:
     yield from pg_module.pg_server()
 
 
+@pytest.fixture(scope="session")
+def manual_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The real service process in manual mode (blocks only via POST /v1/dev/produce), with a
+    subnet, a staked miner and an axon (``service.populate``); shared by the API fuzz and the
+    bad-input tests. Uses the NumPy consensus stand-in (no JAX compile in the process)."""
+    import signal
+
+    from .service import Service, populate
+
+    svc = Service(tmp_path_factory.mktemp("manual") / "manual.db", extra_args=("--manual",),
+                  fake_consensus=True).start()
+    try:
+        populate(svc, ALICE, key("fuzz-owner"), key("fuzz-miner"))
+        yield svc
+    finally:
+        svc.kill(signal.SIGTERM)
+
+
 BACKENDS = ["sqlite", "postgresql"]
 
 

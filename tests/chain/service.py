@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
-
-from .conftest import _real_consensus_works
 
 
 def free_port() -> int:
@@ -36,6 +36,8 @@ class Service:
 
     def start(self) -> Service:
         env = dict(os.environ)
+        from .conftest import _real_consensus_works
+
         if self.fake_consensus or not _real_consensus_works():
             # never the repo root on sys.path: operator/ would shadow the stdlib module
             env["PYTHONPATH"] = str(Path(__file__).parent)
@@ -65,3 +67,34 @@ class Service:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(sig)
             self.proc.wait(10)
+
+
+def populate(svc: Service, alice: Any, owner: Any, miner: Any) -> None:
+    """On a manual node: a subnet (owner hotkey), a staked miner with an axon, one epoch."""
+    from subnetes.chain.extrinsic import sign
+    from subnetes.chain.units import tao
+
+    h = httpx.Client(base_url=svc.url, timeout=30)
+    g = h.get("/v1/chain").json()["genesis_hash"]
+    calls: list[tuple[Any, str, dict[str, Any]]] = [
+        (alice, "register_network", {"hotkey": owner.ss58_address}),
+        (alice, "burned_register", {"netuid": 1, "hotkey": miner.ss58_address}),
+        (alice, "add_stake", {"hotkey": miner.ss58_address, "amount": tao(2)}),
+        (miner, "serve_axon", {"netuid": 1, "ip": "127.64.0.1", "port": 8091}),
+    ]
+    for kp, call, args in calls:
+        nonce = h.get(f"/v1/accounts/{kp.ss58_address}").json()["nonce"]
+        r = h.post("/v1/extrinsics", params={"wait": "false"}, json=sign(kp, call, args, nonce, g))
+        assert r.status_code == 202, r.text
+        h.post("/v1/dev/produce")
+        assert h.get(f"/v1/extrinsics/{r.json()['hash']}").json()["status"] == "in_block"
+    h.post("/v1/dev/produce", params={"count": 12})  # past an epoch: non-zero metagraph values
+
+
+def fingerprint(h: httpx.Client, alice: str) -> tuple[Any, ...]:
+    """Everything a rejected extrinsic could disturb on a manual node, as the API shows it:
+    head, network totals, the account, subnet 1's metagraph, the queue length."""
+    queue = re.search(r"^subnetes_chain_queue_length (\S+)$", h.get("/metrics").text, re.M)
+    return (h.get("/v1/blocks/latest").json()["hash"], h.get("/v1/network").json(),
+            h.get(f"/v1/accounts/{alice}").json(), h.get("/v1/subnets/1/metagraph").json(),
+            queue.group(1) if queue else None)

@@ -10,10 +10,7 @@ and the queue are the same after every case.
 
 from __future__ import annotations
 
-import re
-import signal
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -27,7 +24,7 @@ from subnetes.chain.extrinsic import sign
 from subnetes.chain.units import tao
 
 from .conftest import ALICE, key
-from .service import Service
+from .service import Service, fingerprint
 
 EXAMPLES = 25  # per operation and generation mode: ~900 requests, a few seconds
 # /v1/events is an endless stream (tested in test_service); /v1/dev/produce changes state by design
@@ -38,45 +35,11 @@ CHECKS = [checks.not_a_server_error, checks.status_code_conformance, checks.cont
 OWNER, MINER = key("fuzz-owner"), key("fuzz-miner")
 
 
-@pytest.fixture(scope="module")
-def manual_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    """A manual-mode node with a subnet, a miner and an axon, so views have content."""
-    svc = Service(tmp_path_factory.mktemp("fuzz") / "fuzz.db", extra_args=("--manual",),
-                  fake_consensus=True).start()
-    try:
-        h = httpx.Client(base_url=svc.url, timeout=30)
-        g = h.get("/v1/chain").json()["genesis_hash"]
-        calls: list[tuple[Any, str, dict[str, Any]]] = [
-            (ALICE, "register_network", {"hotkey": OWNER.ss58_address}),
-            (ALICE, "burned_register", {"netuid": 1, "hotkey": MINER.ss58_address}),
-            (ALICE, "add_stake", {"hotkey": MINER.ss58_address, "amount": tao(2)}),
-            (MINER, "serve_axon", {"netuid": 1, "ip": "127.64.0.1", "port": 8091}),
-        ]
-        for kp, call, args in calls:
-            nonce = h.get(f"/v1/accounts/{kp.ss58_address}").json()["nonce"]
-            r = h.post("/v1/extrinsics", params={"wait": "false"}, json=sign(kp, call, args, nonce, g))
-            assert r.status_code == 202, r.text
-            h.post("/v1/dev/produce")
-            assert h.get(f"/v1/extrinsics/{r.json()['hash']}").json()["status"] == "in_block"
-        h.post("/v1/dev/produce", params={"count": 12})  # past an epoch: non-zero metagraph values
-        yield svc
-    finally:
-        svc.kill(signal.SIGTERM)
-
-
-def fingerprint(h: httpx.Client) -> tuple[Any, ...]:
-    """Everything a rejected extrinsic could disturb, as the API shows it."""
-    queue = re.search(r"^subnetes_chain_queue_length (\S+)$", h.get("/metrics").text, re.M)
-    return (h.get("/v1/blocks/latest").json()["hash"], h.get("/v1/network").json(),
-            h.get(f"/v1/accounts/{ALICE.ss58_address}").json(), h.get("/v1/subnets/1/metagraph").json(),
-            queue.group(1) if queue else None)
-
-
 def test_api_fuzz(manual_service: Service) -> None:
     url = manual_service.url
     schema = schemathesis.openapi.from_url(url + "/openapi.json")
     h = httpx.Client(base_url=url, timeout=30)
-    before = fingerprint(h)
+    before = fingerprint(h, ALICE.ss58_address)
     head = before[0]
     ops = [r.ok() for r in schema.get_all_operations()]
     ops = [op for op in ops if (op.method.upper(), op.path) not in SKIP]
@@ -94,7 +57,7 @@ def test_api_fuzz(manual_service: Service) -> None:
             stats[str(resp.status_code)] = stats.get(str(resp.status_code), 0) + 1
             if op.path == "/v1/extrinsics":
                 assert resp.status_code >= 400, resp.text  # nobody can forge a signature
-                assert fingerprint(h) == before, "a rejected extrinsic changed state"
+                assert fingerprint(h, ALICE.ss58_address) == before, "a rejected extrinsic changed state"
 
         try:
             run()
@@ -108,7 +71,7 @@ def test_api_fuzz(manual_service: Service) -> None:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             if time.monotonic() < deadline:
                 fuzz(op, mode)
-    assert fingerprint(h) == before
+    assert fingerprint(h, ALICE.ss58_address) == before
     # the rejected extrinsics never reach a block: the next block is empty
     h.post("/v1/dev/produce")
     latest = h.get("/v1/blocks/latest").json()
