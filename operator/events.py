@@ -42,18 +42,30 @@ def plan_epoch(
     return out
 
 
+EPOCH_PATCH_CONCURRENCY = 16  # status patches in flight for one epoch
+
+
 async def apply_epoch(
     rt: Runtime, netuid: int, block: int, rows: list[dict[str, Any]], t0: float
 ) -> None:
-    """Write epoch outputs into neuron status and the subnet's counts."""
-    for key, old, new in plan_epoch(rt, netuid, block, rows):
+    """Write epoch outputs into neuron status and the subnet's counts.
+
+    The neurons' patches go out concurrently (bounded): one at a time, a 256-UID subnet's epoch
+    took 256 round trips, and one neuron whose lock a long reconcile holds (waiting for its
+    registration block) held up every other neuron's status behind it.
+    """
+    sem = asyncio.Semaphore(EPOCH_PATCH_CONCURRENCY)
+
+    async def write(key: Key, old: dict[str, Any], new: dict[str, Any]) -> None:
         kind, ns, name = key
-        async with rt.lock(key):
+        async with rt.lock(key), sem:  # a busy key waits without taking a slot
             try:
                 if await write_status(rt, kind, ns, name, old, new):
                     metrics.STATUS_LAG.observe(time.monotonic() - t0)
             except Exception as e:  # the object may be gone; the next listing repairs
                 log.debug("epoch status of %s/%s/%s not written: %s", *key, e)
+
+    await asyncio.gather(*(write(*plan) for plan in plan_epoch(rt, netuid, block, rows)))
     skey = rt.indexes.netuids.get(netuid)
     if skey is not None:
         old = rt.indexes.status.get(skey) or {}
