@@ -51,6 +51,7 @@ class Ledger:
                  consensus: Callable[..., Any] | None = None) -> None:
         self.storage = storage
         self.consensus = consensus
+        self.broken = False  # in memory only: a block failed midway and the state is half-built
         stored = storage.get_meta("config") if storage else None
         if stored is not None:
             self.config = ChainConfig.from_json(json.loads(stored))
@@ -85,17 +86,24 @@ class Ledger:
     def step(self, xts: Sequence[tuple[Extrinsic, bool]] = ()) -> tuple[BlockRecord, list[Outcome]]:
         """Produce the next block from ``xts`` and commit it (state + record, one transaction).
 
-        If the commit fails the in-memory state is no longer trustworthy: the ledger reloads
-        from storage before raising.
+        If building or committing the block fails (a consensus error midway, a failed
+        transaction) the in-memory state is no longer trustworthy: the ledger reloads the last
+        committed state from storage before raising, so the next block is built on the head
+        again. (In memory, without storage, there is nothing to reload: the error is fatal.)
         """
-        record, outcomes, chunks = produce_block(self.state, self.head.hash, self.genesis_hash, xts,
-                                                 self.consensus)
-        if self.storage:
-            try:
+        if self.broken:
+            raise RuntimeError("an in-memory ledger cannot continue after a failed block")
+        try:
+            record, outcomes, chunks = produce_block(self.state, self.head.hash, self.genesis_hash,
+                                                     xts, self.consensus)
+            if self.storage:
                 self.storage.commit_block(record, chunks)
-            except Exception:
+        except Exception:
+            if self.storage:
                 self.state = State.load(self.config, self.storage.load_chunks())
-                raise
+            else:
+                self.broken = True
+            raise
         self.head = record
         return record, outcomes
 

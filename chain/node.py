@@ -183,6 +183,10 @@ class Node:
             try:
                 self.produce()
             except Exception:
+                if self.ledger.broken:  # in memory, nothing to recover from: stop, not ready
+                    self.ready = False
+                    log.error("in-memory chain stopped after a failed block")
+                    return
                 await asyncio.sleep(self.block_time)  # storage trouble: retry on the next tick
             await asyncio.sleep(0)
 

@@ -114,3 +114,54 @@ def test_failed_commit_changes_nothing(make_net, consensus_fn, new_db) -> None:
     net.nonces.clear()
     net.ok(ALICE, "faucet", amount=tao(3))
     assert net.ledger.verify_chain() == head.number + 2
+
+
+def test_failed_block_production_leaves_no_trace(make_net, consensus_fn, new_db) -> None:
+    """If building a block fails midway (here: the consensus call raises at an epoch, after
+    emission was accrued), the ledger is back at its head: the next block has the right number
+    and parent, and emission is not applied twice."""
+    calls = {"fail": False}
+
+    def flaky(*a, **k):
+        if calls["fail"]:
+            raise RuntimeError("accelerator lost")
+        return consensus_fn(*a, **k)
+
+    db = new_db()
+    net = make_net(db=db)
+    net.ledger.consensus = flaky
+    net.ok(ALICE, "register_network", hotkey=key("o").ss58_address)
+    net.ok(ALICE, "burned_register", netuid=1, hotkey=key("n0").ss58_address)
+    while (net.block + 1 + 1 + 1) % 11:  # stop right before subnet 1's epoch block
+        net.step()
+    head, chunks = net.ledger.head, net.st.all_chunks()
+    calls["fail"] = True
+    with pytest.raises(RuntimeError, match="accelerator lost"):
+        net.step(net.xt(ALICE, "faucet", amount=tao(1)))
+    assert net.ledger.head.hash == head.hash and net.st.all_chunks() == chunks
+    calls["fail"] = False
+    net.nonces.clear()
+    rec, _ = net.step()
+    assert rec.number == head.number + 1 and rec.parent == head.hash
+    assert any(e["type"] == "EpochResult" for e in rec.events)
+    assert net.ledger.verify_chain() == rec.number + 1
+    # the same block as a chain that never failed
+    ref = make_net()
+    replay(net, ref)
+    assert ref.ledger.head.hash == rec.hash
+
+
+def test_in_memory_ledger_stops_after_a_failed_block(make_net) -> None:
+    """Without storage there is no committed state to go back to: refuse to build on a
+    half-built one."""
+    net = make_net()
+
+    def boom(*a, **k):
+        raise RuntimeError("boom")
+
+    net.ok(ALICE, "register_network", hotkey=key("o").ss58_address)
+    net.ledger.consensus = boom
+    with pytest.raises(RuntimeError, match="boom"):
+        net.run_to(net.block + 12)
+    with pytest.raises(RuntimeError, match="cannot continue"):
+        net.step()
