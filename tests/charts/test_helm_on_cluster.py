@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
 
 from subnetes.localnet.cluster import LocalCluster, bin_dir
+from subnetes.localnet.polling import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 PLATFORM = REPO / "charts" / "subnetes"
@@ -34,16 +33,6 @@ def helm(
     if check:
         assert proc.returncode == 0, f"helm {' '.join(args)}:\n{proc.stdout}\n{proc.stderr}"
     return proc
-
-
-def wait_for(predicate: Callable[[], object], timeout: float = 90.0) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"condition not met within {timeout}s")
 
 
 def kget(cluster: LocalCluster, *args: str) -> dict:

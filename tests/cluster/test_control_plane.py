@@ -4,21 +4,9 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import time
-from collections.abc import Callable
 
 from subnetes.localnet.cluster import POD_CIDR, LocalCluster
-
-
-def wait_for(predicate: Callable[[], object], timeout: float = 60.0, interval: float = 0.25):
-    """Poll until ``predicate`` returns something truthy; return it, or fail with a message."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s")
+from subnetes.localnet.polling import wait_for
 
 
 def get_json(cluster: LocalCluster, *args: str) -> dict:

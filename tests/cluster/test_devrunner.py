@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import urllib.request
 from pathlib import Path
 
 from subnetes.localnet.cluster import LocalCluster
 from subnetes.localnet.devrunner import DevRunner
+from subnetes.localnet.polling import wait_for
 
 SERVER = """
 import http.server, os, pathlib
@@ -21,16 +21,6 @@ class H(http.server.BaseHTTPRequestHandler):
     def log_message(self, *a): pass
 http.server.HTTPServer((os.environ["POD_IP"], 18080), H).serve_forever()
 """
-
-
-def wait_for(predicate, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"condition not met within {timeout}s")
 
 
 def test_pod_runs_locally_on_its_loopback_pod_ip_and_stops_with_the_pod(
