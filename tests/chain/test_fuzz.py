@@ -26,7 +26,7 @@ from subnetes.chain.units import tao
 from .conftest import ALICE, key
 from .service import Service, fingerprint
 
-EXAMPLES = 25  # per operation and generation mode: ~900 requests, a few seconds
+EXAMPLES = 20  # per operation and generation mode: ~700 requests, a few seconds
 # /v1/events is an endless stream (tested in test_service); /v1/dev/produce changes state by design
 SKIP = {("GET", "/v1/events"), ("POST", "/v1/dev/produce")}
 CHECKS = [checks.not_a_server_error, checks.status_code_conformance, checks.content_type_conformance,
