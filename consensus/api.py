@@ -104,7 +104,7 @@ def run_epochs(
     devices = jax.local_devices()
     if shard is None:
         shard = len(devices) > 1
-    shard = shard and len(devices) > 1
+    shard = shard and len(devices) > 1 and s_b >= len(devices)
     chunk = s_b
     while chunk > 1 and chunk * v_b * n_b > max_batch_elements:
         chunk //= 2

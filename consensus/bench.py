@@ -1,6 +1,7 @@
 """Benchmark: batched JAX epoch vs the NumPy reference (one subnet at a time).
 
     python -m subnetes.consensus.bench [--json] [--quick] [--sizes S,N,V ...] [--dtype ...]
+                                       [--cpu-devices K]
 
 For each size (S subnets, N UIDs, V validator rows) it measures, in one run: JAX compile time
 (first call minus a warm call), the median warm time of a whole-network ``run_epochs`` call
@@ -8,6 +9,8 @@ For each size (S subnets, N UIDs, V validator rows) it measures, in one run: JAX
 primary columns are float32 (the issue's CPU targets are float32 figures); ``--dtype both``
 adds the float64 columns. ``--json`` prints one JSON object per row with the keys subnets,
 uids, validators, jax_compile_s, jax_ms, numpy_ms, ratio (plus dtype, platform and devices).
+On CPU the subnet axis is sharded over one XLA host device per core by default (XLA runs each
+fusion on one thread; separate devices use the other cores); ``--cpu-devices 1`` turns it off.
 """
 
 from __future__ import annotations
@@ -86,7 +89,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dtype", choices=["float32", "float64", "both"], default="float32")
     ap.add_argument("--repeats", type=int, default=None, help="warm JAX runs per size")
     ap.add_argument("--cache", action="store_true", help="use the persistent compilation cache")
+    ap.add_argument(
+        "--cpu-devices",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="XLA host devices to shard the subnet axis over on CPU (default: one per core; "
+        "1 = a single device). Only effective before JAX starts its backend.",
+    )
     args = ap.parse_args(argv)
+    if args.cpu_devices > 1 and "xla_force_host_platform_device_count" not in os.environ.get(
+        "XLA_FLAGS", ""
+    ):
+        flag = f"--xla_force_host_platform_device_count={args.cpu_devices}"
+        os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {flag}".strip()
 
     if args.cache:
         from .cache import enable_compilation_cache

@@ -46,7 +46,7 @@ class KernelParams(NamedTuple):
 
 
 # Value-bisection steps before the exact walk; a speed knob only (the result does not depend on it).
-BISECT_STEPS = 8
+BISECT_STEPS = 12
 
 
 def _tree(op: Callable[[jax.Array, jax.Array], jax.Array], t: jax.Array) -> jax.Array:
@@ -111,48 +111,51 @@ def kappa_quantile(
         [N] consensus weights C.
     """
     dt = w.dtype if row_scale is None else row_scale.dtype
-    raw = w
+    scale = jnp.ones(w.shape[0], dt) if row_scale is None else row_scale
+    unit = row_scale is None
 
-    def values() -> jax.Array:
-        return raw if row_scale is None else raw.astype(dt) * row_scale[:, None]
+    def values(raw: jax.Array, scale: jax.Array) -> jax.Array:
+        return raw if unit else raw.astype(dt) * scale[:, None]
 
     staked = row_stake > 0
     total = jnp.where(staked, row_stake, 0).sum()
     s = jnp.where(staked, row_stake / jnp.where(total > 0, total, 1), 0).astype(dt)
     inf = jnp.array(jnp.inf, dt)
-    w_min = _tree(jnp.minimum, jnp.where(staked[:, None], values(), inf))
-    w_max = _tree(jnp.maximum, jnp.where(staked[:, None], values(), -inf))
+    w_min = _tree(jnp.minimum, jnp.where(staked[:, None], values(w, scale), inf))
+    w_max = _tree(jnp.maximum, jnp.where(staked[:, None], values(w, scale), -inf))
 
-    def passes(x: jax.Array) -> jax.Array:  # g(x) < kappa, per column; unstaked rows have s = 0
-        return _col_sum(jnp.where(values() > x[None, :], s[:, None], 0)) < kappa
+    def passes(raw: jax.Array, scale: jax.Array, x: jax.Array) -> jax.Array:
+        # g(x) < kappa, per column; unstaked rows have s = 0
+        return _col_sum(jnp.where(values(raw, scale) > x[None, :], s[:, None], 0)) < kappa
 
     any_staked = jnp.any(staked)
-    at_min = passes(w_min)
+    at_min = passes(w, scale, w_min)
     done0 = ~any_staked | at_min | (kappa <= 0)
     c0 = jnp.where(~any_staked, 0, jnp.where(at_min, w_min, w_max)).astype(dt)
 
-    def bisect(_: int, carry: tuple[jax.Array, jax.Array]) -> tuple[jax.Array, jax.Array]:
-        lo, hi = carry
+    # The raw weights travel through the loops behind an optimization barrier, so XLA does not
+    # hoist the (loop-invariant) float conversion out of the loops and materialize it.
+    Carry = tuple[jax.Array, ...]
+
+    def bisect(_: int, carry: Carry) -> Carry:
+        raw, sc, lo, hi = lax.optimization_barrier(carry)
         mid = lo + (hi - lo) * 0.5
-        ok = passes(mid)
-        return jnp.where(ok, lo, mid), jnp.where(ok, mid, hi)
+        ok = passes(raw, sc, mid)
+        return raw, sc, jnp.where(ok, lo, mid), jnp.where(ok, mid, hi)
 
-    lo, _ = lax.fori_loop(0, bisect_steps, bisect, (w_min, w_max))
+    _, _, lo, _ = lax.fori_loop(0, bisect_steps, bisect, (w, scale, w_min, w_max))
 
-    def walk_cond(state: tuple[jax.Array, jax.Array, jax.Array]) -> jax.Array:
-        return ~jnp.all(state[2])
-
-    def walk(state: tuple[jax.Array, jax.Array, jax.Array]) -> tuple[jax.Array, ...]:
-        lo, c, done = state
-        w = values()
-        nxt = _tree(jnp.minimum, jnp.where(staked[:, None] & (w > lo[None, :]), w, inf))
-        ok = passes(nxt) | (nxt == inf)
+    def walk(state: Carry) -> Carry:
+        raw, sc, lo, c, done = lax.optimization_barrier(state)
+        vals = values(raw, sc)
+        nxt = _tree(jnp.minimum, jnp.where(staked[:, None] & (vals > lo[None, :]), vals, inf))
+        ok = passes(raw, sc, nxt) | (nxt == inf)
         c = jnp.where(~done & ok, nxt, c)
         done = done | ok
-        return jnp.where(done, lo, nxt), c, done
+        return raw, sc, jnp.where(done, lo, nxt), c, done
 
-    _, c, _ = lax.while_loop(walk_cond, walk, (lo, c0, done0))
-    return c
+    state = (w, scale, lo, c0, done0)
+    return lax.while_loop(lambda st: ~jnp.all(st[4]), walk, state)[3]
 
 
 def epoch_single(x: EpochInputs, p: KernelParams) -> dict[str, jax.Array]:
@@ -193,7 +196,7 @@ def epoch_single(x: EpochInputs, p: KernelParams) -> dict[str, jax.Array]:
     keep &= uids[None, :] != x.row_uid[:, None]
     keep &= row_lu[:, None] > x.block_at_registration[None, :]
     w16 = jnp.where(keep, x.weights, jnp.uint16(0))
-    row_scale = _safe_inv(w16.astype(jnp.int32).sum(axis=1).astype(dt))
+    row_scale = _safe_inv(w16.astype(jnp.int32).sum(axis=1).astype(dt))  # exact integer sums
     W = w16.astype(dt) * row_scale[:, None]
 
     # Step 4: consensus.
