@@ -12,6 +12,7 @@ with one stake-weighted count per step, then walks up to the exact weight value 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from functools import partial
 from typing import NamedTuple
@@ -196,7 +197,11 @@ def epoch_single(x: EpochInputs, p: KernelParams) -> dict[str, jax.Array]:
     keep &= uids[None, :] != x.row_uid[:, None]
     keep &= row_lu[:, None] > x.block_at_registration[None, :]
     w16 = jnp.where(keep, x.weights, jnp.uint16(0))
-    row_scale = _safe_inv(w16.astype(jnp.int32).sum(axis=1).astype(dt))  # exact integer sums
+    # Exact integer row sums without an int32 copy: float partial sums over <= 256 columns
+    # (< 2^24, exact even in float32), then int32.
+    part = math.gcd(N, 256)
+    partial = w16.astype(dt).reshape(V, N // part, part).sum(axis=2).astype(jnp.int32)
+    row_scale = _safe_inv(partial.sum(axis=1).astype(dt))
     W = w16.astype(dt) * row_scale[:, None]
 
     # Step 4: consensus.
@@ -214,14 +219,25 @@ def epoch_single(x: EpochInputs, p: KernelParams) -> dict[str, jax.Array]:
     beta = p.bonds_penalty
     Wb = jnp.where(beta == 0, W, jnp.where(beta == 1, Wc, W + beta * (Wc - W)))
 
-    # Step 7: bonds, both versions computed, selected per subnet.
+    # Step 7: bonds. Both versions are one elementwise expression X over (Wb, stored bonds) with
+    # per-subnet / per-column coefficients, selected per subnet; X is the new bond matrix before
+    # storage scaling, and its column sums and maxima come from the same pass.
     keep_col = real & (x.block_at_registration < b - p.tempo)
     keep_col &= ~(p.bonds_reset_enabled & x.bonds_reset)
     B_raw = jnp.where(has_row[:, None] & keep_col[None, :], x.bonds.astype(dt), 0)
     a = p.ema_alpha
+    yuma3 = p.yuma3
 
-    # Yuma 3: per-bond EMA, optionally with liquid alpha; D = normalize(A ∘ (colnorm(Bn) · I)),
-    # with colnorm folded into the incentive vector: sum_j Bn_ij / colsum_j · I_j.
+    # Yuma 2: Be = colnorm(a·colnorm(Wb∘A) + (1-a)·colnorm(Bo)). Both inner terms have unit
+    # column sums (or are all zero), so the outer column sum is a·[ΔB_j≠0] + (1-a)·[Bo_j≠0]
+    # and Be = (Wb∘A)·u_j + Bo·v_j with per-column coefficients u, v.
+    cs_w, cs_b = _col_sum(Wb * row_A[:, None]), _col_sum(B_raw)
+    outer = _safe_inv(a * (cs_w != 0) + (one - a) * (cs_b != 0))
+    u = a * _safe_inv(cs_w) * outer
+    v = (one - a) * _safe_inv(cs_b) * outer
+    Be = Wb * (row_A[:, None] * u[None, :]) + B_raw * v[None, :]
+
+    # Yuma 3: per-bond EMA Bn = min(1, (1-α)·Bo + α·Wb), α fixed or liquid (per entry).
     Bo3 = B_raw * (one / u16max)
     lo, hi, steep = p.alpha_low, p.alpha_high, p.steepness
     d = jnp.where(Wb >= Bo3, jnp.clip(Wb - C[None, :], 0, 1), jnp.clip(Bo3 - Wb, 0, 1))
@@ -229,24 +245,16 @@ def epoch_single(x: EpochInputs, p: KernelParams) -> dict[str, jax.Array]:
     liquid = p.liquid_alpha & jnp.any(C != 0)
     alpha = jnp.where(liquid, jnp.clip(lo + sig * (hi - lo), lo, hi), a)
     Bn = jnp.minimum(one, (one - alpha) * Bo3 + alpha * Wb)
-    D3 = row_A * (Bn @ (Inc * _safe_inv(_col_sum(Bn))))
 
-    # Yuma 2: Be = colnorm(a·colnorm(Wb∘A) + (1-a)·colnorm(Bo)). Both inner terms have unit
-    # column sums (or are all zero), so the outer column sum is a·[ΔB_j≠0] + (1-a)·[Bo_j≠0]
-    # and Be is one elementwise expression with per-column coefficients.
-    WbA = Wb * row_A[:, None]
-    cs_w, cs_b = _col_sum(WbA), _col_sum(B_raw)
-    outer = _safe_inv(a * (cs_w != 0) + (one - a) * (cs_b != 0))
-    u = a * _safe_inv(cs_w) * outer
-    v = (one - a) * _safe_inv(cs_b) * outer
-    Be = WbA * u[None, :] + B_raw * v[None, :]
-    D2 = Be @ Inc
-    be_max = _tree(jnp.maximum, Be)  # column max-upscale; each column's max becomes exactly 1
-    is_max = (Be == be_max[None, :]) & (be_max[None, :] != 0)
-    Be_up = jnp.where(is_max, one, Be * _safe_inv(be_max)[None, :])
-
-    D_row = _normalize(jnp.where(p.yuma3, D3, D2))
-    stored = jnp.where(p.yuma3, Bn, Be_up)
+    X = jnp.where(yuma3, Bn, Be)
+    col_sum, col_max = _col_sum(X), _tree(jnp.maximum, X)
+    # Yuma 3: D = normalize(A ∘ (colnorm(Bn) · I)), the column sums folded into I.
+    # Yuma 2: D = normalize(Be · I).
+    q = jnp.where(yuma3, Inc * _safe_inv(col_sum), Inc)
+    D_row = _normalize(jnp.where(yuma3, row_A, one) * (X @ q))
+    # Stored: Yuma 3 Bn; Yuma 2 column max-upscaled Be (each column's max exactly 1).
+    is_max = (col_max[None, :] == X) & (col_max[None, :] != 0)
+    stored = jnp.where(yuma3, X, jnp.where(is_max, one, X * _safe_inv(col_max)[None, :]))
     row_new = has_row & new_permit[ru]
     bonds = jnp.where(row_new[:, None], stored, 0)
 
