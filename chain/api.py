@@ -24,10 +24,22 @@ from .extrinsic import MAX_EXTRINSIC_BYTES
 from .node import Node
 
 STATUS = {
-    "MalformedJSON": 400, "MalformedExtrinsic": 400, "InvalidArguments": 400, "UnknownCall": 400,
-    "InvalidSigner": 400, "WrongGenesis": 400, "BadSignature": 401, "StaleNonce": 409,
-    "FutureNonce": 409, "NotSudo": 403, "NotSubnetOwner": 403, "NonAssociatedColdKey": 403,
-    "PayloadTooLarge": 413, "QueueFull": 503, "BlockProductionFailed": 503, "NotFound": 404,
+    "MalformedJSON": 400,
+    "MalformedExtrinsic": 400,
+    "InvalidArguments": 400,
+    "UnknownCall": 400,
+    "InvalidSigner": 400,
+    "WrongGenesis": 400,
+    "BadSignature": 401,
+    "StaleNonce": 409,
+    "FutureNonce": 409,
+    "NotSudo": 403,
+    "NotSubnetOwner": 403,
+    "NonAssociatedColdKey": 403,
+    "PayloadTooLarge": 413,
+    "QueueFull": 503,
+    "BlockProductionFailed": 503,
+    "NotFound": 404,
     "InvalidAddress": 400,
 }
 
@@ -74,8 +86,10 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
 def _openapi_errors_are_400(schema: dict[str, Any]) -> dict[str, Any]:
     """Request validation errors answer 400 ``ErrorBody`` (not FastAPI's 422 HTTPValidationError):
     make the document say so."""
-    ref = {"description": "invalid request", "content": {"application/json": {
-        "schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
+    ref = {
+        "description": "invalid request",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+    }
     for ops in schema.get("paths", {}).values():
         for op in ops.values():
             resps = op.get("responses", {})
@@ -102,8 +116,14 @@ def create_app(node: Node) -> FastAPI:
         if app.openapi_schema is None:
             from fastapi.openapi.utils import get_openapi
 
-            app.openapi_schema = _openapi_errors_are_400(get_openapi(
-                title=app.title, version=app.version, description=app.description, routes=app.routes))
+            app.openapi_schema = _openapi_errors_are_400(
+                get_openapi(
+                    title=app.title,
+                    version=app.version,
+                    description=app.description,
+                    routes=app.routes,
+                )
+            )
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -129,10 +149,17 @@ def create_app(node: Node) -> FastAPI:
     # ---- extrinsics ----------------------------------------------------------------------------
     @app.post(
         "/v1/extrinsics",
-        openapi_extra={"requestBody": {"required": True, "content": {
-            "application/json": {"schema": ExtrinsicBody.model_json_schema()}}}},
-        responses={200: {"description": "in a committed block"}, 202: {"description": "queued"},
-                   **errors(400, 401, 403, 409, 413, 422, 503)},
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": ExtrinsicBody.model_json_schema()}},
+            }
+        },
+        responses={
+            200: {"description": "in a committed block"},
+            202: {"description": "queued"},
+            **errors(400, 401, 403, 409, 413, 422, 503),
+        },
     )
     async def submit(request: Request, wait: bool = True) -> JSONResponse:
         """Submit a signed extrinsic. Answers once it is in a committed block (or rejected);
@@ -159,8 +186,14 @@ def create_app(node: Node) -> FastAPI:
             return JSONResponse({"hash": xt.hash, "status": "queued"}, status_code=202)
         if out.error:
             return JSONResponse(out.error.to_json(), status_code=status_of(out.error))
-        return JSONResponse({"hash": xt.hash, "block": _block_of(node, xt.hash), "index": out.index,
-                             "events": out.events})
+        return JSONResponse(
+            {
+                "hash": xt.hash,
+                "block": _block_of(node, xt.hash),
+                "index": out.index,
+                "events": out.events,
+            }
+        )
 
     @app.get("/v1/extrinsics/{xt_hash}", responses=errors(404))
     async def extrinsic_status(xt_hash: str) -> JSONResponse:
@@ -177,9 +210,15 @@ def create_app(node: Node) -> FastAPI:
     async def chain_info() -> dict[str, Any]:
         """Genesis hash, profile and parameters of this network."""
         c = node.ledger.config
-        return {"genesis_hash": node.ledger.genesis_hash, "profile": c.profile, "chain_name": c.chain_name,
-                "head": node.ledger.head.number, "block_time": node.block_time,
-                "config": c.to_json(), "calls": {k: v.doc for k, v in CALLS.items()}}
+        return {
+            "genesis_hash": node.ledger.genesis_hash,
+            "profile": c.profile,
+            "chain_name": c.chain_name,
+            "head": node.ledger.head.number,
+            "block_time": node.block_time,
+            "config": c.to_json(),
+            "calls": {k: v.doc for k, v in CALLS.items()},
+        }
 
     @app.get("/v1/network")
     async def network() -> dict[str, Any]:
@@ -249,9 +288,14 @@ def create_app(node: Node) -> FastAPI:
         return s if isinstance(s, JSONResponse) else {"netuid": netuid, "burn": s.burn}
 
     # ---- events --------------------------------------------------------------------------------
-    @app.get("/v1/events", response_class=StreamingResponse,
-             responses={200: {"content": {"text/event-stream": {}}}, **errors(400)})
-    async def events(request: Request, from_block: int | None = Query(None, ge=0, le=I63_MAX)) -> StreamingResponse:
+    @app.get(
+        "/v1/events",
+        response_class=StreamingResponse,
+        responses={200: {"content": {"text/event-stream": {}}}, **errors(400)},
+    )
+    async def events(
+        request: Request, from_block: int | None = Query(None, ge=0, le=I63_MAX)
+    ) -> StreamingResponse:
         """Server-Sent Events from ``from_block`` (default: the next block); each event's id is
         ``<block>:<index>``; reconnect with ``Last-Event-ID`` to resume after it."""
         start, skip = (node.ledger.head.number + 1 if from_block is None else from_block), -1
@@ -264,8 +308,11 @@ def create_app(node: Node) -> FastAPI:
                 start, skip = b, i
             except ValueError:
                 return error("InvalidRequest", "Last-Event-ID must be <block>:<index>", 400)
-        return StreamingResponse(_stream(node, request, start, skip), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        return StreamingResponse(
+            _stream(node, request, start, skip),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
 
     # ---- dev stepping --------------------------------------------------------------------------
     @app.post("/v1/dev/produce", responses=errors(409))
@@ -291,8 +338,9 @@ def create_app(node: Node) -> FastAPI:
 
     @app.get("/metrics", response_class=PlainTextResponse)
     async def metrics() -> PlainTextResponse:
-        return PlainTextResponse(generate_latest(node.metrics.registry).decode(),
-                                 media_type="text/plain; version=0.0.4")
+        return PlainTextResponse(
+            generate_latest(node.metrics.registry).decode(), media_type="text/plain; version=0.0.4"
+        )
 
     mount_dashboard(app)  # web page at / and /dashboard (chain/dashboard.py)
     return app

@@ -32,23 +32,47 @@ class BlockRecord:
     events: list[dict[str, Any]]
 
     def header(self) -> dict[str, Any]:
-        return header_of(self.number, self.parent, self.timestamp_ms, self.state_root,
-                         self.extrinsics, self.events)
+        return header_of(
+            self.number,
+            self.parent,
+            self.timestamp_ms,
+            self.state_root,
+            self.extrinsics,
+            self.events,
+        )
 
     def to_json(self) -> dict[str, Any]:
-        return {"number": self.number, "hash": self.hash, "parent": self.parent,
-                "timestamp_ms": self.timestamp_ms, "state_root": self.state_root,
-                "extrinsics": self.extrinsics, "events": self.events}
+        return {
+            "number": self.number,
+            "hash": self.hash,
+            "parent": self.parent,
+            "timestamp_ms": self.timestamp_ms,
+            "state_root": self.state_root,
+            "extrinsics": self.extrinsics,
+            "events": self.events,
+        }
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> BlockRecord:
         return cls(**d)
 
 
-def header_of(number: int, parent: str, ts: int, state_root: str, xts: list[dict[str, Any]],
-              events: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"number": number, "parent": parent, "timestamp_ms": ts, "state_root": state_root,
-            "extrinsics_root": obj_hash([x["hash"] for x in xts]), "events_root": obj_hash(events)}
+def header_of(
+    number: int,
+    parent: str,
+    ts: int,
+    state_root: str,
+    xts: list[dict[str, Any]],
+    events: list[dict[str, Any]],
+) -> dict[str, Any]:
+    return {
+        "number": number,
+        "parent": parent,
+        "timestamp_ms": ts,
+        "state_root": state_root,
+        "extrinsics_root": obj_hash([x["hash"] for x in xts]),
+        "events_root": obj_hash(events),
+    }
 
 
 @dataclass
@@ -73,8 +97,14 @@ def adjust_registrations(st: State, block: int) -> None:
         hp = s.hp
         if block - s.last_adjustment_block >= hp.adjustment_interval:
             sm = st.subnet_mut(netuid)
-            sm.burn = adjust_burn(s.burn, s.regs_this_interval, hp.target_registrations_per_interval,
-                                  hp.adjustment_alpha, hp.min_burn, hp.max_burn)
+            sm.burn = adjust_burn(
+                s.burn,
+                s.regs_this_interval,
+                hp.target_registrations_per_interval,
+                hp.adjustment_alpha,
+                hp.min_burn,
+                hp.max_burn,
+            )
             sm.regs_this_interval = 0
             sm.last_adjustment_block = block
 
@@ -93,16 +123,22 @@ def accrue_emission(st: State, block: int) -> int:
     return em
 
 
-def apply_epoch_result(st: State, ctx: Ctx, s: Subnet, drained: int, cut: int, r: SubnetEpochResult) -> None:
+def apply_epoch_result(
+    st: State, ctx: Ctx, s: Subnet, drained: int, cut: int, r: SubnetEpochResult
+) -> None:
     """Store per-UID results, pay miners/validators (stake) and the owner cut (balance), mint."""
     netuid = s.netuid
-    credits: list[tuple[str, str, int]] = []  # (hotkey, coldkey, rao) computed from pre-epoch stakes
+    credits: list[
+        tuple[str, str, int]
+    ] = []  # (hotkey, coldkey, rao) computed from pre-epoch stakes
     for uid, nr in enumerate(s.neurons):
         hk = st.hotkeys[nr.hotkey]
         if r.server_emission[uid]:
             credits.append((nr.hotkey, hk.owner, r.server_emission[uid]))
         if r.validator_emission[uid]:
-            for ck, amt in split_dividends(r.validator_emission[uid], hk.take, hk.owner, hk.stakes).items():
+            for ck, amt in split_dividends(
+                r.validator_emission[uid], hk.take, hk.owner, hk.stakes
+            ).items():
                 credits.append((nr.hotkey, ck, amt))
     minted = 0
     for hotkey, ck, amt in credits:
@@ -123,17 +159,34 @@ def apply_epoch_result(st: State, ctx: Ctx, s: Subnet, drained: int, cut: int, r
         n.validator_trust, n.pruning_score = r.validator_trust[uid], r.pruning_score[uid]
         n.emission = r.emission[uid]
         n.bonds = r.bonds.get(uid, {})
-        uids.append({
-            "uid": uid, "hotkey": n.hotkey, "stake": st.stake_of(n.hotkey), "active": n.active,
-            "validator_permit": n.validator_permit, "rank": n.rank, "trust": n.trust,
-            "consensus": n.consensus, "incentive": n.incentive, "dividends": n.dividends,
-            "validator_trust": n.validator_trust, "pruning_score": n.pruning_score,
-            "emission": n.emission, "server_emission": r.server_emission[uid],
-            "validator_emission": r.validator_emission[uid],
-        })
+        uids.append(
+            {
+                "uid": uid,
+                "hotkey": n.hotkey,
+                "stake": st.stake_of(n.hotkey),
+                "active": n.active,
+                "validator_permit": n.validator_permit,
+                "rank": n.rank,
+                "trust": n.trust,
+                "consensus": n.consensus,
+                "incentive": n.incentive,
+                "dividends": n.dividends,
+                "validator_trust": n.validator_trust,
+                "pruning_score": n.pruning_score,
+                "emission": n.emission,
+                "server_emission": r.server_emission[uid],
+                "validator_emission": r.validator_emission[uid],
+            }
+        )
     st.subnet_mut(netuid).last_epoch_block = ctx.block
-    ctx.emit("EpochResult", netuid=netuid, pending=drained, owner_cut=cut, distributed=minted - cut,
-             uids=uids)
+    ctx.emit(
+        "EpochResult",
+        netuid=netuid,
+        pending=drained,
+        owner_cut=cut,
+        distributed=minted - cut,
+        uids=uids,
+    )
 
 
 def run_due_epochs(st: State, ctx: Ctx, consensus: Callable[..., Any] | None) -> None:
@@ -206,8 +259,15 @@ def produce_block(
         ev["index"] = i
     dirty = st.take_dirty()
     header = header_of(number, parent, ts, st.state_root(), applied, ctx.events)
-    record = BlockRecord(number=number, hash=obj_hash(header), parent=parent, timestamp_ms=ts,
-                         state_root=st.state_root(), extrinsics=applied, events=ctx.events)
+    record = BlockRecord(
+        number=number,
+        hash=obj_hash(header),
+        parent=parent,
+        timestamp_ms=ts,
+        state_root=st.state_root(),
+        extrinsics=applied,
+        events=ctx.events,
+    )
     for out in outcomes:
         if out.index is not None:
             out.events = [e for e in ctx.events if e.get("extrinsic") == out.index]

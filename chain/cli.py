@@ -27,6 +27,7 @@ ENDPOINT_ENV = "SUBNETES_CHAIN_ENDPOINT"
 
 def fail_cleanly(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Turn chain/HTTP/key errors into one line and exit code 1."""
+
     @wraps(fn)
     def wrapper(*a: Any, **k: Any) -> Any:
         try:
@@ -38,15 +39,23 @@ def fail_cleanly(fn: Callable[..., Any]) -> Callable[..., Any]:
         except (FileNotFoundError, FileExistsError, ValueError) as e:
             click.echo(f"error: {e}", err=True)
         sys.exit(1)
+
     return wrapper
 
 
 def endpoint_option(fn: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--endpoint", envvar=ENDPOINT_ENV, default="http://127.0.0.1:9944",
-                        show_default=True, help=f"chain URL (env {ENDPOINT_ENV})")(fn)
+    return click.option(
+        "--endpoint",
+        envvar=ENDPOINT_ENV,
+        default="http://127.0.0.1:9944",
+        show_default=True,
+        help=f"chain URL (env {ENDPOINT_ENV})",
+    )(fn)
 
 
-def key_option(name: str = "--key", help: str = "signing key: //URI, keyfile path or key name") -> Callable[..., Any]:
+def key_option(
+    name: str = "--key", help: str = "signing key: //URI, keyfile path or key name"
+) -> Callable[..., Any]:
     return click.option(name, "key", required=True, help=help)
 
 
@@ -81,8 +90,21 @@ def addr(spec: str) -> str:
 
 def register_commands(root: click.Group) -> None:
     """Add the chain commands to the ``subnetes`` group."""
-    for cmd in (chain_group, keys_group, subnet_group, neuron_group, root_group, stake_group, weights_group,
-                axon_group, delegate_group, metagraph, account, transfer, faucet):
+    for cmd in (
+        chain_group,
+        keys_group,
+        subnet_group,
+        neuron_group,
+        root_group,
+        stake_group,
+        weights_group,
+        axon_group,
+        delegate_group,
+        metagraph,
+        account,
+        transfer,
+        faucet,
+    ):
         root.add_command(cmd)
 
 
@@ -93,20 +115,43 @@ def chain_group() -> None:
 
 
 @chain_group.command("run")
-@click.option("--db", default="subnetes-chain.db", show_default=True,
-              help="SQLite file path or postgresql:// URL; ':memory:' keeps nothing")
-@click.option("--profile", default="dev", show_default=True, type=click.Choice(["dev", "default"]),
-              help="genesis profile (used when the database is new)")
-@click.option("--block-time", type=float, default=None, help="seconds per block (default: the profile's)")
+@click.option(
+    "--db",
+    default="subnetes-chain.db",
+    show_default=True,
+    help="SQLite file path or postgresql:// URL; ':memory:' keeps nothing",
+)
+@click.option(
+    "--profile",
+    default="dev",
+    show_default=True,
+    type=click.Choice(["dev", "default"]),
+    help="genesis profile (used when the database is new)",
+)
+@click.option(
+    "--block-time", type=float, default=None, help="seconds per block (default: the profile's)"
+)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=9944, show_default=True, type=int)
 @click.option("--manual", is_flag=True, help="no timer: blocks only via POST /v1/dev/produce")
-@click.option("--trace-exporter", default=None, type=click.Choice(["none", "console", "otlp"]),
-              help="OpenTelemetry trace exporter (off by default)")
+@click.option(
+    "--trace-exporter",
+    default=None,
+    type=click.Choice(["none", "console", "otlp"]),
+    help="OpenTelemetry trace exporter (off by default)",
+)
 @click.option("--ready-file", default=None, help="write the URL here once serving (for scripts)")
 @fail_cleanly
-def chain_run(db: str, profile: str, block_time: float | None, host: str, port: int, manual: bool,
-              trace_exporter: str | None, ready_file: str | None) -> None:
+def chain_run(
+    db: str,
+    profile: str,
+    block_time: float | None,
+    host: str,
+    port: int,
+    manual: bool,
+    trace_exporter: str | None,
+    ready_file: str | None,
+) -> None:
     """Start the chain service."""
     import logging
     from dataclasses import replace
@@ -119,8 +164,15 @@ def chain_run(db: str, profile: str, block_time: float | None, host: str, port: 
     if block_time is not None:
         config = replace(config, block_time_ms=int(block_time * 1000))
     setup_tracing(trace_exporter)
-    run(config, None if db == ":memory:" else db, host=host, port=port, block_time=block_time,
-        manual=manual, ready_file=ready_file)
+    run(
+        config,
+        None if db == ":memory:" else db,
+        host=host,
+        port=port,
+        block_time=block_time,
+        manual=manual,
+        ready_file=ready_file,
+    )
 
 
 @chain_group.command("info")
@@ -131,8 +183,10 @@ def chain_info(endpoint: str) -> None:
     with client(endpoint) as c:
         info, net = c.chain(), c.network()
     out.print(f"genesis {info['genesis_hash']} profile {info['profile']} head {info['head']}")
-    out.print(f"issuance {fmt_tao(net['issuance'])} TAO, block emission {fmt_tao(net['block_emission'])}, "
-              f"lock cost {fmt_tao(net['lock_cost'])}, subnets {net['subnets']}/{net['subnet_limit']}")
+    out.print(
+        f"issuance {fmt_tao(net['issuance'])} TAO, block emission {fmt_tao(net['block_emission'])}, "
+        f"lock cost {fmt_tao(net['lock_cost'])}, subnets {net['subnets']}/{net['subnet_limit']}"
+    )
 
 
 # ---- keys -----------------------------------------------------------------------------------
@@ -183,8 +237,10 @@ def account(address: str, endpoint: str) -> None:
     """Balance, nonce and stakes of a coldkey."""
     with client(endpoint) as c:
         a = c.account(addr(address))
-    out.print(f"{a['address']}: balance {fmt_tao(a['balance'])} TAO, stake {fmt_tao(a['total_stake'])} TAO, "
-              f"nonce {a['nonce']}")
+    out.print(
+        f"{a['address']}: balance {fmt_tao(a['balance'])} TAO, stake {fmt_tao(a['total_stake'])} TAO, "
+        f"nonce {a['nonce']}"
+    )
     for s in a["stakes"]:
         out.print(f"  {s['hotkey']}: {fmt_tao(s['amount'])}")
 
@@ -253,9 +309,17 @@ def subnet_list(endpoint: str) -> None:
         subnets = c.subnets()
     t = Table("netuid", "owner", "n", "tempo", "burn", "lock", "share", "pending", "immune")
     for s in subnets:
-        t.add_row(str(s["netuid"]), (s["owner_coldkey"] or "-")[:10], f"{s['n']}/{s['max_allowed_uids']}",
-                  str(s["tempo"]), fmt_tao(s["burn"]), fmt_tao(s["lock"]),
-                  f"{s['emission_share'] / 1e9:.4f}", fmt_tao(s["pending_emission"]), str(s["immune"]))
+        t.add_row(
+            str(s["netuid"]),
+            (s["owner_coldkey"] or "-")[:10],
+            f"{s['n']}/{s['max_allowed_uids']}",
+            str(s["tempo"]),
+            fmt_tao(s["burn"]),
+            fmt_tao(s["lock"]),
+            f"{s['emission_share'] / 1e9:.4f}",
+            fmt_tao(s["pending_emission"]),
+            str(s["immune"]),
+        )
     out.print(t)
 
 
@@ -310,7 +374,9 @@ def neuron_group() -> None:
 @click.option("--max-burn", default=None, help="refuse if the burn exceeds this (TAO)")
 @endpoint_option
 @fail_cleanly
-def neuron_register(netuid: int, key: str, hotkey: str, max_burn: str | None, endpoint: str) -> None:
+def neuron_register(
+    netuid: int, key: str, hotkey: str, max_burn: str | None, endpoint: str
+) -> None:
     """Burned registration of HOTKEY on NETUID."""
     args: dict[str, Any] = {"netuid": netuid, "hotkey": addr(hotkey)}
     if max_burn:
@@ -385,7 +451,9 @@ def delegate_group() -> None:
 @fail_cleanly
 def delegate_take(hotkey: str, percent: float, key: str, endpoint: str) -> None:
     """Set the delegate take to PERCENT (0-18)."""
-    submit(endpoint, key, "set_take", {"hotkey": addr(hotkey), "take": int(percent / 100 * U16_MAX)})
+    submit(
+        endpoint, key, "set_take", {"hotkey": addr(hotkey), "take": int(percent / 100 * U16_MAX)}
+    )
 
 
 # ---- weights / axon -------------------------------------------------------------------------
@@ -406,10 +474,21 @@ def weights_group() -> None:
 @key_option(help="validator hotkey")
 @endpoint_option
 @fail_cleanly
-def weights_set(netuid: int, uids: str, values: str, version_key: int, key: str, endpoint: str) -> None:
+def weights_set(
+    netuid: int, uids: str, values: str, version_key: int, key: str, endpoint: str
+) -> None:
     """Set weights on a subnet."""
-    submit(endpoint, key, "set_weights", {"netuid": netuid, "uids": _ints(uids), "values": _ints(values),
-                                          "version_key": version_key})
+    submit(
+        endpoint,
+        key,
+        "set_weights",
+        {
+            "netuid": netuid,
+            "uids": _ints(uids),
+            "values": _ints(values),
+            "version_key": version_key,
+        },
+    )
 
 
 @click.group("axon")
@@ -443,14 +522,41 @@ def metagraph(netuid: int, as_json: bool, endpoint: str) -> None:
         click.echo(json.dumps(mg, indent=2))
         return
     f = lambda v: f"{v / U16_MAX:.5f}"  # noqa: E731
-    t = Table("UID", "HOTKEY", "STAKE", "RANK", "TRUST", "CONSENSUS", "INCENTIVE", "DIVIDENDS", "EMISSION",
-              "VTRUST", "VPERMIT", "AXON", "REG", "IMMUNE", title=f"subnet {netuid} @ block {mg['block']}")
+    t = Table(
+        "UID",
+        "HOTKEY",
+        "STAKE",
+        "RANK",
+        "TRUST",
+        "CONSENSUS",
+        "INCENTIVE",
+        "DIVIDENDS",
+        "EMISSION",
+        "VTRUST",
+        "VPERMIT",
+        "AXON",
+        "REG",
+        "IMMUNE",
+        title=f"subnet {netuid} @ block {mg['block']}",
+    )
     for n in mg["neurons"]:
         axon = f"{n['axon']['ip']}:{n['axon']['port']}" if n["axon"] else "-"
-        t.add_row(str(n["uid"]), n["hotkey"][:10], fmt_tao(n["stake"]), f(n["rank"]), f(n["trust"]),
-                  f(n["consensus"]), f(n["incentive"]), f(n["dividends"]), fmt_tao(n["emission"]),
-                  f(n["validator_trust"]), "*" if n["validator_permit"] else "", axon, str(n["registered_at"]),
-                  "yes" if n["immune"] else "")
+        t.add_row(
+            str(n["uid"]),
+            n["hotkey"][:10],
+            fmt_tao(n["stake"]),
+            f(n["rank"]),
+            f(n["trust"]),
+            f(n["consensus"]),
+            f(n["incentive"]),
+            f(n["dividends"]),
+            fmt_tao(n["emission"]),
+            f(n["validator_trust"]),
+            "*" if n["validator_permit"] else "",
+            axon,
+            str(n["registered_at"]),
+            "yes" if n["immune"] else "",
+        )
     out.print(t)
 
 

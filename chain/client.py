@@ -62,9 +62,13 @@ class _Calls:
         return self.submit(kp, "transfer", {"dest": dest, "amount": amount}, **kw)
 
     def faucet(self, kp: Keypair, amount: int, dest: str | None = None, **kw: Any) -> Any:
-        return self.submit(kp, "faucet", {"amount": amount, **({"dest": dest} if dest else {})}, **kw)
+        return self.submit(
+            kp, "faucet", {"amount": amount, **({"dest": dest} if dest else {})}, **kw
+        )
 
-    def register_network(self, coldkey: Keypair, hotkey: str, max_lock_cost: int | None = None, **kw: Any) -> Any:
+    def register_network(
+        self, coldkey: Keypair, hotkey: str, max_lock_cost: int | None = None, **kw: Any
+    ) -> Any:
         args: dict[str, Any] = {"hotkey": hotkey}
         if max_lock_cost is not None:
             args["max_lock_cost"] = max_lock_cost
@@ -73,8 +77,9 @@ class _Calls:
     def dissolve_network(self, coldkey: Keypair, netuid: int, **kw: Any) -> Any:
         return self.submit(coldkey, "dissolve_network", {"netuid": netuid}, **kw)
 
-    def burned_register(self, coldkey: Keypair, netuid: int, hotkey: str, max_burn: int | None = None,
-                        **kw: Any) -> Any:
+    def burned_register(
+        self, coldkey: Keypair, netuid: int, hotkey: str, max_burn: int | None = None, **kw: Any
+    ) -> Any:
         args: dict[str, Any] = {"netuid": netuid, "hotkey": hotkey}
         if max_burn is not None:
             args["max_burn"] = max_burn
@@ -92,38 +97,87 @@ class _Calls:
     def set_take(self, coldkey: Keypair, hotkey: str, take: int, **kw: Any) -> Any:
         return self.submit(coldkey, "set_take", {"hotkey": hotkey, "take": take}, **kw)
 
-    def set_weights(self, hotkey: Keypair, netuid: int, uids: list[int], values: list[int],
-                    version_key: int = 0, **kw: Any) -> Any:
-        return self.submit(hotkey, "set_weights", {"netuid": netuid, "uids": uids, "values": values,
-                                                   "version_key": version_key}, **kw)
+    def set_weights(
+        self,
+        hotkey: Keypair,
+        netuid: int,
+        uids: list[int],
+        values: list[int],
+        version_key: int = 0,
+        **kw: Any,
+    ) -> Any:
+        return self.submit(
+            hotkey,
+            "set_weights",
+            {"netuid": netuid, "uids": uids, "values": values, "version_key": version_key},
+            **kw,
+        )
 
-    def set_root_weights(self, hotkey: Keypair, netuids: list[int], values: list[int], **kw: Any) -> Any:
+    def set_root_weights(
+        self, hotkey: Keypair, netuids: list[int], values: list[int], **kw: Any
+    ) -> Any:
         return self.submit(hotkey, "set_root_weights", {"netuids": netuids, "values": values}, **kw)
 
     def commit_weights(self, hotkey: Keypair, netuid: int, commit_hash: str, **kw: Any) -> Any:
-        return self.submit(hotkey, "commit_weights", {"netuid": netuid, "commit_hash": commit_hash}, **kw)
+        return self.submit(
+            hotkey, "commit_weights", {"netuid": netuid, "commit_hash": commit_hash}, **kw
+        )
 
-    def reveal_weights(self, hotkey: Keypair, netuid: int, uids: list[int], values: list[int], salt: list[int],
-                       version_key: int = 0, **kw: Any) -> Any:
-        return self.submit(hotkey, "reveal_weights", {"netuid": netuid, "uids": uids, "values": values,
-                                                      "salt": salt, "version_key": version_key}, **kw)
+    def reveal_weights(
+        self,
+        hotkey: Keypair,
+        netuid: int,
+        uids: list[int],
+        values: list[int],
+        salt: list[int],
+        version_key: int = 0,
+        **kw: Any,
+    ) -> Any:
+        return self.submit(
+            hotkey,
+            "reveal_weights",
+            {
+                "netuid": netuid,
+                "uids": uids,
+                "values": values,
+                "salt": salt,
+                "version_key": version_key,
+            },
+            **kw,
+        )
 
-    def serve_axon(self, hotkey: Keypair, netuid: int, ip: str, port: int, protocol: int = 4, **kw: Any) -> Any:
-        return self.submit(hotkey, "serve_axon", {"netuid": netuid, "ip": ip, "port": port,
-                                                  "protocol": protocol}, **kw)
+    def serve_axon(
+        self, hotkey: Keypair, netuid: int, ip: str, port: int, protocol: int = 4, **kw: Any
+    ) -> Any:
+        return self.submit(
+            hotkey,
+            "serve_axon",
+            {"netuid": netuid, "ip": ip, "port": port, "protocol": protocol},
+            **kw,
+        )
 
-    def set_hyperparameter(self, coldkey: Keypair, netuid: int, name: str, value: int | bool, **kw: Any) -> Any:
-        return self.submit(coldkey, "set_hyperparameter", {"netuid": netuid, "name": name, "value": value}, **kw)
+    def set_hyperparameter(
+        self, coldkey: Keypair, netuid: int, name: str, value: int | bool, **kw: Any
+    ) -> Any:
+        return self.submit(
+            coldkey, "set_hyperparameter", {"netuid": netuid, "name": name, "value": value}, **kw
+        )
 
     def reset_bonds(self, coldkey: Keypair, netuid: int, uid: int | None = None, **kw: Any) -> Any:
-        return self.submit(coldkey, "reset_bonds", {"netuid": netuid, **({"uid": uid} if uid is not None else {})},
-                           **kw)
+        return self.submit(
+            coldkey,
+            "reset_bonds",
+            {"netuid": netuid, **({"uid": uid} if uid is not None else {})},
+            **kw,
+        )
 
 
 class ChainClient(_Calls):
     """Synchronous client (httpx)."""
 
-    def __init__(self, endpoint: str = DEFAULT_ENDPOINT, timeout: float = 120.0, retries: int = 5) -> None:
+    def __init__(
+        self, endpoint: str = DEFAULT_ENDPOINT, timeout: float = 120.0, retries: int = 5
+    ) -> None:
         self.http = httpx.Client(base_url=endpoint.rstrip("/"), timeout=timeout)
         self.retries = retries
         self._genesis: str | None = None
@@ -141,7 +195,9 @@ class ChainClient(_Calls):
         self.close()
 
     def get(self, path: str, **params: Any) -> Any:
-        return _raise_for(self.http.get(path, params={k: v for k, v in params.items() if v is not None}))
+        return _raise_for(
+            self.http.get(path, params={k: v for k, v in params.items() if v is not None})
+        )
 
     # ---- reads ----------------------------------------------------------------------------------
     def genesis_hash(self) -> str:
@@ -208,7 +264,9 @@ class ChainClient(_Calls):
                 if nonce is None:
                     nonce = int(self.account(signer)["nonce"])
                 body = sign(keypair, call, args, nonce, self.genesis_hash())
-                resp = self.http.post("/v1/extrinsics", json=body, params={"wait": str(wait).lower()})
+                resp = self.http.post(
+                    "/v1/extrinsics", json=body, params={"wait": str(wait).lower()}
+                )
                 try:
                     out = _raise_for(resp)
                 except ChainError as e:
@@ -226,8 +284,12 @@ class ChainClient(_Calls):
         return int(_raise_for(self.http.post("/v1/dev/produce", params={"count": count}))["head"])
 
     # ---- events ---------------------------------------------------------------------------------
-    def events(self, from_block: int | None = None, last_event_id: str | None = None,
-               reconnect: bool = True) -> Iterator[dict[str, Any]]:
+    def events(
+        self,
+        from_block: int | None = None,
+        last_event_id: str | None = None,
+        reconnect: bool = True,
+    ) -> Iterator[dict[str, Any]]:
         """Stream events (dicts with ``type``, ``block``, ``index``...); reconnects with
         Last-Event-ID so nothing is missed."""
         last = last_event_id
@@ -235,8 +297,13 @@ class ChainClient(_Calls):
             headers = {"Last-Event-ID": last} if last else {}
             params = {} if last or from_block is None else {"from_block": from_block}
             try:
-                with self.http.stream("GET", "/v1/events", params=params, headers=headers,
-                                      timeout=httpx.Timeout(10.0, read=60.0)) as resp:
+                with self.http.stream(
+                    "GET",
+                    "/v1/events",
+                    params=params,
+                    headers=headers,
+                    timeout=httpx.Timeout(10.0, read=60.0),
+                ) as resp:
                     if resp.status_code >= 400:
                         resp.read()
                         _raise_for(resp)
@@ -252,7 +319,9 @@ class ChainClient(_Calls):
 class AsyncChainClient(_Calls):
     """asyncio client (httpx.AsyncClient); same methods as ChainClient, awaited."""
 
-    def __init__(self, endpoint: str = DEFAULT_ENDPOINT, timeout: float = 120.0, retries: int = 5) -> None:
+    def __init__(
+        self, endpoint: str = DEFAULT_ENDPOINT, timeout: float = 120.0, retries: int = 5
+    ) -> None:
         self.http = httpx.AsyncClient(base_url=endpoint.rstrip("/"), timeout=timeout)
         self.retries = retries
         self._genesis: str | None = None
@@ -269,7 +338,9 @@ class AsyncChainClient(_Calls):
         await self.aclose()
 
     async def get(self, path: str, **params: Any) -> Any:
-        return _raise_for(await self.http.get(path, params={k: v for k, v in params.items() if v is not None}))
+        return _raise_for(
+            await self.http.get(path, params={k: v for k, v in params.items() if v is not None})
+        )
 
     async def genesis_hash(self) -> str:
         if self._genesis is None:
@@ -321,7 +392,9 @@ class AsyncChainClient(_Calls):
                 return int(r["uid"])
         return None
 
-    async def submit(self, keypair: Keypair, call: str, args: dict[str, Any], wait: bool = True) -> Any:  # type: ignore[override]
+    async def submit(
+        self, keypair: Keypair, call: str, args: dict[str, Any], wait: bool = True
+    ) -> Any:  # type: ignore[override]
         signer = keypair.ss58_address
         lock = self._locks.setdefault(signer, asyncio.Lock())
         async with lock:
@@ -330,7 +403,9 @@ class AsyncChainClient(_Calls):
                 if nonce is None:
                     nonce = int((await self.account(signer))["nonce"])
                 body = sign(keypair, call, args, nonce, await self.genesis_hash())
-                resp = await self.http.post("/v1/extrinsics", json=body, params={"wait": str(wait).lower()})
+                resp = await self.http.post(
+                    "/v1/extrinsics", json=body, params={"wait": str(wait).lower()}
+                )
                 try:
                     out = _raise_for(resp)
                 except ChainError as e:
@@ -344,17 +419,28 @@ class AsyncChainClient(_Calls):
         raise AssertionError("unreachable")
 
     async def produce(self, count: int = 1) -> int:
-        return int(_raise_for(await self.http.post("/v1/dev/produce", params={"count": count}))["head"])
+        return int(
+            _raise_for(await self.http.post("/v1/dev/produce", params={"count": count}))["head"]
+        )
 
-    async def events(self, from_block: int | None = None, last_event_id: str | None = None,
-                     reconnect: bool = True) -> AsyncIterator[dict[str, Any]]:
+    async def events(
+        self,
+        from_block: int | None = None,
+        last_event_id: str | None = None,
+        reconnect: bool = True,
+    ) -> AsyncIterator[dict[str, Any]]:
         last = last_event_id
         while True:
             headers = {"Last-Event-ID": last} if last else {}
             params = {} if last or from_block is None else {"from_block": from_block}
             try:
-                async with self.http.stream("GET", "/v1/events", params=params, headers=headers,
-                                             timeout=httpx.Timeout(10.0, read=60.0)) as resp:
+                async with self.http.stream(
+                    "GET",
+                    "/v1/events",
+                    params=params,
+                    headers=headers,
+                    timeout=httpx.Timeout(10.0, read=60.0),
+                ) as resp:
                     if resp.status_code >= 400:
                         await resp.aread()
                         _raise_for(resp)

@@ -81,7 +81,9 @@ def subnet_block_emission(block_em: int, share: int) -> int:
     return block_em * share // SHARE_ONE
 
 
-def split_dividends(amount: int, take_u16: int, owner: str, stakes: Mapping[str, int]) -> dict[str, int]:
+def split_dividends(
+    amount: int, take_u16: int, owner: str, stakes: Mapping[str, int]
+) -> dict[str, int]:
     """Pay validator dividends: delegate take to the owner, the rest pro rata to stake (floored).
 
     Returns coldkey -> rao credited as stake on the validator's hotkey. With no stake the

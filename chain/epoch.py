@@ -59,7 +59,9 @@ def _load_consensus() -> Callable[..., Any]:
     return run_epochs
 
 
-def build_inputs(st: State, due: Sequence[tuple[Subnet, int]], block: int) -> tuple[Any, Any, list[list[int]]]:
+def build_inputs(
+    st: State, due: Sequence[tuple[Subnet, int]], block: int
+) -> tuple[Any, Any, list[list[int]]]:
     """Consensus inputs for ``due`` = [(subnet, emission rao)], plus each subnet's row uids."""
     from subnetes.consensus import EpochInputs, SubnetParams
 
@@ -67,7 +69,13 @@ def build_inputs(st: State, due: Sequence[tuple[Subnet, int]], block: int) -> tu
     S = _bucket(real_s)
     N = _bucket(max(len(s.neurons) for s, _ in due), 8)
     rows_per = [[n.uid for n in s.neurons if n.validator_permit] for s, _ in due]
-    V = _bucket(max([len(r) for r in rows_per] + [min(s.hp.max_allowed_validators, len(s.neurons)) for s, _ in due]), 8)
+    V = _bucket(
+        max(
+            [len(r) for r in rows_per]
+            + [min(s.hp.max_allowed_validators, len(s.neurons)) for s, _ in due]
+        ),
+        8,
+    )
     V = min(V, N)  # every row is a distinct uid, so V never needs to exceed N
     n_uids = np.zeros(S, np.int64)
     cur = np.full(S, block, np.int64)
@@ -79,9 +87,22 @@ def build_inputs(st: State, due: Sequence[tuple[Subnet, int]], block: int) -> tu
     weights = np.zeros((S, V, N), np.uint16)
     bonds = np.zeros((S, V, N), np.uint16)
     emission = np.zeros(S, np.int64)
-    hp_cols: dict[str, list[Any]] = {k: [] for k in (
-        "tempo", "activity_cutoff", "kappa", "bonds_moving_average", "bonds_penalty", "yuma_version",
-        "liquid_alpha_enabled", "alpha_low", "alpha_high", "alpha_sigmoid_steepness", "max_validators")}
+    hp_cols: dict[str, list[Any]] = {
+        k: []
+        for k in (
+            "tempo",
+            "activity_cutoff",
+            "kappa",
+            "bonds_moving_average",
+            "bonds_penalty",
+            "yuma_version",
+            "liquid_alpha_enabled",
+            "alpha_low",
+            "alpha_high",
+            "alpha_sigmoid_steepness",
+            "max_validators",
+        )
+    }
     for i, (s, em) in enumerate(due):
         n = len(s.neurons)
         n_uids[i] = n
@@ -101,21 +122,39 @@ def build_inputs(st: State, due: Sequence[tuple[Subnet, int]], block: int) -> tu
                 if j < n:
                     bonds[i, r, j] = v
         hp = s.hp
-        for k, v in (("tempo", hp.tempo), ("activity_cutoff", hp.activity_cutoff), ("kappa", hp.kappa),
-                     ("bonds_moving_average", hp.bonds_moving_average), ("bonds_penalty", hp.bonds_penalty),
-                     ("yuma_version", hp.yuma_version), ("liquid_alpha_enabled", hp.liquid_alpha_enabled),
-                     ("alpha_low", hp.alpha_low), ("alpha_high", hp.alpha_high),
-                     ("alpha_sigmoid_steepness", hp.alpha_sigmoid_steepness),
-                     ("max_validators", hp.max_allowed_validators)):
+        for k, v in (
+            ("tempo", hp.tempo),
+            ("activity_cutoff", hp.activity_cutoff),
+            ("kappa", hp.kappa),
+            ("bonds_moving_average", hp.bonds_moving_average),
+            ("bonds_penalty", hp.bonds_penalty),
+            ("yuma_version", hp.yuma_version),
+            ("liquid_alpha_enabled", hp.liquid_alpha_enabled),
+            ("alpha_low", hp.alpha_low),
+            ("alpha_high", hp.alpha_high),
+            ("alpha_sigmoid_steepness", hp.alpha_sigmoid_steepness),
+            ("max_validators", hp.max_allowed_validators),
+        ):
             hp_cols[k].append(v)
     # Padding subnets copy the first subnet's parameters (n_uids = 0 masks them out).
     for col in hp_cols.values():
         col.extend([col[0]] * (S - real_s))
-    params = SubnetParams.defaults(S, **{k: np.asarray(v) for k, v in hp_cols.items()},
-                                   stake_threshold=float(st.config.stake_threshold))
+    params = SubnetParams.defaults(
+        S,
+        **{k: np.asarray(v) for k, v in hp_cols.items()},
+        stake_threshold=float(st.config.stake_threshold),
+    )
     inputs = EpochInputs(
-        n_uids=n_uids, current_block=cur, stake=stake, block_at_registration=reg, last_update=lu,
-        validator_permit=permit, row_uid=row_uid, weights=weights, bonds=bonds, emission=emission,
+        n_uids=n_uids,
+        current_block=cur,
+        stake=stake,
+        block_at_registration=reg,
+        last_update=lu,
+        validator_permit=permit,
+        row_uid=row_uid,
+        weights=weights,
+        bonds=bonds,
+        emission=emission,
     )
     return inputs, params, rows_per
 
@@ -149,20 +188,22 @@ def run_epochs(
             row = b_u16[r, :n]
             nz = np.nonzero(row)[0]
             bonds[int(uid)] = {int(j): int(row[j]) for j in nz}
-        results.append(SubnetEpochResult(
-            netuid=s.netuid,
-            active=[bool(x) for x in np.asarray(out.active)[i, :n]],
-            validator_permit=new_permit,
-            rank=col("rank_u16"),
-            trust=col("trust_u16"),
-            consensus=col("consensus_u16"),
-            incentive=col("incentive_u16"),
-            dividends=col("dividends_u16"),
-            validator_trust=col("validator_trust_u16"),
-            pruning_score=col("pruning_score_u16"),
-            server_emission=col("server_emission"),
-            validator_emission=col("validator_emission"),
-            emission=col("emission"),
-            bonds=bonds,
-        ))
+        results.append(
+            SubnetEpochResult(
+                netuid=s.netuid,
+                active=[bool(x) for x in np.asarray(out.active)[i, :n]],
+                validator_permit=new_permit,
+                rank=col("rank_u16"),
+                trust=col("trust_u16"),
+                consensus=col("consensus_u16"),
+                incentive=col("incentive_u16"),
+                dividends=col("dividends_u16"),
+                validator_trust=col("validator_trust_u16"),
+                pruning_score=col("pruning_score_u16"),
+                server_emission=col("server_emission"),
+                validator_emission=col("validator_emission"),
+                emission=col("emission"),
+                bonds=bonds,
+            )
+        )
     return results

@@ -31,8 +31,14 @@ class Extrinsic:
     signature: str
 
     def body(self) -> dict[str, Any]:
-        return {"call": self.call, "args": self.args, "signer": self.signer, "nonce": self.nonce,
-                "genesis": self.genesis, "signature": self.signature}
+        return {
+            "call": self.call,
+            "args": self.args,
+            "signer": self.signer,
+            "nonce": self.nonce,
+            "genesis": self.genesis,
+            "signature": self.signature,
+        }
 
     def signed_bytes(self) -> bytes:
         b = self.body()
@@ -72,14 +78,25 @@ def parse(body: Any) -> Extrinsic:
         require(isinstance(body[f], str), "MalformedExtrinsic", f"{f} must be a string")
     require(isinstance(body["args"], dict), "MalformedExtrinsic", "args must be a JSON object")
     n = body["nonce"]
-    require(isinstance(n, int) and not isinstance(n, bool) and 0 <= n < 2**64,
-            "MalformedExtrinsic", "nonce must be a non-negative integer")
+    require(
+        isinstance(n, int) and not isinstance(n, bool) and 0 <= n < 2**64,
+        "MalformedExtrinsic",
+        "nonce must be a non-negative integer",
+    )
     return Extrinsic(**{f: body[f] for f in FIELDS})
 
 
-def sign(keypair: Keypair, call: str, args: dict[str, Any], nonce: int, genesis: str) -> dict[str, Any]:
+def sign(
+    keypair: Keypair, call: str, args: dict[str, Any], nonce: int, genesis: str
+) -> dict[str, Any]:
     """Build and sign an extrinsic body (what the client sends)."""
-    unsigned = {"call": call, "args": args, "signer": keypair.ss58_address, "nonce": nonce, "genesis": genesis}
+    unsigned = {
+        "call": call,
+        "args": args,
+        "signer": keypair.ss58_address,
+        "nonce": nonce,
+        "genesis": genesis,
+    }
     sig = keypair.sign(canonical(unsigned))
     return {**unsigned, "signature": "0x" + sig.hex()}
 
@@ -87,7 +104,11 @@ def sign(keypair: Keypair, call: str, args: dict[str, Any], nonce: int, genesis:
 def verify_signature(xt: Extrinsic, genesis: str) -> None:
     """Signer address, genesis and sr25519 signature; raises ChainError."""
     require(is_ss58(xt.signer), "InvalidSigner", "signer must be an SS58 address (format 42)")
-    require(xt.genesis == genesis, "WrongGenesis", f"extrinsic is for genesis {xt.genesis}, this chain is {genesis}")
+    require(
+        xt.genesis == genesis,
+        "WrongGenesis",
+        f"extrinsic is for genesis {xt.genesis}, this chain is {genesis}",
+    )
     sig_hex = xt.signature[2:] if xt.signature.startswith("0x") else xt.signature
     try:
         sig = bytes.fromhex(sig_hex)
@@ -106,10 +127,14 @@ def check_nonce(st: State, xt: Extrinsic) -> None:
     expected = st.nonce(xt.signer)
     if xt.nonce < expected:
         fail("StaleNonce", f"nonce {xt.nonce} already used; next nonce is {expected}")
-    require(xt.nonce == expected, "FutureNonce", f"nonce {xt.nonce} is ahead; next nonce is {expected}")
+    require(
+        xt.nonce == expected, "FutureNonce", f"nonce {xt.nonce} is ahead; next nonce is {expected}"
+    )
 
 
-def apply_extrinsic(st: State, ctx: Ctx, xt: Extrinsic, genesis: str, verified: bool = False) -> None:
+def apply_extrinsic(
+    st: State, ctx: Ctx, xt: Extrinsic, genesis: str, verified: bool = False
+) -> None:
     """Verify then apply; on ChainError nothing changed. Bumps the signer's nonce on success."""
     if not verified:
         verify_signature(xt, genesis)
@@ -118,6 +143,8 @@ def apply_extrinsic(st: State, ctx: Ctx, xt: Extrinsic, genesis: str, verified: 
         apply_call(st, ctx, xt.signer, xt.call, xt.args)
     except ChainError:
         raise
-    except Exception as e:  # a bug in a rule must never leave half a change: surface as 500-free error
+    except (
+        Exception
+    ) as e:  # a bug in a rule must never leave half a change: surface as 500-free error
         raise ChainError("InternalError", f"{type(e).__name__}: {e}") from e
     st.account_mut(xt.signer).nonce += 1

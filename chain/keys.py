@@ -27,7 +27,9 @@ def load_keypair(spec: str) -> Keypair:
     if not path.is_file():
         path = keystore_dir() / f"{spec}.json"
     if not path.is_file():
-        raise FileNotFoundError(f"no key {spec!r} (not a //URI, a keyfile, or a name in {keystore_dir()})")
+        raise FileNotFoundError(
+            f"no key {spec!r} (not a //URI, a keyfile, or a name in {keystore_dir()})"
+        )
     return deserialize_keypair_from_keyfile_data(path.read_bytes())
 
 

@@ -33,11 +33,26 @@ def genesis_state(config: ChainConfig) -> State:
 
 def genesis_record(config: ChainConfig, st: State) -> BlockRecord:
     """Block 0; its hash is the genesis hash that every extrinsic names."""
-    ev = [{"type": "Block", "block": 0, "index": 0, "extrinsics": 0, "block_emission": 0,
-           "issuance": st.g.issuance}]
+    ev = [
+        {
+            "type": "Block",
+            "block": 0,
+            "index": 0,
+            "extrinsics": 0,
+            "block_emission": 0,
+            "issuance": st.g.issuance,
+        }
+    ]
     h = obj_hash({"config": config.to_json(), "state_root": st.state_root()})
-    return BlockRecord(number=0, hash=h, parent=ZERO_HASH, timestamp_ms=config.genesis_time_ms,
-                       state_root=st.state_root(), extrinsics=[], events=ev)
+    return BlockRecord(
+        number=0,
+        hash=h,
+        parent=ZERO_HASH,
+        timestamp_ms=config.genesis_time_ms,
+        state_root=st.state_root(),
+        extrinsics=[],
+        events=ev,
+    )
 
 
 class GenesisMismatch(Exception):
@@ -47,8 +62,12 @@ class GenesisMismatch(Exception):
 class Ledger:
     """Chain state + head + storage; ``step`` produces and commits one block."""
 
-    def __init__(self, config: ChainConfig, storage: Storage | None = None,
-                 consensus: Callable[..., Any] | None = None) -> None:
+    def __init__(
+        self,
+        config: ChainConfig,
+        storage: Storage | None = None,
+        consensus: Callable[..., Any] | None = None,
+    ) -> None:
         self.storage = storage
         self.consensus = consensus
         self.broken = False  # in memory only: a block failed midway and the state is half-built
@@ -60,7 +79,9 @@ class Ledger:
             head = storage.block(storage.head() or 0)
             assert head is not None
             if head.number != self.state.g.block:
-                raise RuntimeError(f"storage corrupt: head {head.number} != state block {self.state.g.block}")
+                raise RuntimeError(
+                    f"storage corrupt: head {head.number} != state block {self.state.g.block}"
+                )
             self.head = head
             g0 = storage.block(0)
             assert g0 is not None
@@ -75,8 +96,13 @@ class Ledger:
                 storage.commit_block(self.head, chunks, {"config": json.dumps(config.to_json())})
 
     @classmethod
-    def open(cls, config: ChainConfig, db: str | None, consensus: Callable[..., Any] | None = None,
-             require_same_genesis: bool = False) -> Ledger:
+    def open(
+        cls,
+        config: ChainConfig,
+        db: str | None,
+        consensus: Callable[..., Any] | None = None,
+        require_same_genesis: bool = False,
+    ) -> Ledger:
         """Open (or create) a chain; ``require_same_genesis`` refuses a database of another network."""
         ledger = cls(config, Storage(db) if db else None, consensus)
         if require_same_genesis and ledger.config != config:
@@ -94,8 +120,9 @@ class Ledger:
         if self.broken:
             raise RuntimeError("an in-memory ledger cannot continue after a failed block")
         try:
-            record, outcomes, chunks = produce_block(self.state, self.head.hash, self.genesis_hash,
-                                                     xts, self.consensus)
+            record, outcomes, chunks = produce_block(
+                self.state, self.head.hash, self.genesis_hash, xts, self.consensus
+            )
             if self.storage:
                 self.storage.commit_block(record, chunks)
         except Exception:
@@ -120,7 +147,9 @@ class Ledger:
                 if rec.number != count:
                     raise RuntimeError(f"gap in blocks at {count}")
                 if prev_hash is not None and rec.parent != prev_hash:
-                    raise RuntimeError(f"block {rec.number} does not link to block {rec.number - 1}")
+                    raise RuntimeError(
+                        f"block {rec.number} does not link to block {rec.number - 1}"
+                    )
                 if rec.number > 0 and obj_hash(rec.header()) != rec.hash:
                     raise RuntimeError(f"block {rec.number} does not match its hash")
                 prev_hash, count = rec.hash, count + 1

@@ -34,15 +34,24 @@ class Metrics:
         self.registry = CollectorRegistry()
         r = self.registry
         self.height = Gauge("subnetes_chain_block_height", "Latest committed block", registry=r)
-        self.block_seconds = Histogram("subnetes_chain_block_production_seconds",
-                                       "Time to produce and commit a block", registry=r,
-                                       buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5))
-        self.epoch_seconds = Histogram("subnetes_chain_epoch_seconds",
-                                       "Time of one batched consensus call", registry=r,
-                                       buckets=(.001, .005, .01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30))
-        self.extrinsics = Counter("subnetes_chain_extrinsics_total", "Extrinsics by result",
-                                  ["result"], registry=r)
-        self.queue = Gauge("subnetes_chain_queue_length", "Extrinsics waiting for a block", registry=r)
+        self.block_seconds = Histogram(
+            "subnetes_chain_block_production_seconds",
+            "Time to produce and commit a block",
+            registry=r,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+        )
+        self.epoch_seconds = Histogram(
+            "subnetes_chain_epoch_seconds",
+            "Time of one batched consensus call",
+            registry=r,
+            buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+        )
+        self.extrinsics = Counter(
+            "subnetes_chain_extrinsics_total", "Extrinsics by result", ["result"], registry=r
+        )
+        self.queue = Gauge(
+            "subnetes_chain_queue_length", "Extrinsics waiting for a block", registry=r
+        )
 
 
 @dataclass
@@ -96,7 +105,9 @@ class Node:
         except ChainError as e:
             self.metrics.extrinsics.labels(result=e.name).inc()
             raise
-        fut: asyncio.Future[Outcome] | None = asyncio.get_running_loop().create_future() if wait else None
+        fut: asyncio.Future[Outcome] | None = (
+            asyncio.get_running_loop().create_future() if wait else None
+        )
         self.queue.append(Pending(xt, fut))
         self.metrics.queue.set(len(self.queue))
         if not wait:
@@ -146,7 +157,12 @@ class Node:
         if out.error:
             res = {"status": "rejected", "block": record.number, **out.error.to_json()}
         else:
-            res = {"status": "in_block", "block": record.number, "index": out.index, "events": out.events}
+            res = {
+                "status": "in_block",
+                "block": record.number,
+                "index": out.index,
+                "events": out.events,
+            }
         self.results[out.hash] = res
         while len(self.results) > 100_000:
             self.results.popitem(last=False)
@@ -167,7 +183,11 @@ class Node:
     def blocks_from(self, start: int, limit: int = 64) -> list[BlockRecord]:
         head = self.ledger.head.number
         if start in self.recent or not self.ledger.storage:
-            return [self.recent[n] for n in range(start, min(head, start + limit - 1) + 1) if n in self.recent]
+            return [
+                self.recent[n]
+                for n in range(start, min(head, start + limit - 1) + 1)
+                if n in self.recent
+            ]
         return self.ledger.storage.blocks_from(start, limit)
 
     # ---- timer --------------------------------------------------------------------------------

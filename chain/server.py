@@ -38,18 +38,28 @@ def setup_tracing(exporter: str | None) -> None:
     trace.set_tracer_provider(provider)
 
 
-async def serve(config: ChainConfig, db: str | None, host: str = "127.0.0.1", port: int = 9944,
-                block_time: float | None = None, manual: bool = False,
-                ready_file: str | None = None, **uvicorn_kw: Any) -> None:
+async def serve(
+    config: ChainConfig,
+    db: str | None,
+    host: str = "127.0.0.1",
+    port: int = 9944,
+    block_time: float | None = None,
+    manual: bool = False,
+    ready_file: str | None = None,
+    **uvicorn_kw: Any,
+) -> None:
     """Serve until cancelled. ``block_time`` defaults to the genesis config's."""
     ledger = Ledger.open(config, db)
     bt = block_time if block_time is not None else ledger.config.block_time_ms / 1000
     node = Node(ledger, bt, manual=manual)
     app = create_app(node)
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
-                                           lifespan="off", **uvicorn_kw))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off", **uvicorn_kw)
+    )
     node.start()
-    log.info("chain %s at block %d on http://%s:%d", ledger.genesis_hash, ledger.head.number, host, port)
+    log.info(
+        "chain %s at block %d on http://%s:%d", ledger.genesis_hash, ledger.head.number, host, port
+    )
     if ready_file:
         with open(ready_file + ".tmp", "w") as f:
             f.write(f"http://{host}:{port}\n")

@@ -17,19 +17,22 @@ from .block import BlockRecord
 
 _md = sa.MetaData()
 blocks = sa.Table(
-    "chain_blocks", _md,
+    "chain_blocks",
+    _md,
     sa.Column("number", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("hash", sa.String(66), nullable=False, unique=True),
     sa.Column("parent", sa.String(66), nullable=False),
     sa.Column("record", sa.Text, nullable=False),
 )
 state_tbl = sa.Table(
-    "chain_state", _md,
+    "chain_state",
+    _md,
     sa.Column("key", sa.String(200), primary_key=True),
     sa.Column("value", sa.LargeBinary, nullable=False),
 )
 meta = sa.Table(
-    "chain_meta", _md,
+    "chain_meta",
+    _md,
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
 )
@@ -39,9 +42,9 @@ def database_url(target: str) -> str:
     """A SQLAlchemy URL from ``--db``: a URL as is, a file path as SQLite."""
     if "://" in target:
         if target.startswith("postgresql://"):
-            return "postgresql+psycopg://" + target[len("postgresql://"):]
+            return "postgresql+psycopg://" + target[len("postgresql://") :]
         if target.startswith("postgres://"):
-            return "postgresql+psycopg://" + target[len("postgres://"):]
+            return "postgresql+psycopg://" + target[len("postgres://") :]
         return target
     return f"sqlite:///{target}"
 
@@ -57,12 +60,14 @@ class Storage:
             kwargs["connect_args"] = {"check_same_thread": False}
         self.engine = sa.create_engine(url, **kwargs)
         if self.is_sqlite:
+
             @sa.event.listens_for(self.engine, "connect")
             def _pragmas(dbapi_conn: Any, _rec: Any) -> None:
                 cur = dbapi_conn.cursor()
                 cur.execute("PRAGMA journal_mode=WAL")
                 cur.execute("PRAGMA synchronous=FULL")  # a committed block survives power loss
                 cur.close()
+
         _md.create_all(self.engine)
 
     def close(self) -> None:
@@ -75,17 +80,25 @@ class Storage:
         return row[0] if row else None
 
     # ---- writes -------------------------------------------------------------------------------
-    def commit_block(self, record: BlockRecord, chunks: dict[str, bytes | None],
-                     meta_items: dict[str, str] | None = None) -> None:
+    def commit_block(
+        self,
+        record: BlockRecord,
+        chunks: dict[str, bytes | None],
+        meta_items: dict[str, str] | None = None,
+    ) -> None:
         """Write the block record and its state changes atomically."""
         with self.engine.begin() as c:
-            c.execute(blocks.insert().values(
-                number=record.number, hash=record.hash, parent=record.parent,
-                record=json.dumps(record.to_json(), separators=(",", ":")),
-            ))
+            c.execute(
+                blocks.insert().values(
+                    number=record.number,
+                    hash=record.hash,
+                    parent=record.parent,
+                    record=json.dumps(record.to_json(), separators=(",", ":")),
+                )
+            )
             keys = list(chunks)
             for i in range(0, len(keys), 500):
-                c.execute(state_tbl.delete().where(state_tbl.c.key.in_(keys[i:i + 500])))
+                c.execute(state_tbl.delete().where(state_tbl.c.key.in_(keys[i : i + 500])))
             rows = [{"key": k, "value": v} for k, v in chunks.items() if v is not None]
             if rows:
                 c.execute(state_tbl.insert(), rows)
@@ -106,8 +119,10 @@ class Storage:
     def blocks_from(self, start: int, limit: int = 256) -> list[BlockRecord]:
         with self.engine.connect() as c:
             rows = c.execute(
-                sa.select(blocks.c.record).where(blocks.c.number >= start)
-                .order_by(blocks.c.number).limit(limit)
+                sa.select(blocks.c.record)
+                .where(blocks.c.number >= start)
+                .order_by(blocks.c.number)
+                .limit(limit)
             ).all()
         return [BlockRecord.from_json(json.loads(r[0])) for r in rows]
 
@@ -120,4 +135,6 @@ class Storage:
 
     def load_chunks(self) -> dict[str, bytes]:
         with self.engine.connect() as c:
-            return {k: bytes(v) for k, v in c.execute(sa.select(state_tbl.c.key, state_tbl.c.value))}
+            return {
+                k: bytes(v) for k, v in c.execute(sa.select(state_tbl.c.key, state_tbl.c.value))
+            }

@@ -46,7 +46,11 @@ def current_lock_cost(st: State, now: int) -> int:
     """The lock a register_network would pay at block ``now``."""
     c = st.config
     return lock_cost(
-        now, st.g.last_lock, st.g.last_lock_block, c.network_min_lock, c.network_lock_reduction_interval
+        now,
+        st.g.last_lock,
+        st.g.last_lock_block,
+        c.network_min_lock,
+        c.network_lock_reduction_interval,
     )
 
 
@@ -103,14 +107,18 @@ def update_shares(st: State) -> None:
     root = st.subnets[ROOT_NETUID]
     netuids = st.user_subnets()
     eligible = [n for n in netuids if st.subnets[n].hp.registration_allowed]
-    shares = root_shares(
-        stakes=[st.stake_of(n.hotkey) for n in root.neurons],
-        weights=[n.weights for n in root.neurons],
-        netuids=eligible,
-        kappa_u16=root.hp.kappa,
-        rho=root.hp.rho,
-        eligible=eligible,
-    ) if root.neurons else equal_shares(eligible)
+    shares = (
+        root_shares(
+            stakes=[st.stake_of(n.hotkey) for n in root.neurons],
+            weights=[n.weights for n in root.neurons],
+            netuids=eligible,
+            kappa_u16=root.hp.kappa,
+            rho=root.hp.rho,
+            eligible=eligible,
+        )
+        if root.neurons
+        else equal_shares(eligible)
+    )
     for n in netuids:
         share = shares.get(n, 0)
         if st.subnets[n].emission_share != share:

@@ -31,7 +31,8 @@ def account(st: State, ss58: str) -> dict[str, Any]:
     acct = st.accounts.get(ss58)
     stakes = [
         {"hotkey": hk, "amount": h.stakes[ss58]}
-        for hk, h in sorted(st.hotkeys.items()) if ss58 in h.stakes
+        for hk, h in sorted(st.hotkeys.items())
+        if ss58 in h.stakes
     ]
     return {
         "address": ss58,
@@ -47,7 +48,11 @@ def hotkey(st: State, ss58: str) -> dict[str, Any] | None:
     h = st.hotkeys.get(ss58)
     if h is None:
         return None
-    regs = [{"netuid": n, "uid": s.uid_of[ss58]} for n, s in sorted(st.subnets.items()) if ss58 in s.uid_of]
+    regs = [
+        {"netuid": n, "uid": s.uid_of[ss58]}
+        for n, s in sorted(st.subnets.items())
+        if ss58 in s.uid_of
+    ]
     return {
         "hotkey": ss58,
         "owner": h.owner,
@@ -73,7 +78,8 @@ def subnet(st: State, s: Subnet) -> dict[str, Any]:
         "owner_hotkey": s.owner_hotkey,
         "registered_at": s.registered_at,
         "immune_until": immune_until if s.netuid != ROOT_NETUID else None,
-        "immune": s.netuid != ROOT_NETUID and is_immune(now, s.registered_at, st.config.network_immunity_period),
+        "immune": s.netuid != ROOT_NETUID
+        and is_immune(now, s.registered_at, st.config.network_immunity_period),
         "lock": s.lock,
         "burn": s.burn,
         "n": len(s.neurons),
@@ -93,26 +99,28 @@ def metagraph(st: State, s: Subnet) -> dict[str, Any]:
     rows = []
     for n in s.neurons:
         h = st.hotkeys.get(n.hotkey)
-        rows.append({
-            "uid": n.uid,
-            "hotkey": n.hotkey,
-            "coldkey": h.owner if h else None,
-            "stake": h.total_stake if h else 0,
-            "rank": n.rank,
-            "trust": n.trust,
-            "consensus": n.consensus,
-            "incentive": n.incentive,
-            "dividends": n.dividends,
-            "validator_trust": n.validator_trust,
-            "emission": n.emission,
-            "pruning_score": n.pruning_score,
-            "validator_permit": n.validator_permit,
-            "active": n.active,
-            "last_update": n.last_update,
-            "registered_at": n.registered_at,
-            "immune_until": n.registered_at + s.hp.immunity_period,
-            "immune": is_immune(now, n.registered_at, s.hp.immunity_period),
-            "axon": dataclasses.asdict(n.axon) if n.axon else None,
-            "weights": sorted(n.weights.items()),
-        })
+        rows.append(
+            {
+                "uid": n.uid,
+                "hotkey": n.hotkey,
+                "coldkey": h.owner if h else None,
+                "stake": h.total_stake if h else 0,
+                "rank": n.rank,
+                "trust": n.trust,
+                "consensus": n.consensus,
+                "incentive": n.incentive,
+                "dividends": n.dividends,
+                "validator_trust": n.validator_trust,
+                "emission": n.emission,
+                "pruning_score": n.pruning_score,
+                "validator_permit": n.validator_permit,
+                "active": n.active,
+                "last_update": n.last_update,
+                "registered_at": n.registered_at,
+                "immune_until": n.registered_at + s.hp.immunity_period,
+                "immune": is_immune(now, n.registered_at, s.hp.immunity_period),
+                "axon": dataclasses.asdict(n.axon) if n.axon else None,
+                "weights": sorted(n.weights.items()),
+            }
+        )
     return {"netuid": s.netuid, "block": now, "n": len(rows), "neurons": rows}

@@ -117,8 +117,15 @@ class Axon:
         await site.start()
         self.port = self._runner.addresses[0][1]
         self._refresher = asyncio.create_task(self._refresh_loop())
-        log.info("axon serving", extra={"addr": f"{self.ip}:{self.port}", "hotkey": self.hotkey,
-                                        "netuid": self.netuid, "routes": sorted(self.routes)})
+        log.info(
+            "axon serving",
+            extra={
+                "addr": f"{self.ip}:{self.port}",
+                "hotkey": self.hotkey,
+                "netuid": self.netuid,
+                "routes": sorted(self.routes),
+            },
+        )
 
     async def stop(self) -> None:
         """Stop refreshing, finish in-flight requests (up to 5 s), close the socket."""
@@ -145,17 +152,22 @@ class Axon:
         if registered != self._registered:  # report changes, not every refresh
             self._registered = registered
             if registered:
-                log.info("registered", extra={"uid": mg.by_hotkey(self.hotkey).uid,
-                                              "block": mg.block})
+                log.info(
+                    "registered", extra={"uid": mg.by_hotkey(self.hotkey).uid, "block": mg.block}
+                )
             else:
-                log.warning("hotkey not registered on the subnet; serving anyway and waiting",
-                            extra={"hotkey": self.hotkey, "netuid": self.netuid})
+                log.warning(
+                    "hotkey not registered on the subnet; serving anyway and waiting",
+                    extra={"hotkey": self.hotkey, "netuid": self.netuid},
+                )
         return True
 
     async def _refresh_loop(self) -> None:
         failures = 0
         while True:
-            delay = self.refresh_s if failures == 0 else Backoff(cap_s=self.refresh_s).delay(failures)
+            delay = (
+                self.refresh_s if failures == 0 else Backoff(cap_s=self.refresh_s).delay(failures)
+            )
             if await sleep_or_stop(self._stop, delay):
                 return
             failures = 0 if await self.refresh() else failures + 1
@@ -163,8 +175,13 @@ class Axon:
     # -- requests ---------------------------------------------------------------------------
 
     async def _healthz(self, _req: web.Request) -> web.Response:
-        return web.json_response({"ok": True, "metagraph": self.metagraph is not None,
-                                  "registered": bool(self._registered)})
+        return web.json_response(
+            {
+                "ok": True,
+                "metagraph": self.metagraph is not None,
+                "registered": bool(self._registered),
+            }
+        )
 
     async def authenticate(self, req: web.Request, body: bytes) -> Caller:
         """Check signature, caller and freshness of a request; raise AuthError otherwise."""
@@ -211,14 +228,21 @@ class Axon:
             caller = await self.authenticate(req, body)
         except AuthError as e:
             self.metrics.rejected.labels(e.name).inc()
-            log.info("request refused", extra={"route": route.name, "reason": e.name,
-                                               "signer": req.headers.get("X-Subnetes-Signer")})
+            log.info(
+                "request refused",
+                extra={
+                    "route": route.name,
+                    "reason": e.name,
+                    "signer": req.headers.get("X-Subnetes-Signer"),
+                },
+            )
             return _error(e.status, e.name, e.message)
         try:
             request = route.request_model.model_validate_json(body)
         except ValidationError as e:
-            return _error(400, "BadRequest", e.errors(include_url=False, include_input=False)
-                          .__repr__()[:500])
+            return _error(
+                400, "BadRequest", e.errors(include_url=False, include_input=False).__repr__()[:500]
+            )
         t0 = time.perf_counter()
         with tracer.start_as_current_span(f"axon {route.name}") as span:
             span.set_attribute("subnetes.caller_uid", caller.uid)
@@ -231,5 +255,6 @@ class Axon:
                 span.record_exception(e)
                 return _error(500, "HandlerError", "the miner failed to answer")
         self.metrics.duration.labels(route.name).observe(time.perf_counter() - t0)
-        return web.Response(body=response.model_dump_json().encode(),
-                            content_type="application/json")
+        return web.Response(
+            body=response.model_dump_json().encode(), content_type="application/json"
+        )

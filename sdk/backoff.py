@@ -59,8 +59,15 @@ async def retry(
             return await fn()
         except retry_on as e:
             delay = policy.delay(attempt)
-            log.warning("retrying", extra={"what": what, "attempt": attempt + 1,
-                                            "delay_s": round(delay, 3), "error": str(e)})
+            log.warning(
+                "retrying",
+                extra={
+                    "what": what,
+                    "attempt": attempt + 1,
+                    "delay_s": round(delay, 3),
+                    "error": str(e),
+                },
+            )
             if on_retry is not None:
                 on_retry(e)
             attempt += 1

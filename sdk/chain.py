@@ -89,8 +89,11 @@ class Metagraph:
     def serving(self, exclude_hotkey: str | None = None) -> list[NeuronInfo]:
         """Neurons with an axon on the chain (the ones a validator can query), by UID."""
         return sorted(
-            (n for n in self.neurons
-             if n.axon is not None and n.axon.port > 0 and n.hotkey != exclude_hotkey),
+            (
+                n
+                for n in self.neurons
+                if n.axon is not None and n.axon.port > 0 and n.hotkey != exclude_hotkey
+            ),
             key=lambda n: n.uid,
         )
 

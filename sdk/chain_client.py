@@ -83,14 +83,17 @@ class ServiceChain:
         except (ServiceError, httpx.HTTPError, ValueError) as e:
             raise _translate(e) from e
         neurons = tuple(neuron_from_row(r) for r in mg["neurons"])
-        return Metagraph(int(mg["netuid"]), int(mg["block"]), neurons, policy_from_hyperparameters(hp))
+        return Metagraph(
+            int(mg["netuid"]), int(mg["block"]), neurons, policy_from_hyperparameters(hp)
+        )
 
     async def set_weights(
         self, netuid: int, uids: Sequence[int], values: Sequence[int], version_key: int
     ) -> int:
         try:
-            res = await self.client.set_weights(self.keypair, netuid, list(uids), list(values),
-                                                version_key=version_key)
+            res = await self.client.set_weights(
+                self.keypair, netuid, list(uids), list(values), version_key=version_key
+            )
         except (ServiceError, httpx.HTTPError, ValueError) as e:
             raise _translate(e) from e
         return int(res["block"])

@@ -55,8 +55,13 @@ class Dendrite:
             await self._session.close()
 
     async def query(
-        self, neuron: NeuronInfo, route: str, request: BaseModel, response_model: type[R],
-        timeout_s: float, body: bytes | None = None,
+        self,
+        neuron: NeuronInfo,
+        route: str,
+        request: BaseModel,
+        response_model: type[R],
+        timeout_s: float,
+        body: bytes | None = None,
     ) -> QueryResult[R]:
         """POST ``request`` to ``neuron``'s axon; never raises for a miner's failure."""
         if neuron.axon is None:
@@ -64,15 +69,23 @@ class Dendrite:
         body = request.model_dump_json().encode() if body is None else body
         path = f"/{route}"
         async with self._sem:
-            headers = sign_request(self.keypair, method="POST", path=path, body=body,
-                                   receiver=neuron.hotkey, netuid=self.netuid)
+            headers = sign_request(
+                self.keypair,
+                method="POST",
+                path=path,
+                body=body,
+                receiver=neuron.hotkey,
+                netuid=self.netuid,
+            )
             headers["Content-Type"] = "application/json"
             with tracer.start_as_current_span(f"query {route}") as span:
                 span.set_attribute("subnetes.uid", neuron.uid)
                 t0 = time.perf_counter()
                 try:
                     async with self._client().post(
-                        neuron.axon.url + path, data=body, headers=headers,
+                        neuron.axon.url + path,
+                        data=body,
+                        headers=headers,
                         timeout=aiohttp.ClientTimeout(total=timeout_s),
                     ) as resp:
                         raw = await resp.read()
@@ -81,24 +94,42 @@ class Dendrite:
                 except TimeoutError:
                     return QueryResult(neuron.uid, neuron.hotkey, None, None, error="Timeout")
                 except aiohttp.ClientError as e:
-                    return QueryResult(neuron.uid, neuron.hotkey, None, None,
-                                       error=f"Unreachable: {type(e).__name__}")
+                    return QueryResult(
+                        neuron.uid,
+                        neuron.hotkey,
+                        None,
+                        None,
+                        error=f"Unreachable: {type(e).__name__}",
+                    )
         if status != 200:
-            return QueryResult(neuron.uid, neuron.hotkey, None, latency, status,
-                               error=f"HTTP {status}: {raw[:200].decode(errors='replace')}")
+            return QueryResult(
+                neuron.uid,
+                neuron.hotkey,
+                None,
+                latency,
+                status,
+                error=f"HTTP {status}: {raw[:200].decode(errors='replace')}",
+            )
         try:
             parsed = response_model.model_validate_json(raw)
         except ValidationError:
-            return QueryResult(neuron.uid, neuron.hotkey, None, latency, status,
-                               error="BadResponse")
+            return QueryResult(
+                neuron.uid, neuron.hotkey, None, latency, status, error="BadResponse"
+            )
         return QueryResult(neuron.uid, neuron.hotkey, parsed, latency, status)
 
     async def query_many(
-        self, neurons: Sequence[NeuronInfo], route: str, request: BaseModel,
-        response_model: type[R], timeout_s: float,
+        self,
+        neurons: Sequence[NeuronInfo],
+        route: str,
+        request: BaseModel,
+        response_model: type[R],
+        timeout_s: float,
     ) -> list[QueryResult[R]]:
         """Query all ``neurons`` concurrently; results in the same order."""
         body = request.model_dump_json().encode()
-        return list(await asyncio.gather(*(
-            self.query(n, route, request, response_model, timeout_s, body) for n in neurons
-        )))
+        return list(
+            await asyncio.gather(
+                *(self.query(n, route, request, response_model, timeout_s, body) for n in neurons)
+            )
+        )

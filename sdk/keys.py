@@ -26,7 +26,9 @@ def load_hotkey(path: str | Path) -> Keypair:
     try:
         doc = json.loads(data)
     except ValueError:
-        raise HotkeyError(f"hotkey file {p} is not JSON (encrypted hotkeys are not supported)") from None
+        raise HotkeyError(
+            f"hotkey file {p} is not JSON (encrypted hotkeys are not supported)"
+        ) from None
     if not isinstance(doc, dict):
         raise HotkeyError(f"hotkey file {p} is not a JSON object")
     try:

@@ -38,8 +38,9 @@ class TextFormatter(logging.Formatter):
     """``LEVEL logger: msg key=value ...``"""
 
     def format(self, record: logging.LogRecord) -> str:
-        extra = " ".join(f"{k}={v}" for k, v in vars(record).items()
-                         if k not in _STD and not k.startswith("_"))
+        extra = " ".join(
+            f"{k}={v}" for k, v in vars(record).items() if k not in _STD and not k.startswith("_")
+        )
         line = f"{record.levelname:<7} {record.name}: {record.getMessage()}"
         if extra:
             line += " " + extra

@@ -64,8 +64,9 @@ class MemoryChain:
         self._tick()
         if netuid not in self.net.subnets:
             raise ChainRejected("SubNetworkDoesNotExist", f"no subnet {netuid}")
-        return Metagraph(netuid, self.net.block, tuple(self.net.subnets[netuid]),
-                         self.net.policies[netuid])
+        return Metagraph(
+            netuid, self.net.block, tuple(self.net.subnets[netuid]), self.net.policies[netuid]
+        )
 
     async def set_weights(
         self, netuid: int, uids: Sequence[int], values: Sequence[int], version_key: int
@@ -90,7 +91,9 @@ class MemoryChain:
         if len(uids) < min(pol.min_allowed_weights, len(neurons)):
             raise ChainRejected("WeightVecLengthIsLow", "too few weights")
         i = neurons.index(me)
-        neurons[i] = dataclasses.replace(me, weights_block=self.net.block, last_update=self.net.block)
+        neurons[i] = dataclasses.replace(
+            me, weights_block=self.net.block, last_update=self.net.block
+        )
         self.net.weights.append(
             WeightsCall(self.hotkey, netuid, self.net.block, list(uids), list(values), version_key)
         )

@@ -50,8 +50,14 @@ class SignedHeaders:
 
 
 def signed_message(
-    method: str, path: str, body: bytes, signer: str, receiver: str, netuid: int,
-    nonce: str, timestamp_ms: int,
+    method: str,
+    path: str,
+    body: bytes,
+    signer: str,
+    receiver: str,
+    netuid: int,
+    nonce: str,
+    timestamp_ms: int,
 ) -> bytes:
     """The exact bytes that are signed and verified."""
     doc = {
@@ -68,8 +74,15 @@ def signed_message(
 
 
 def sign_request(
-    keypair: Keypair, *, method: str, path: str, body: bytes, receiver: str, netuid: int,
-    now: float | None = None, nonce: str | None = None,
+    keypair: Keypair,
+    *,
+    method: str,
+    path: str,
+    body: bytes,
+    receiver: str,
+    netuid: int,
+    now: float | None = None,
+    nonce: str | None = None,
 ) -> dict[str, str]:
     """Headers that authenticate ``body`` sent by ``keypair``'s hotkey to ``receiver``."""
     nonce = nonce or secrets.token_hex(16)
@@ -110,7 +123,9 @@ def parse_headers(headers: Mapping[str, str]) -> SignedHeaders:
 
 def verify_signature(h: SignedHeaders, method: str, path: str, body: bytes) -> None:
     """Check the sr25519 signature over the request; AuthError ``BadSignature`` if it fails."""
-    msg = signed_message(method, path, body, h.signer, h.receiver, h.netuid, h.nonce, h.timestamp_ms)
+    msg = signed_message(
+        method, path, body, h.signer, h.receiver, h.netuid, h.nonce, h.timestamp_ms
+    )
     try:
         ok = Keypair(ss58_address=h.signer).verify(msg, h.signature)
     except Exception:  # malformed address
@@ -136,7 +151,8 @@ class ReplayGuard:
         """Refuse a timestamp outside the window (stale, or from a clock far ahead)."""
         if abs(timestamp_ms / 1000 - now) > self.window_s:
             raise AuthError(
-                "StaleRequest", f"timestamp is more than {self.window_s:g}s away from the miner's clock"
+                "StaleRequest",
+                f"timestamp is more than {self.window_s:g}s away from the miner's clock",
             )
 
     def check_and_remember(self, signer: str, nonce: str, now: float) -> None:

@@ -31,15 +31,25 @@ class AxonMetrics:
 
     def __post_init__(self) -> None:
         r = self.registry
-        self.requests = Counter("subnetes_axon_requests", "Axon requests by route and HTTP status",
-                                ["route", "status"], registry=r)
-        self.rejected = Counter("subnetes_axon_rejected", "Requests refused by authentication",
-                                ["reason"], registry=r)
-        self.duration = Histogram("subnetes_axon_request_duration_seconds",
-                                  "Time to answer an authenticated request", ["route"],
-                                  buckets=_LATENCY_BUCKETS, registry=r)
-        self.in_flight = Gauge("subnetes_axon_requests_in_progress", "Requests being handled",
-                               registry=r)
+        self.requests = Counter(
+            "subnetes_axon_requests",
+            "Axon requests by route and HTTP status",
+            ["route", "status"],
+            registry=r,
+        )
+        self.rejected = Counter(
+            "subnetes_axon_rejected", "Requests refused by authentication", ["reason"], registry=r
+        )
+        self.duration = Histogram(
+            "subnetes_axon_request_duration_seconds",
+            "Time to answer an authenticated request",
+            ["route"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.in_flight = Gauge(
+            "subnetes_axon_requests_in_progress", "Requests being handled", registry=r
+        )
 
 
 @dataclass
@@ -50,20 +60,30 @@ class ValidatorMetrics:
 
     def __post_init__(self) -> None:
         r = self.registry
-        self.queries = Counter("subnetes_validator_queries", "Miner queries by outcome",
-                               ["outcome"], registry=r)
-        self.query_latency = Histogram("subnetes_validator_query_latency_seconds",
-                                       "Latency of answered queries", buckets=_LATENCY_BUCKETS,
-                                       registry=r)
+        self.queries = Counter(
+            "subnetes_validator_queries", "Miner queries by outcome", ["outcome"], registry=r
+        )
+        self.query_latency = Histogram(
+            "subnetes_validator_query_latency_seconds",
+            "Latency of answered queries",
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
         self.steps = Counter("subnetes_validator_steps", "Validation rounds completed", registry=r)
-        self.score = Gauge("subnetes_validator_miner_score", "Moving-average score per UID",
-                           ["uid"], registry=r)
-        self.weights_set = Counter("subnetes_validator_weights_set", "set_weights by result",
-                                   ["result"], registry=r)
-        self.last_weights_block = Gauge("subnetes_validator_last_weights_block",
-                                        "Block of the last accepted set_weights", registry=r)
-        self.chain_errors = Counter("subnetes_validator_chain_errors",
-                                    "Chain calls that failed", ["kind"], registry=r)
+        self.score = Gauge(
+            "subnetes_validator_miner_score", "Moving-average score per UID", ["uid"], registry=r
+        )
+        self.weights_set = Counter(
+            "subnetes_validator_weights_set", "set_weights by result", ["result"], registry=r
+        )
+        self.last_weights_block = Gauge(
+            "subnetes_validator_last_weights_block",
+            "Block of the last accepted set_weights",
+            registry=r,
+        )
+        self.chain_errors = Counter(
+            "subnetes_validator_chain_errors", "Chain calls that failed", ["kind"], registry=r
+        )
         self.block = Gauge("subnetes_validator_chain_block", "Last block seen", registry=r)
 
 
@@ -92,13 +112,16 @@ def setup_tracing(service_name: str, env: Mapping[str, str] | None = None) -> bo
         try:
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
         except ImportError:
-            log.warning("OTEL_TRACES_EXPORTER=otlp but opentelemetry-exporter-otlp is not "
-                        "installed; tracing stays off")
+            log.warning(
+                "OTEL_TRACES_EXPORTER=otlp but opentelemetry-exporter-otlp is not "
+                "installed; tracing stays off"
+            )
             return False
         exporter = OTLPSpanExporter()
     else:
-        log.warning("unknown OTEL_TRACES_EXPORTER; tracing stays off",
-                    extra={"exporter": exporter_name})
+        log.warning(
+            "unknown OTEL_TRACES_EXPORTER; tracing stays off", extra={"exporter": exporter_name}
+        )
         return False
     name = env.get("OTEL_SERVICE_NAME", service_name)
     provider = TracerProvider(resource=Resource.create({"service.name": name}))

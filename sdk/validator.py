@@ -117,8 +117,13 @@ class Validator:
         def _count(_e: BaseException) -> None:
             self.metrics.chain_errors.labels("unavailable").inc()
 
-        mg = await retry(lambda: self.chain.metagraph(self.netuid), self._stop, "metagraph",
-                         self.settings.backoff, on_retry=_count)
+        mg = await retry(
+            lambda: self.chain.metagraph(self.netuid),
+            self._stop,
+            "metagraph",
+            self.settings.backoff,
+            on_retry=_count,
+        )
         self.metrics.block.set(mg.block)
         return mg
 
@@ -141,8 +146,12 @@ class Validator:
             span.set_attribute("subnetes.block", mg.block)
             me = mg.by_hotkey(self.hotkey)
             if me is None:
-                self._warn_once("unregistered", "hotkey not registered on the subnet; waiting",
-                                hotkey=self.hotkey, netuid=self.netuid)
+                self._warn_once(
+                    "unregistered",
+                    "hotkey not registered on the subnet; waiting",
+                    hotkey=self.hotkey,
+                    netuid=self.netuid,
+                )
                 return report
             self._warned.discard("unregistered")
             report.registered = True
@@ -153,8 +162,9 @@ class Validator:
                 targets, self.logic.route, request, self.logic.response_model, self.logic.timeout_s
             )
             for r in results:
-                self.metrics.queries.labels("answered" if r.ok else (r.error or "error")
-                                            .split(":")[0]).inc()
+                self.metrics.queries.labels(
+                    "answered" if r.ok else (r.error or "error").split(":")[0]
+                ).inc()
                 if r.ok and r.latency_s is not None:
                     self.metrics.query_latency.observe(r.latency_s)
             # Scoring may verify big products: keep the event loop (and SIGTERM) responsive.
@@ -167,9 +177,15 @@ class Validator:
             report.queried, report.answered = len(results), sum(r.ok for r in results)
             report.round_scores = rs
             self.metrics.steps.inc()
-            log.info("step", extra={"block": mg.block, "queried": report.queried,
-                                    "answered": report.answered,
-                                    "scores": {u: round(s, 4) for u, s in sorted(rs.items())}})
+            log.info(
+                "step",
+                extra={
+                    "block": mg.block,
+                    "queried": report.queried,
+                    "answered": report.answered,
+                    "scores": {u: round(s, 4) for u, s in sorted(rs.items())},
+                },
+            )
             report.weights_result = await self.maybe_set_weights(mg, me)
         return report
 
@@ -188,8 +204,12 @@ class Validator:
             return self._weights_result("no_permit")
         self._warned.discard("permit")
         if mg.policy.weights_version_key > self.settings.version_key:
-            self._warn_once("version", "subnet requires a newer weights version key: upgrade",
-                            ours=self.settings.version_key, required=mg.policy.weights_version_key)
+            self._warn_once(
+                "version",
+                "subnet requires a newer weights version key: upgrade",
+                ours=self.settings.version_key,
+                required=mg.policy.weights_version_key,
+            )
             return self._weights_result("outdated")
         if not self.weights_due(mg, me):
             return "not_due"
@@ -200,9 +220,12 @@ class Validator:
         try:
             with tracer.start_as_current_span("set_weights"):
                 block = await retry(
-                    lambda: self.chain.set_weights(self.netuid, uids, values,
-                                                   self.settings.version_key),
-                    self._stop, "set_weights", self.settings.backoff,
+                    lambda: self.chain.set_weights(
+                        self.netuid, uids, values, self.settings.version_key
+                    ),
+                    self._stop,
+                    "set_weights",
+                    self.settings.backoff,
                     on_retry=self._give_up_after(self.settings.set_weights_attempts),
                 )
         except ChainRejected as e:
@@ -213,8 +236,14 @@ class Validator:
             return self._weights_result("unavailable")
         self.last_weights_block = block
         self.metrics.last_weights_block.set(block)
-        log.info("weights set", extra={"block": block, "uids": uids,
-                                       "weights": [round(w, 4) for w in normalized(values)]})
+        log.info(
+            "weights set",
+            extra={
+                "block": block,
+                "uids": uids,
+                "weights": [round(w, 4) for w in normalized(values)],
+            },
+        )
         return self._weights_result("ok")
 
     def _give_up_after(self, attempts: int):
@@ -265,7 +294,9 @@ class Validator:
                     if await sleep_or_stop(stop, self.settings.backoff.cap_s):
                         break
                     continue
-                if await sleep_or_stop(stop, self.settings.step_interval_s - (time.monotonic() - t0)):
+                if await sleep_or_stop(
+                    stop, self.settings.step_interval_s - (time.monotonic() - t0)
+                ):
                     break
         finally:
             await self.dendrite.close()

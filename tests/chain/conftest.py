@@ -28,11 +28,18 @@ def _real_consensus_works() -> bool:
         from subnetes.consensus import EpochInputs, SubnetParams, run_epochs
 
         z = np.zeros
-        x = EpochInputs(n_uids=np.array([1]), current_block=np.array([10]), stake=z((1, 8)),
-                        block_at_registration=z((1, 8), np.int64), last_update=z((1, 8), np.int64),
-                        validator_permit=z((1, 8), bool), row_uid=np.full((1, 8), -1, np.int32),
-                        weights=z((1, 8, 8), np.uint16), bonds=z((1, 8, 8), np.uint16),
-                        emission=np.array([1000]))
+        x = EpochInputs(
+            n_uids=np.array([1]),
+            current_block=np.array([10]),
+            stake=z((1, 8)),
+            block_at_registration=z((1, 8), np.int64),
+            last_update=z((1, 8), np.int64),
+            validator_permit=z((1, 8), bool),
+            row_uid=np.full((1, 8), -1, np.int32),
+            weights=z((1, 8, 8), np.uint16),
+            bonds=z((1, 8, 8), np.uint16),
+            emission=np.array([1000]),
+        )
         run_epochs(x, SubnetParams.defaults(1))
         return True
     except Exception:
@@ -59,7 +66,9 @@ ALICE = key("Alice")
 class Net:
     """An in-memory chain plus helpers to sign, submit and step."""
 
-    def __init__(self, config: ChainConfig, consensus: Callable[..., Any], db: str | None = None) -> None:
+    def __init__(
+        self, config: ChainConfig, consensus: Callable[..., Any], db: str | None = None
+    ) -> None:
         self.ledger = Ledger.open(config, db, consensus)
         self.nonces: dict[str, int] = {}
 
@@ -99,8 +108,12 @@ class Net:
         ctx = Ctx(block=self.block + 1)
         with pytest.raises(ChainError) as info:
             apply_extrinsic(self.st, ctx, xt, self.ledger.genesis_hash)
-        assert info.value.name == name, f"expected {name}, got {info.value.name}: {info.value.message}"
-        assert json.dumps(self.st.all_chunks(), sort_keys=True) == before, "rejected extrinsic changed state"
+        assert info.value.name == name, (
+            f"expected {name}, got {info.value.name}: {info.value.message}"
+        )
+        assert json.dumps(self.st.all_chunks(), sort_keys=True) == before, (
+            "rejected extrinsic changed state"
+        )
         assert ctx.events == []
         return info.value
 
@@ -147,8 +160,11 @@ def manual_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
     from .service import Service, populate
 
-    svc = Service(tmp_path_factory.mktemp("manual") / "manual.db", extra_args=("--manual",),
-                  fake_consensus=True).start()
+    svc = Service(
+        tmp_path_factory.mktemp("manual") / "manual.db",
+        extra_args=("--manual",),
+        fake_consensus=True,
+    ).start()
     try:
         populate(svc, ALICE, key("fuzz-owner"), key("fuzz-miner"))
         yield svc

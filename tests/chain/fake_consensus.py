@@ -32,7 +32,7 @@ def run_epochs(inputs: Any, params: Any, **_: Any) -> Any:
         k = int(params.max_validators[s])
         order = np.argsort(st, kind="stable")
         permit = np.zeros(n, bool)
-        permit[order[max(0, n - k):]] = True
+        permit[order[max(0, n - k) :]] = True
         permit &= st > 0
         active = inputs.last_update[s, :n] + params.activity_cutoff[s] >= inputs.current_block[s]
         rank = np.zeros(n)
@@ -57,9 +57,17 @@ def run_epochs(inputs: Any, params: Any, **_: Any) -> Any:
         out["active"][s, :n] = active
         out["validator_permit"][s, :n] = permit
         out["stake"][s, :n] = st
-        for name, x in (("incentive", inc), ("rank", inc), ("dividends", div), ("trust", inc),
-                        ("consensus", inc), ("validator_trust", div), ("server_share", se),
-                        ("validator_share", ve), ("emission_share", nce)):
+        for name, x in (
+            ("incentive", inc),
+            ("rank", inc),
+            ("dividends", div),
+            ("trust", inc),
+            ("consensus", inc),
+            ("validator_trust", div),
+            ("server_share", se),
+            ("validator_share", ve),
+            ("emission_share", nce),
+        ):
             out[name][s, :n] = x
         out["pruning_score"][s, :n] = nce / nce.max() if nce.max() > 0 else nce
         out["server_emission"][s, :n] = np.floor(se * em)
@@ -70,8 +78,17 @@ def run_epochs(inputs: Any, params: Any, **_: Any) -> Any:
             if uid >= 0 and permit[uid]:
                 w = np.asarray(inputs.weights[s, r], float)
                 out["bonds"][s, r] = w / w.max() if w.max() > 0 else w
-    for name in ("stake", "consensus", "validator_trust", "incentive", "dividends", "rank", "trust",
-                 "pruning_score", "bonds"):
+    for name in (
+        "stake",
+        "consensus",
+        "validator_trust",
+        "incentive",
+        "dividends",
+        "rank",
+        "trust",
+        "pruning_score",
+        "bonds",
+    ):
         out[name + "_u16"] = np.floor(np.clip(out[name], 0, 1) * U16).astype(np.uint16)
     for name in ("server_emission", "validator_emission", "emission"):
         out[name] = out[name].astype(np.int64)

@@ -20,8 +20,10 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-MISSING = ("PostgreSQL server binaries (initdb, pg_ctl) not found: install the Debian package "
-           "`postgresql` (apt-get install -y postgresql) or set SUBNETES_PG_BINDIR")
+MISSING = (
+    "PostgreSQL server binaries (initdb, pg_ctl) not found: install the Debian package "
+    "`postgresql` (apt-get install -y postgresql) or set SUBNETES_PG_BINDIR"
+)
 
 
 def pg_bindir() -> Path | None:
@@ -32,13 +34,24 @@ def pg_bindir() -> Path | None:
         candidates.append(os.environ["SUBNETES_PG_BINDIR"])
     if shutil.which("pg_config"):
         with contextlib.suppress(subprocess.SubprocessError, OSError):
-            candidates.append(subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True,
-                                             check=True, timeout=10).stdout.strip())
-    candidates += sorted(glob.glob("/usr/lib/postgresql/*/bin"),
-                         key=lambda p: int(p.split("/")[-2]) if p.split("/")[-2].isdigit() else 0,
-                         reverse=True)
+            candidates.append(
+                subprocess.run(
+                    ["pg_config", "--bindir"],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                    timeout=10,
+                ).stdout.strip()
+            )
+    candidates += sorted(
+        glob.glob("/usr/lib/postgresql/*/bin"),
+        key=lambda p: int(p.split("/")[-2]) if p.split("/")[-2].isdigit() else 0,
+        reverse=True,
+    )
     for d in candidates:
-        if d and all(os.access(os.path.join(d, b), os.X_OK) for b in ("initdb", "pg_ctl", "postgres")):
+        if d and all(
+            os.access(os.path.join(d, b), os.X_OK) for b in ("initdb", "pg_ctl", "postgres")
+        ):
             return Path(d)
     return None
 
@@ -63,8 +76,10 @@ class PgServer:
             try:
                 pw = pwd.getpwnam("postgres")
             except KeyError as e:
-                raise RuntimeError("running as root but there is no `postgres` OS user; "
-                                   "install the Debian package `postgresql`") from e
+                raise RuntimeError(
+                    "running as root but there is no `postgres` OS user; "
+                    "install the Debian package `postgresql`"
+                ) from e
             os.chown(self.dir, pw.pw_uid, pw.pw_gid)
         os.chmod(self.dir, 0o700)
 
@@ -72,24 +87,57 @@ class PgServer:
         cmd = [str(self.bindir / args[0]), *args[1:]]
         if self.as_postgres:
             cmd = ["runuser", "-u", "postgres", "--", *cmd]
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=self.dir,
-                              env={**os.environ, "LC_ALL": "C", "LANG": "C"})
+        return subprocess.run(
+            cmd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=self.dir,
+            env={**os.environ, "LC_ALL": "C", "LANG": "C"},
+        )
 
     def start(self) -> PgServer:
-        r = self._run("initdb", "-D", str(self.data), "-U", self.user, "--auth=trust", "-E", "UTF8",
-                      "--no-sync", "--locale=C")
+        r = self._run(
+            "initdb",
+            "-D",
+            str(self.data),
+            "-U",
+            self.user,
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+            "--locale=C",
+        )
         if r.returncode:
             raise RuntimeError(f"initdb failed:\n{r.stdout}\n{r.stderr}")
         for _attempt in range(5):  # the free port may be taken between probing and binding
             self.port = _free_port()
-            opts = (f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories={self.dir}"
-                    " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-                    " -c max_connections=300 -c shared_buffers=32MB")
-            r = self._run("pg_ctl", "start", "-w", "-t", "60", "-D", str(self.data), "-o", opts,
-                          "-l", str(self.dir / "server.log"))
+            opts = (
+                f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories={self.dir}"
+                " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+                " -c max_connections=300 -c shared_buffers=32MB"
+            )
+            r = self._run(
+                "pg_ctl",
+                "start",
+                "-w",
+                "-t",
+                "60",
+                "-D",
+                str(self.data),
+                "-o",
+                opts,
+                "-l",
+                str(self.dir / "server.log"),
+            )
             if r.returncode == 0:
                 return self
-        log = (self.dir / "server.log").read_text(errors="replace")[-3000:] if (self.dir / "server.log").exists() else ""
+        log = (
+            (self.dir / "server.log").read_text(errors="replace")[-3000:]
+            if (self.dir / "server.log").exists()
+            else ""
+        )
         raise RuntimeError(f"pg_ctl start failed:\n{r.stdout}\n{r.stderr}\n{log}")
 
     def stop(self) -> None:

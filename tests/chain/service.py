@@ -25,8 +25,14 @@ class Service:
     """The real ``subnetes chain run`` process on 127.0.0.1; ``db`` is a SQLite path or a URL
     (then ``ready`` names the ready file)."""
 
-    def __init__(self, db: Path | str, block_time: float = 0.1, ready: Path | None = None,
-                 extra_args: tuple[str, ...] = (), fake_consensus: bool = False) -> None:
+    def __init__(
+        self,
+        db: Path | str,
+        block_time: float = 0.1,
+        ready: Path | None = None,
+        extra_args: tuple[str, ...] = (),
+        fake_consensus: bool = False,
+    ) -> None:
         self.db, self.block_time, self.port = str(db), block_time, free_port()
         self.ready = ready or Path(db).with_suffix(".ready")
         self.extra_args = extra_args
@@ -45,15 +51,32 @@ class Service:
         ready = self.ready
         ready.unlink(missing_ok=True)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "subnetes.chain", "chain", "run", "--db", self.db, "--port",
-             str(self.port), "--block-time", str(self.block_time), "--ready-file", str(ready),
-             *self.extra_args],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            [
+                sys.executable,
+                "-m",
+                "subnetes.chain",
+                "chain",
+                "run",
+                "--db",
+                self.db,
+                "--port",
+                str(self.port),
+                "--block-time",
+                str(self.block_time),
+                "--ready-file",
+                str(ready),
+                *self.extra_args,
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
         deadline = time.time() + 60
         while not ready.exists():
             if self.proc.poll() is not None or time.time() > deadline:
-                raise RuntimeError(f"chain did not start: {self.proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+                raise RuntimeError(
+                    f"chain did not start: {self.proc.stderr.read().decode()[-2000:]}"
+                )  # type: ignore[union-attr]
             time.sleep(0.05)
         while True:
             try:
@@ -95,6 +118,10 @@ def fingerprint(h: httpx.Client, alice: str) -> tuple[Any, ...]:
     """Everything a rejected extrinsic could disturb on a manual node, as the API shows it:
     head, network totals, the account, subnet 1's metagraph, the queue length."""
     queue = re.search(r"^subnetes_chain_queue_length (\S+)$", h.get("/metrics").text, re.M)
-    return (h.get("/v1/blocks/latest").json()["hash"], h.get("/v1/network").json(),
-            h.get(f"/v1/accounts/{alice}").json(), h.get("/v1/subnets/1/metagraph").json(),
-            queue.group(1) if queue else None)
+    return (
+        h.get("/v1/blocks/latest").json()["hash"],
+        h.get("/v1/network").json(),
+        h.get(f"/v1/accounts/{alice}").json(),
+        h.get("/v1/subnets/1/metagraph").json(),
+        queue.group(1) if queue else None,
+    )

@@ -34,7 +34,9 @@ def nonce_of(h: httpx.Client, who: Any = ALICE) -> int:
 
 def post(h: httpx.Client, body: Any, **kw: Any) -> httpx.Response:
     content = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return h.post("/v1/extrinsics", content=content, headers={"content-type": "application/json"}, **kw)
+    return h.post(
+        "/v1/extrinsics", content=content, headers={"content-type": "application/json"}, **kw
+    )
 
 
 def rejected_at_submission(h: httpx.Client, body: Any, status: int, name: str, **kw: Any) -> None:
@@ -50,8 +52,17 @@ def _good(h: httpx.Client, g: str, **args: Any) -> dict[str, Any]:
     return sign(ALICE, "faucet", args or {"amount": 5}, nonce_of(h), g)
 
 
-@pytest.mark.parametrize("body", [b"{not json", b"", b"\xff\xfe\x00", b'{"call": "faucet",', b"[" * 100_000,
-                                  b'{"a":' * 50_000 + b"1" + b"}" * 50_000])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{not json",
+        b"",
+        b"\xff\xfe\x00",
+        b'{"call": "faucet",',
+        b"[" * 100_000,
+        b'{"a":' * 50_000 + b"1" + b"}" * 50_000,
+    ],
+)
 def test_malformed_json(api, body: bytes) -> None:
     h, _ = api
     rejected_at_submission(h, body, 400, "MalformedJSON")
@@ -66,18 +77,35 @@ def test_unknown_and_missing_fields(api) -> None:
     h, g = api
     good = _good(h, g)
     rejected_at_submission(h, {**good, "tip": 1}, 400, "MalformedExtrinsic")
-    rejected_at_submission(h, {k: v for k, v in good.items() if k != "nonce"}, 400, "MalformedExtrinsic")
-    rejected_at_submission(h, {k: v for k, v in good.items() if k != "signature"}, 400, "MalformedExtrinsic")
+    rejected_at_submission(
+        h, {k: v for k, v in good.items() if k != "nonce"}, 400, "MalformedExtrinsic"
+    )
+    rejected_at_submission(
+        h, {k: v for k, v in good.items() if k != "signature"}, 400, "MalformedExtrinsic"
+    )
     deep: Any = 1
     for _ in range(40):
         deep = [deep]
     rejected_at_submission(h, {**good, "args": {"amount": deep}}, 400, "MalformedExtrinsic")
 
 
-@pytest.mark.parametrize("field,value", [
-    ("nonce", "0"), ("nonce", -1), ("nonce", 1.5), ("nonce", True), ("nonce", 2**64), ("nonce", None),
-    ("args", []), ("args", "amount=5"), ("call", 1), ("signer", None), ("genesis", 0), ("signature", ["0x"]),
-])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("nonce", "0"),
+        ("nonce", -1),
+        ("nonce", 1.5),
+        ("nonce", True),
+        ("nonce", 2**64),
+        ("nonce", None),
+        ("args", []),
+        ("args", "amount=5"),
+        ("call", 1),
+        ("signer", None),
+        ("genesis", 0),
+        ("signature", ["0x"]),
+    ],
+)
 def test_wrong_types(api, field: str, value: Any) -> None:
     h, g = api
     rejected_at_submission(h, {**_good(h, g), field: value}, 400, "MalformedExtrinsic")
@@ -112,8 +140,12 @@ def test_bad_signatures(api) -> None:
     rejected_at_submission(h, {**good, "signature": by_bob["signature"]}, 401, "BadSignature")
     rejected_at_submission(h, {**good, "signer": "5" + "1" * 47}, 400, "InvalidSigner")
     rejected_at_submission(h, {**good, "signer": ""}, 400, "InvalidSigner")
-    rejected_at_submission(h, sign(ALICE, "faucet", {"amount": 5}, good["nonce"], "0x" + "11" * 32),
-                           400, "WrongGenesis")
+    rejected_at_submission(
+        h,
+        sign(ALICE, "faucet", {"amount": 5}, good["nonce"], "0x" + "11" * 32),
+        400,
+        "WrongGenesis",
+    )
 
 
 def test_replayed_and_future_nonces(api) -> None:
@@ -125,7 +157,9 @@ def test_replayed_and_future_nonces(api) -> None:
     assert h.get(f"/v1/extrinsics/{r.json()['hash']}").json()["status"] == "in_block"
     rejected_at_submission(h, good, 409, "StaleNonce")  # the very same bytes again
     # the same nonce, freshly signed with other arguments, is a replay too
-    rejected_at_submission(h, sign(ALICE, "faucet", {"amount": 7}, good["nonce"], g), 409, "StaleNonce")
+    rejected_at_submission(
+        h, sign(ALICE, "faucet", {"amount": 7}, good["nonce"], g), 409, "StaleNonce"
+    )
     # a future nonce waits in the queue for its block, where it is rejected: never in a block
     n = nonce_of(h)
     before = h.get(f"/v1/accounts/{ALICE.ss58_address}").json()
@@ -138,17 +172,20 @@ def test_replayed_and_future_nonces(api) -> None:
     assert h.get(f"/v1/accounts/{ALICE.ss58_address}").json() == before
 
 
-@pytest.mark.parametrize("call,args,name", [
-    ("faucet", {"amount": 5, "color": "red"}, "InvalidArguments"),      # unknown argument
-    ("faucet", {}, "InvalidArguments"),                                 # missing argument
-    ("faucet", {"amount": "5"}, "InvalidArguments"),                    # wrong type
-    ("faucet", {"amount": -5}, "InvalidArguments"),
-    ("faucet", {"amount": 2**64}, "InvalidArguments"),
-    ("transfer", {"dest": "nobody", "amount": 1}, "InvalidArguments"),
-    ("set_weights", {"netuid": 1, "uids": [0, "1"], "values": [1, 1]}, "InvalidArguments"),
-    ("mint", {"amount": 5}, "UnknownCall"),
-    ("sudo_set_balance", {"who": BOB.ss58_address, "amount": 1}, "NotSudo"),  # signed by Bob
-])
+@pytest.mark.parametrize(
+    "call,args,name",
+    [
+        ("faucet", {"amount": 5, "color": "red"}, "InvalidArguments"),  # unknown argument
+        ("faucet", {}, "InvalidArguments"),  # missing argument
+        ("faucet", {"amount": "5"}, "InvalidArguments"),  # wrong type
+        ("faucet", {"amount": -5}, "InvalidArguments"),
+        ("faucet", {"amount": 2**64}, "InvalidArguments"),
+        ("transfer", {"dest": "nobody", "amount": 1}, "InvalidArguments"),
+        ("set_weights", {"netuid": 1, "uids": [0, "1"], "values": [1, 1]}, "InvalidArguments"),
+        ("mint", {"amount": 5}, "UnknownCall"),
+        ("sudo_set_balance", {"who": BOB.ss58_address, "amount": 1}, "NotSudo"),  # signed by Bob
+    ],
+)
 def test_rejected_in_block(api, call: str, args: dict[str, Any], name: str) -> None:
     """Validly signed, rejected by the call's argument schema or rules when the block is built:
     the outcome names the error, the extrinsic is not in the block, the signer's account (and

@@ -33,7 +33,13 @@ def test_bad_signature_stale_and_future_nonce(net: Net) -> None:
     from subnetes.chain.extrinsic import apply_extrinsic, parse, sign
 
     g = net.ledger.genesis_hash
-    body = sign(ALICE, "transfer", {"dest": BOB.ss58_address, "amount": 1}, net.st.nonce(ALICE.ss58_address), g)
+    body = sign(
+        ALICE,
+        "transfer",
+        {"dest": BOB.ss58_address, "amount": 1},
+        net.st.nonce(ALICE.ss58_address),
+        g,
+    )
     body["args"]["amount"] = 2  # tampered after signing
     with pytest.raises(ChainError, match="BadSignature"):
         apply_extrinsic(net.st, Ctx(net.block + 1), parse(body), g)
@@ -43,10 +49,22 @@ def test_bad_signature_stale_and_future_nonce(net: Net) -> None:
     body = sign(ALICE, "transfer", {"dest": BOB.ss58_address, "amount": 1}, 99, g)
     with pytest.raises(ChainError, match="FutureNonce"):
         apply_extrinsic(net.st, Ctx(net.block + 1), parse(body), g)
-    body = sign(ALICE, "transfer", {"dest": BOB.ss58_address, "amount": 1}, net.st.nonce(ALICE.ss58_address), "0x00")
+    body = sign(
+        ALICE,
+        "transfer",
+        {"dest": BOB.ss58_address, "amount": 1},
+        net.st.nonce(ALICE.ss58_address),
+        "0x00",
+    )
     with pytest.raises(ChainError, match="WrongGenesis"):
         apply_extrinsic(net.st, Ctx(net.block + 1), parse(body), g)
-    for bad in ([], {"call": "x"}, {**body, "extra": 1}, {**body, "nonce": "1"}, {**body, "nonce": True}):
+    for bad in (
+        [],
+        {"call": "x"},
+        {**body, "extra": 1},
+        {**body, "nonce": "1"},
+        {**body, "nonce": True},
+    ):
         with pytest.raises(ChainError, match="MalformedExtrinsic"):
             parse(bad)
 
@@ -103,7 +121,13 @@ def test_register_network_lock_and_owner_uid0(dev: Net) -> None:
     from subnetes.chain.subnets import current_lock_cost
 
     assert current_lock_cost(dev.st, dev.block + 1) == 2 * tao(10) - tao(10) // 100
-    dev.err(ALICE, "register_network", "LockCostExceedsLimit", hotkey=key("o2").ss58_address, max_lock_cost=tao(1))
+    dev.err(
+        ALICE,
+        "register_network",
+        "LockCostExceedsLimit",
+        hotkey=key("o2").ss58_address,
+        max_lock_cost=tao(1),
+    )
     poor = key("poor")
     dev.ok(poor, "faucet", amount=tao(1))
     dev.err(poor, "register_network", "CannotAffordLockCost", hotkey=key("o3").ss58_address)
@@ -150,13 +174,37 @@ def test_set_hyperparameter(net: Net, make_net) -> None:
     assert net.st.subnets[1].hp.tempo == 20
     net.err(BOB, "set_hyperparameter", "NotSubnetOwner", netuid=1, name="tempo", value=5)
     net.err(ALICE, "set_hyperparameter", "InvalidHyperparameter", netuid=1, name="nope", value=5)
-    net.err(ALICE, "set_hyperparameter", "InvalidHyperparameter", netuid=1, name="kappa", value=70000)
-    net.err(ALICE, "set_hyperparameter", "InvalidHyperparameter", netuid=1, name="kappa", value=True)
-    net.err(ALICE, "set_hyperparameter", "InvalidHyperparameter", netuid=1, name="liquid_alpha_enabled", value=1)
-    net.err(ALICE, "set_hyperparameter", "InvalidHyperparameter", netuid=1, name="min_burn", value=tao(1000))
+    net.err(
+        ALICE, "set_hyperparameter", "InvalidHyperparameter", netuid=1, name="kappa", value=70000
+    )
+    net.err(
+        ALICE, "set_hyperparameter", "InvalidHyperparameter", netuid=1, name="kappa", value=True
+    )
+    net.err(
+        ALICE,
+        "set_hyperparameter",
+        "InvalidHyperparameter",
+        netuid=1,
+        name="liquid_alpha_enabled",
+        value=1,
+    )
+    net.err(
+        ALICE,
+        "set_hyperparameter",
+        "InvalidHyperparameter",
+        netuid=1,
+        name="min_burn",
+        value=tao(1000),
+    )
     reg(net, "m1")
-    net.err(ALICE, "set_hyperparameter", "MaxAllowedUidsLessThanCurrentUids", netuid=1,
-            name="max_allowed_uids", value=1)
+    net.err(
+        ALICE,
+        "set_hyperparameter",
+        "MaxAllowedUidsLessThanCurrentUids",
+        netuid=1,
+        name="max_allowed_uids",
+        value=1,
+    )
     # subtensor authority: root-only params need sudo
     sub = make_net(hyperparameter_authority="subtensor")
     sub.ok(BOB, "register_network", hotkey=key("bo").ss58_address)
@@ -173,27 +221,64 @@ def test_burned_register_and_errors(net: Net) -> None:
     iss, burn = net.st.g.issuance, net.st.subnets[1].burn
     uid = reg(net, "m1")
     assert uid == 1 and net.st.g.issuance == iss - burn  # recycled
-    net.err(ALICE, "burned_register", "HotKeyAlreadyRegisteredInSubNet", netuid=1, hotkey=key("m1").ss58_address)
-    net.err(ALICE, "burned_register", "SubNetworkDoesNotExist", netuid=5, hotkey=key("m2").ss58_address)
-    net.err(ALICE, "burned_register", "RegistrationNotPermittedOnRootSubnet", netuid=0, hotkey=key("m2").ss58_address)
+    net.err(
+        ALICE,
+        "burned_register",
+        "HotKeyAlreadyRegisteredInSubNet",
+        netuid=1,
+        hotkey=key("m1").ss58_address,
+    )
+    net.err(
+        ALICE, "burned_register", "SubNetworkDoesNotExist", netuid=5, hotkey=key("m2").ss58_address
+    )
+    net.err(
+        ALICE,
+        "burned_register",
+        "RegistrationNotPermittedOnRootSubnet",
+        netuid=0,
+        hotkey=key("m2").ss58_address,
+    )
     net.ok(BOB, "register_network", hotkey=key("o2").ss58_address)
     net.err(BOB, "burned_register", "NonAssociatedColdKey", netuid=2, hotkey=key("m1").ss58_address)
-    net.err(ALICE, "burned_register", "BurnExceedsLimit", netuid=1, hotkey=key("m2").ss58_address, max_burn=0)
+    net.err(
+        ALICE,
+        "burned_register",
+        "BurnExceedsLimit",
+        netuid=1,
+        hotkey=key("m2").ss58_address,
+        max_burn=0,
+    )
     poor = key("poor2")
-    net.err(poor, "burned_register", "NotEnoughBalanceToStake", netuid=1, hotkey=key("m3").ss58_address)
+    net.err(
+        poor, "burned_register", "NotEnoughBalanceToStake", netuid=1, hotkey=key("m3").ss58_address
+    )
     net.ok(ALICE, "set_hyperparameter", netuid=1, name="registration_allowed", value=False)
-    net.err(ALICE, "burned_register", "SubNetRegistrationDisabled", netuid=1, hotkey=key("m2").ss58_address)
+    net.err(
+        ALICE,
+        "burned_register",
+        "SubNetRegistrationDisabled",
+        netuid=1,
+        hotkey=key("m2").ss58_address,
+    )
 
 
 def test_registration_rate_limits(net: Net) -> None:
     net.ok(ALICE, "set_hyperparameter", netuid=1, name="max_registrations_per_block", value=1)
-    _, outs = net.step(net.xt(ALICE, "burned_register", netuid=1, hotkey=key("a").ss58_address),
-                       net.xt(ALICE, "burned_register", netuid=1, hotkey=key("b").ss58_address))
+    _, outs = net.step(
+        net.xt(ALICE, "burned_register", netuid=1, hotkey=key("a").ss58_address),
+        net.xt(ALICE, "burned_register", netuid=1, hotkey=key("b").ss58_address),
+    )
     assert outs[0].error is None and outs[1].error.name == "TooManyRegistrationsThisBlock"
     net.ok(ALICE, "set_hyperparameter", netuid=1, name="target_registrations_per_interval", value=1)
     net.ok(ALICE, "burned_register", netuid=1, hotkey=key("b").ss58_address)
     net.ok(ALICE, "burned_register", netuid=1, hotkey=key("c").ss58_address)
-    net.err(ALICE, "burned_register", "TooManyRegistrationsThisInterval", netuid=1, hotkey=key("d").ss58_address)
+    net.err(
+        ALICE,
+        "burned_register",
+        "TooManyRegistrationsThisInterval",
+        netuid=1,
+        hotkey=key("d").ss58_address,
+    )
 
 
 def test_burn_adjusts_each_interval(make_net) -> None:
@@ -223,12 +308,19 @@ def test_full_subnet_replaces_lowest_non_immune(make_net) -> None:
     # all immune: lowest among immune (both score 0, earliest = m1)
     net.st.subnets[1].neurons[2].pruning_score = 5
     ev = net.ok(ALICE, "burned_register", netuid=1, hotkey=key("m3").ss58_address)
-    assert [(e["type"], e["uid"]) for e in ev][:2] == [("NeuronDeregistered", 1), ("NeuronRegistered", 1)]
+    assert [(e["type"], e["uid"]) for e in ev][:2] == [
+        ("NeuronDeregistered", 1),
+        ("NeuronRegistered", 1),
+    ]
     net.run_to(net.block + 5)
     n = net.st.subnets[1].neurons
     n[1].pruning_score, n[2].pruning_score = 9, 1
     ev = net.ok(ALICE, "burned_register", netuid=1, hotkey=key("m4").ss58_address)
-    assert ev[0]["type"] == "NeuronDeregistered" and ev[0]["uid"] == 2 and ev[0]["hotkey"] == key("m2").ss58_address
+    assert (
+        ev[0]["type"] == "NeuronDeregistered"
+        and ev[0]["uid"] == 2
+        and ev[0]["hotkey"] == key("m2").ss58_address
+    )
     assert net.st.subnets[1].neurons[0].hotkey == OWNER_HK.ss58_address  # owner never pruned
 
 
@@ -242,7 +334,9 @@ def test_no_neuron_id_available(make_net) -> None:
 def test_root_register(net: Net, make_net) -> None:
     net.ok(ALICE, "root_register", hotkey=key("r1").ss58_address)
     assert key("r1").ss58_address in net.st.subnets[0].uid_of
-    net.err(ALICE, "root_register", "HotKeyAlreadyRegisteredInSubNet", hotkey=key("r1").ss58_address)
+    net.err(
+        ALICE, "root_register", "HotKeyAlreadyRegisteredInSubNet", hotkey=key("r1").ss58_address
+    )
     small = make_net(root_max_uids=1)
     small.ok(ALICE, "root_register", hotkey=key("r1").ss58_address)
     small.err(ALICE, "root_register", "StakeTooLowForRoot", hotkey=key("r2").ss58_address)
@@ -256,7 +350,14 @@ def test_serve_axon(net: Net) -> None:
     assert net.st.subnets[1].neurons[1].axon.ip == "127.64.0.5"
     net.err(m1, "serve_axon", "InvalidIpAddress", netuid=1, ip="999.1.1.1", port=1)
     net.err(m1, "serve_axon", "InvalidPort", netuid=1, ip="127.0.0.1", port=0)
-    net.err(key("stranger"), "serve_axon", "HotKeyNotRegisteredInSubNet", netuid=1, ip="127.0.0.1", port=1)
+    net.err(
+        key("stranger"),
+        "serve_axon",
+        "HotKeyNotRegisteredInSubNet",
+        netuid=1,
+        ip="127.0.0.1",
+        port=1,
+    )
     net.ok(ALICE, "set_hyperparameter", netuid=1, name="serving_rate_limit", value=50)
     net.err(m1, "serve_axon", "ServingRateLimitExceeded", netuid=1, ip="127.0.0.1", port=2)
 
@@ -269,12 +370,17 @@ def test_stake_and_nomination(net: Net) -> None:
     reg(net, "v1")
     net.ok(ALICE, "add_stake", hotkey=v.ss58_address, amount=tao(100))
     net.ok(BOB, "add_stake", hotkey=v.ss58_address, amount=tao(50))  # nominator
-    assert net.st.hotkeys[v.ss58_address].stakes == {ALICE.ss58_address: tao(100), BOB.ss58_address: tao(50)}
+    assert net.st.hotkeys[v.ss58_address].stakes == {
+        ALICE.ss58_address: tao(100),
+        BOB.ss58_address: tao(50),
+    }
     net.ok(BOB, "remove_stake", hotkey=v.ss58_address, amount=tao(50))
     assert BOB.ss58_address not in net.st.hotkeys[v.ss58_address].stakes
     net.err(BOB, "remove_stake", "NotEnoughStakeToWithdraw", hotkey=v.ss58_address, amount=1)
     net.err(BOB, "add_stake", "HotKeyAccountNotExists", hotkey=key("nobody").ss58_address, amount=1)
-    net.err(BOB, "remove_stake", "HotKeyAccountNotExists", hotkey=key("nobody").ss58_address, amount=1)
+    net.err(
+        BOB, "remove_stake", "HotKeyAccountNotExists", hotkey=key("nobody").ss58_address, amount=1
+    )
     net.err(key("poor"), "add_stake", "NotEnoughBalanceToStake", hotkey=v.ss58_address, amount=1)
     net.err(BOB, "add_stake", "AmountTooLow", hotkey=v.ss58_address, amount=0)
     net.err(BOB, "remove_stake", "AmountTooLow", hotkey=v.ss58_address, amount=0)
@@ -289,7 +395,9 @@ def test_set_take(net: Net, make_net) -> None:
     slow = make_net(take_rate_limit=100)
     slow.ok(ALICE, "register_network", hotkey=OWNER_HK.ss58_address)
     slow.ok(ALICE, "set_take", hotkey=OWNER_HK.ss58_address, take=10)  # decrease: immediate
-    slow.err(ALICE, "set_take", "DelegateTxRateLimitExceeded", hotkey=OWNER_HK.ss58_address, take=11)
+    slow.err(
+        ALICE, "set_take", "DelegateTxRateLimitExceeded", hotkey=OWNER_HK.ss58_address, take=11
+    )
 
 
 # ---- weights ---------------------------------------------------------------------------------
@@ -317,7 +425,14 @@ def test_set_weights_errors(wnet: Net) -> None:
     e = wnet.err
     e(v, "set_weights", "WeightVecNotEqualSize", netuid=1, uids=[2], values=[1, 2])
     e(v, "set_weights", "SubNetworkDoesNotExist", netuid=9, uids=[2], values=[1])
-    e(v, "set_weights", "UidsLengthExceedUidsInSubNet", netuid=1, uids=list(range(5)), values=[1] * 5)
+    e(
+        v,
+        "set_weights",
+        "UidsLengthExceedUidsInSubNet",
+        netuid=1,
+        uids=list(range(5)),
+        values=[1] * 5,
+    )
     e(key("out"), "set_weights", "HotKeyNotRegisteredInSubNet", netuid=1, uids=[2], values=[1])
     e(key("m1"), "set_weights", "NeuronNoValidatorPermit", netuid=1, uids=[3], values=[1])
     e(v, "set_weights", "DuplicateUids", netuid=1, uids=[2, 2], values=[1, 1])
@@ -328,10 +443,26 @@ def test_set_weights_errors(wnet: Net) -> None:
     e(v, "set_weights", "MaxWeightExceeded", netuid=1, uids=[2, 3], values=[1, 1])
     wnet.ok(ALICE, "set_hyperparameter", netuid=1, name="max_weight_limit", value=65535)
     wnet.ok(ALICE, "set_hyperparameter", netuid=1, name="weights_version_key", value=5)
-    e(v, "set_weights", "IncorrectWeightVersionKey", netuid=1, uids=[2, 3], values=[1, 1], version_key=4)
+    e(
+        v,
+        "set_weights",
+        "IncorrectWeightVersionKey",
+        netuid=1,
+        uids=[2, 3],
+        values=[1, 1],
+        version_key=4,
+    )
     wnet.ok(v, "set_weights", netuid=1, uids=[2, 3], values=[1, 1], version_key=5)
     wnet.ok(ALICE, "set_hyperparameter", netuid=1, name="weights_rate_limit", value=100)
-    e(v, "set_weights", "SettingWeightsTooFast", netuid=1, uids=[2, 3], values=[1, 1], version_key=5)
+    e(
+        v,
+        "set_weights",
+        "SettingWeightsTooFast",
+        netuid=1,
+        uids=[2, 3],
+        values=[1, 1],
+        version_key=5,
+    )
     # self-weight needs no permit
     wnet.ok(key("m1"), "set_weights", netuid=1, uids=[2], values=[1], version_key=5)
 
@@ -350,8 +481,18 @@ def test_commit_reveal(wnet: Net) -> None:
     wnet.err(v, "set_weights", "CommitRevealEnabled", netuid=1, uids=[2], values=[1])
     h = weights_commit_hash(v.ss58_address, 1, [2, 3], [1, 2], [7, 7], 0)
     wnet.ok(v, "commit_weights", netuid=1, commit_hash=h)
-    wnet.err(v, "reveal_weights", "RevealTooEarly", netuid=1, uids=[2, 3], values=[1, 2], salt=[7, 7])
-    wnet.err(v, "reveal_weights", "NoWeightsCommitFound", netuid=1, uids=[2, 3], values=[1, 3], salt=[7, 7])
+    wnet.err(
+        v, "reveal_weights", "RevealTooEarly", netuid=1, uids=[2, 3], values=[1, 2], salt=[7, 7]
+    )
+    wnet.err(
+        v,
+        "reveal_weights",
+        "NoWeightsCommitFound",
+        netuid=1,
+        uids=[2, 3],
+        values=[1, 3],
+        salt=[7, 7],
+    )
     wnet.run_to(wnet.block + 11)
     wnet.ok(v, "reveal_weights", netuid=1, uids=[2, 3], values=[1, 2], salt=[7, 7])
     assert wnet.st.subnets[1].neurons[1].weights == {2: 32767, 3: 65535}
@@ -359,7 +500,9 @@ def test_commit_reveal(wnet: Net) -> None:
 
 def test_root_weights_drive_shares(net: Net) -> None:
     net.ok(BOB, "register_network", hotkey=key("o2").ss58_address)
-    assert net.st.subnets[1].emission_share == net.st.subnets[2].emission_share  # equal w/o root weights
+    assert (
+        net.st.subnets[1].emission_share == net.st.subnets[2].emission_share
+    )  # equal w/o root weights
     r = key("r1")
     net.ok(ALICE, "root_register", hotkey=r.ss58_address)
     net.ok(ALICE, "add_stake", hotkey=r.ss58_address, amount=tao(10))

@@ -26,7 +26,11 @@ def test_keys_new_and_list(tmp_path: Path, monkeypatch) -> None:
     r = run("keys", "list", env=env)
     assert "miner1" in r.stdout
     r = run("keys", "new", "miner1", env=env)
-    assert r.returncode == 1 and r.stderr.strip().startswith("error:") and len(r.stderr.strip().splitlines()) == 1
+    assert (
+        r.returncode == 1
+        and r.stderr.strip().startswith("error:")
+        and len(r.stderr.strip().splitlines()) == 1
+    )
 
 
 def test_cli_against_service(tmp_path: Path) -> None:
@@ -35,7 +39,9 @@ def test_cli_against_service(tmp_path: Path) -> None:
     try:
         r = run("subnet", "register", "--key", "//Alice", "--hotkey", "//cli-owner", *e)
         assert r.returncode == 0 and "SubnetRegistered" in r.stdout, r.stderr
-        r = run("neuron", "register", "--netuid", "1", "--key", "//Alice", "--hotkey", "//cli-m1", *e)
+        r = run(
+            "neuron", "register", "--netuid", "1", "--key", "//Alice", "--hotkey", "//cli-m1", *e
+        )
         assert r.returncode == 0, r.stderr
         r = run("stake", "add", "--hotkey", "//cli-m1", "2.5", "--key", "//Alice", *e)
         assert r.returncode == 0, r.stderr
@@ -45,7 +51,10 @@ def test_cli_against_service(tmp_path: Path) -> None:
         assert r.returncode == 0 and "UID" in r.stdout
         r = run("subnet", "register", "--key", "//poor-cli", "--hotkey", "//x", *e)
         assert r.returncode == 1
-        assert r.stderr.strip().startswith("error: CannotAffordLockCost:") and len(r.stderr.strip().splitlines()) == 1
+        assert (
+            r.stderr.strip().startswith("error: CannotAffordLockCost:")
+            and len(r.stderr.strip().splitlines()) == 1
+        )
         r = run("chain", "info", "--endpoint", "http://127.0.0.1:1")
         assert r.returncode == 1 and "cannot reach the chain" in r.stderr
     finally:

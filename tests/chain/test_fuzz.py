@@ -29,9 +29,14 @@ from .service import Service, fingerprint
 EXAMPLES = 20  # per operation and generation mode: ~700 requests, a few seconds
 # /v1/events is an endless stream (tested in test_service); /v1/dev/produce changes state by design
 SKIP = {("GET", "/v1/events"), ("POST", "/v1/dev/produce")}
-CHECKS = [checks.not_a_server_error, checks.status_code_conformance, checks.content_type_conformance,
-          checks.response_schema_conformance, checks.response_headers_conformance,
-          checks.negative_data_rejection]
+CHECKS = [
+    checks.not_a_server_error,
+    checks.status_code_conformance,
+    checks.content_type_conformance,
+    checks.response_schema_conformance,
+    checks.response_headers_conformance,
+    checks.negative_data_rejection,
+]
 OWNER, MINER = key("fuzz-owner"), key("fuzz-miner")
 
 
@@ -43,21 +48,34 @@ def test_api_fuzz(manual_service: Service) -> None:
     head = before[0]
     ops = [r.ok() for r in schema.get_all_operations()]
     ops = [op for op in ops if (op.method.upper(), op.path) not in SKIP]
-    assert {"/v1/extrinsics", "/v1/blocks/{number}", "/v1/subnets/{netuid}/metagraph",
-            "/v1/accounts/{address}"} <= {op.path for op in ops}
+    assert {
+        "/v1/extrinsics",
+        "/v1/blocks/{number}",
+        "/v1/subnets/{netuid}/metagraph",
+        "/v1/accounts/{address}",
+    } <= {op.path for op in ops}
     deadline = time.monotonic() + 60  # a hard bound even on a loaded machine
     stats: dict[str, int] = {}
+
     def fuzz(op: Any, mode: GenerationMode) -> None:
-        @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
-                  phases=[Phase.explicit, Phase.generate], report_multiple_bugs=False,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            phases=[Phase.explicit, Phase.generate],
+            report_multiple_bugs=False,
+            suppress_health_check=list(HealthCheck),
+        )
         @given(case=op.as_strategy(generation_mode=mode))
         def run(case: Any) -> None:
             resp = case.call_and_validate(base_url=url, checks=CHECKS, timeout=30)
             stats[str(resp.status_code)] = stats.get(str(resp.status_code), 0) + 1
             if op.path == "/v1/extrinsics":
                 assert resp.status_code >= 400, resp.text  # nobody can forge a signature
-                assert fingerprint(h, ALICE.ss58_address) == before, "a rejected extrinsic changed state"
+                assert fingerprint(h, ALICE.ss58_address) == before, (
+                    "a rejected extrinsic changed state"
+                )
 
         try:
             run()
@@ -78,7 +96,9 @@ def test_api_fuzz(manual_service: Service) -> None:
     assert latest["parent"] == head and latest["extrinsics"] == []
     assert not any(s.startswith("5") for s in stats), stats
     assert sum(stats.values()) > 200, stats
-    assert "POST /v1/extrinsics" not in skipped and "GET /v1/blocks/{number}" not in skipped, skipped
+    assert "POST /v1/extrinsics" not in skipped and "GET /v1/blocks/{number}" not in skipped, (
+        skipped
+    )
 
 
 def test_openapi_documents_error_bodies(manual_service: Service) -> None:
@@ -92,9 +112,16 @@ def test_openapi_documents_error_bodies(manual_service: Service) -> None:
     assert "400" in doc["paths"]["/v1/blocks/{number}"]["get"]["responses"]
 
 
-@pytest.mark.parametrize("path", ["/v1/blocks/9223372036854775808", "/v1/blocks/-1",
-                                  "/v1/subnets/99999999999999999999", "/v1/subnets/1/metagraph?x=1",
-                                  "/v1/events?from_block=99999999999999999999999"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/blocks/9223372036854775808",
+        "/v1/blocks/-1",
+        "/v1/subnets/99999999999999999999",
+        "/v1/subnets/1/metagraph?x=1",
+        "/v1/events?from_block=99999999999999999999999",
+    ],
+)
 def test_out_of_range_numbers_are_4xx(manual_service: Service, path: str) -> None:
     """Numbers beyond what storage holds (BIGINT) are a 400, not an overflow 500."""
     r = httpx.get(manual_service.url + path, timeout=10)
@@ -120,10 +147,15 @@ def _kind_values(name: str, kind: str) -> Any:
     from subnetes.chain.params import HYPERPARAM_NAMES
     from subnetes.chain.units import U16_MAX, U64_MAX
 
-    ints = st.one_of(st.integers(0, 12), st.sampled_from([0, 1, 2**63 - 1, 2**63, U64_MAX, tao(1), tao(10_000)]),
-                     st.integers(0, U64_MAX))
+    ints = st.one_of(
+        st.integers(0, 12),
+        st.sampled_from([0, 1, 2**63 - 1, 2**63, U64_MAX, tao(1), tao(10_000)]),
+        st.integers(0, U64_MAX),
+    )
     if name == "ip":
-        return st.sampled_from(["127.0.0.1", "::1", "0.0.0.0", "255.255.255.255", "256.1.1.1", "x", ""])
+        return st.sampled_from(
+            ["127.0.0.1", "::1", "0.0.0.0", "255.255.255.255", "256.1.1.1", "x", ""]
+        )
     if name == "name":
         return st.sampled_from([*HYPERPARAM_NAMES, "nope", ""])
     if name in ("netuid", "uid"):
@@ -147,11 +179,20 @@ def _kind_values(name: str, kind: str) -> Any:
 def _garbage() -> Any:
     from hypothesis import strategies as st
 
-    leaf = st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(allow_nan=False),
-                     st.text(max_size=20))
-    return st.recursive(leaf, lambda c: st.one_of(st.lists(c, max_size=3),
-                                                  st.dictionaries(st.text(max_size=5), c, max_size=3)),
-                        max_leaves=6)
+    leaf = st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(2**70), 2**70),
+        st.floats(allow_nan=False),
+        st.text(max_size=20),
+    )
+    return st.recursive(
+        leaf,
+        lambda c: st.one_of(
+            st.lists(c, max_size=3), st.dictionaries(st.text(max_size=5), c, max_size=3)
+        ),
+        max_leaves=6,
+    )
 
 
 def _extrinsic() -> Any:
@@ -181,8 +222,11 @@ def _extrinsic() -> Any:
 
 
 def _conserved(st: Any) -> bool:
-    total = (sum(a.balance for a in st.accounts.values()) + sum(h.total_stake for h in st.hotkeys.values())
-             + sum(s.lock for s in st.subnets.values()))
+    total = (
+        sum(a.balance for a in st.accounts.values())
+        + sum(h.total_stake for h in st.hotkeys.values())
+        + sum(s.lock for s in st.subnets.values())
+    )
     return total == st.g.issuance
 
 
@@ -210,8 +254,13 @@ def test_signed_extrinsic_fuzz() -> None:
 
     seen: dict[str, int] = {}
 
-    @settings(max_examples=100, deadline=None, database=None, derandomize=True,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=100,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(xts=_extrinsic(), tail=st.integers(0, 12))
     def run(xts: list[tuple[int, str, dict[str, Any], int, bool]], tail: int) -> None:
         net = base()
@@ -226,7 +275,11 @@ def test_signed_extrinsic_fuzz() -> None:
             except ChainError as e:
                 seen[e.name] = seen.get(e.name, 0) + 1
                 assert e.name != "InternalError", (call, args, e.message)
-                assert json.dumps(net.st.all_chunks(), sort_keys=True) == before, (call, args, e.name)
+                assert json.dumps(net.st.all_chunks(), sort_keys=True) == before, (
+                    call,
+                    args,
+                    e.name,
+                )
                 assert ctx.events == []
             else:
                 seen["ok"] = seen.get("ok", 0) + 1

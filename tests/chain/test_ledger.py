@@ -62,7 +62,9 @@ def test_restart_resumes_from_last_committed_block(make_net, consensus_fn, new_d
     assert again.head.hash == head.hash and again.state.all_chunks() == state
     assert again.state.state_root() == net.st.state_root()
     assert again.verify_chain() == head.number + 1
-    assert again.storage.head() == head.number and again.storage.block(head.number).hash == head.hash
+    assert (
+        again.storage.head() == head.number and again.storage.block(head.number).hash == head.hash
+    )
     # continuing after the restart gives the same blocks as never stopping
     ref = make_net()
     replay(net, ref)
@@ -101,8 +103,11 @@ def test_failed_commit_changes_nothing(make_net, consensus_fn, new_db) -> None:
         from subnetes.chain.storage import blocks
 
         with storage.engine.begin() as c:
-            c.execute(blocks.insert().values(number=record.number, hash=record.hash,
-                                             parent=record.parent, record="{}"))
+            c.execute(
+                blocks.insert().values(
+                    number=record.number, hash=record.hash, parent=record.parent, record="{}"
+                )
+            )
             raise sa.exc.OperationalError("commit", {}, Exception("disk full"))
 
     storage.commit_block = broken

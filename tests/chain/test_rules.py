@@ -78,7 +78,12 @@ def test_prune_candidate_rules() -> None:
 
 
 def test_subnet_to_prune() -> None:
-    c = [Candidate(1, 10, 0, False), Candidate(2, 3, 5, False), Candidate(3, 3, 4, False), Candidate(4, 0, 9, True)]
+    c = [
+        Candidate(1, 10, 0, False),
+        Candidate(2, 3, 5, False),
+        Candidate(3, 3, 4, False),
+        Candidate(4, 0, 9, True),
+    ]
     assert subnet_to_prune(c) == 3
     assert subnet_to_prune([Candidate(1, 0, 0, True)]) is None
 

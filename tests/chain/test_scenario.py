@@ -15,8 +15,11 @@ from .conftest import ALICE, key
 @pytest.mark.parametrize("backend", ["memory", "sqlite", "postgresql"])
 def test_full_lifecycle(make_net, consensus_fn, backend, request, tmp_path) -> None:
     """The whole lifecycle; with a database, the restarted chain then resumes exactly there."""
-    db = {"memory": lambda: None, "sqlite": lambda: str(tmp_path / "scenario.db"),
-          "postgresql": lambda: request.getfixturevalue("pg").create_database()}[backend]()
+    db = {
+        "memory": lambda: None,
+        "sqlite": lambda: str(tmp_path / "scenario.db"),
+        "postgresql": lambda: request.getfixturevalue("pg").create_database(),
+    }[backend]()
     net = make_net(db=db, subnet_limit=2, network_immunity_period=40)
     owner, bob = ALICE, key("Bob")
     ev = net.ok(owner, "register_network", hotkey=key("own").ss58_address)
@@ -25,17 +28,25 @@ def test_full_lifecycle(make_net, consensus_fn, backend, request, tmp_path) -> N
     for name, value in hp.items():
         net.ok(owner, "set_hyperparameter", netuid=1, name=name, value=value)
     vals, miners = [key(f"v{i}") for i in range(2)], [key(f"m{i}") for i in range(3)]
-    _, outs = net.step(*[net.xt(bob, "burned_register", netuid=1, hotkey=k.ss58_address) for k in vals + miners])
+    _, outs = net.step(
+        *[net.xt(bob, "burned_register", netuid=1, hotkey=k.ss58_address) for k in vals + miners]
+    )
     assert all(o.error is None for o in outs)
     uid = net.st.subnets[1].uid_of
-    _, outs = net.step(*[net.xt(bob, "add_stake", hotkey=v.ss58_address, amount=tao(1000 * (i + 1)))
-                         for i, v in enumerate(vals)])
+    _, outs = net.step(
+        *[
+            net.xt(bob, "add_stake", hotkey=v.ss58_address, amount=tao(1000 * (i + 1)))
+            for i, v in enumerate(vals)
+        ]
+    )
     assert all(o.error is None for o in outs)
     net.run_to(20)  # an epoch grants permits to the two staked validators
     assert [n.validator_permit for n in net.st.subnets[1].neurons[:3]] == [False, True, True]
     m_uids = [uid[m.ss58_address] for m in miners]
     # the validators agree: m0 best, m2 worst
-    _, outs = net.step(*[net.xt(v, "set_weights", netuid=1, uids=m_uids, values=[300, 200, 1]) for v in vals])
+    _, outs = net.step(
+        *[net.xt(v, "set_weights", netuid=1, uids=m_uids, values=[300, 200, 1]) for v in vals]
+    )
     assert all(o.error is None for o in outs), [o.error for o in outs]
     stake_before = {k.ss58_address: net.st.stake_of(k.ss58_address) for k in vals + miners}
     bal_before = net.st.balance(owner.ss58_address)
@@ -54,9 +65,11 @@ def test_full_lifecycle(make_net, consensus_fn, backend, request, tmp_path) -> N
     assert net.st.g.issuance - iss_before == res["owner_cut"] + res["distributed"]
     assert res["distributed"] <= res["pending"] - res["owner_cut"]
     # conservation: balances + stake + locks == issuance
-    total = (sum(a.balance for a in net.st.accounts.values())
-             + sum(h.total_stake for h in net.st.hotkeys.values())
-             + sum(s.lock for s in net.st.subnets.values()))
+    total = (
+        sum(a.balance for a in net.st.accounts.values())
+        + sum(h.total_stake for h in net.st.hotkeys.values())
+        + sum(s.lock for s in net.st.subnets.values())
+    )
     assert total == net.st.g.issuance
     # fill the subnet; the next registration prunes the lowest non-immune miner (m2)
     net.run_to(45)

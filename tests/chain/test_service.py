@@ -39,8 +39,16 @@ def test_client_flow_and_metagraph(service: Service) -> None:
     row = mg["neurons"][1]
     assert row["hotkey"] == miner.ss58_address and row["stake"] == tao(3)
     assert row["axon"]["ip"] == "127.64.0.9" and row["immune"] is True
-    for field in ("rank", "trust", "consensus", "incentive", "dividends", "emission", "validator_permit",
-                  "registered_at"):
+    for field in (
+        "rank",
+        "trust",
+        "consensus",
+        "incentive",
+        "dividends",
+        "emission",
+        "validator_permit",
+        "registered_at",
+    ):
         assert field in row
     assert c.subnet(1)["hyperparameters"]["tempo"] == 10
     assert c.burn(1) > 0 and c.lock_cost() > 0
@@ -63,10 +71,16 @@ def test_bad_input_is_4xx_and_changes_nothing(service: Service) -> None:
     cases = {
         "MalformedJSON": (b"{not json", 400),
         "MalformedExtrinsic": (json.dumps({**good, "extra": 1}).encode(), 400),
-        "InvalidArguments": (json.dumps(sign(ALICE, "faucet", {"amount": "5"}, nonce, g)).encode(), 400),
+        "InvalidArguments": (
+            json.dumps(sign(ALICE, "faucet", {"amount": "5"}, nonce, g)).encode(),
+            400,
+        ),
         "UnknownCall": (json.dumps(sign(ALICE, "mint", {}, nonce, g)).encode(), 400),
         "BadSignature": (json.dumps({**good, "args": {"amount": 6}}).encode(), 401),
-        "WrongGenesis": (json.dumps(sign(ALICE, "faucet", {"amount": 5}, nonce, "0x" + "11" * 32)).encode(), 400),
+        "WrongGenesis": (
+            json.dumps(sign(ALICE, "faucet", {"amount": 5}, nonce, "0x" + "11" * 32)).encode(),
+            400,
+        ),
         "PayloadTooLarge": (b"[" + b"1," * 600_000 + b"1]", 413),
     }
     for name, (body, status) in cases.items():
@@ -78,7 +92,11 @@ def test_bad_input_is_4xx_and_changes_nothing(service: Service) -> None:
     assert r.status_code == 200 and r.json()["events"][0]["type"] == "Faucet"
     r = h.post("/v1/extrinsics", json=good)  # replay
     assert r.status_code == 409 and r.json()["error"] == "StaleNonce"
-    r = h.post("/v1/extrinsics", params={"wait": "false"}, json=sign(ALICE, "faucet", {"amount": 1}, nonce + 1, g))
+    r = h.post(
+        "/v1/extrinsics",
+        params={"wait": "false"},
+        json=sign(ALICE, "faucet", {"amount": 1}, nonce + 1, g),
+    )
     assert r.status_code == 202
     xt_hash = r.json()["hash"]
     for _ in range(100):
@@ -107,8 +125,12 @@ def test_events_resume_health_metrics_openapi(service: Service) -> None:
     h = httpx.Client(base_url=service.url)
     assert h.get("/healthz").status_code == 200 and h.get("/readyz").status_code == 200
     m = h.get("/metrics").text
-    for name in ("subnetes_chain_block_height", "subnetes_chain_block_production_seconds",
-                 "subnetes_chain_extrinsics_total", "subnetes_chain_epoch_seconds"):
+    for name in (
+        "subnetes_chain_block_height",
+        "subnetes_chain_block_production_seconds",
+        "subnetes_chain_extrinsics_total",
+        "subnetes_chain_epoch_seconds",
+    ):
         assert name in m
     paths = h.get("/openapi.json").json()["paths"]
     assert "/v1/extrinsics" in paths and "/v1/subnets/{netuid}/metagraph" in paths
@@ -116,8 +138,11 @@ def test_events_resume_health_metrics_openapi(service: Service) -> None:
 
 def conservation(st) -> None:
     """balances + stake + locks == issuance: nothing minted twice, nothing lost."""
-    total = (sum(a.balance for a in st.accounts.values()) + sum(h.total_stake for h in st.hotkeys.values())
-             + sum(s.lock for s in st.subnets.values()))
+    total = (
+        sum(a.balance for a in st.accounts.values())
+        + sum(h.total_stake for h in st.hotkeys.values())
+        + sum(s.lock for s in st.subnets.values())
+    )
     assert total == st.g.issuance
 
 
@@ -158,7 +183,9 @@ def test_kill9_restart_resumes(tmp_path: Path, new_db) -> None:
     for i in range(4):
         addr = key(f"crash{i}").ss58_address
         n_acked = sum(1 for a, _ in acked if a == addr)
-        assert offline.state.balance(addr) >= tao(n_acked)  # every acknowledged extrinsic is committed
+        assert offline.state.balance(addr) >= tao(
+            n_acked
+        )  # every acknowledged extrinsic is committed
     offline.storage.close()
     svc2 = Service(db, block_time=0.05, ready=tmp_path / "crash2.ready").start()
     try:

@@ -34,8 +34,12 @@ def spans(monkeypatch: pytest.MonkeyPatch) -> InMemorySpanExporter:
 def test_blocks_and_epochs_produce_spans(spans: InMemorySpanExporter) -> None:
     ledger = Ledger.open(dev_config(), None, fake_consensus.run_epochs)
     g = ledger.genesis_hash
-    for i, (call, args) in enumerate([("register_network", {"hotkey": key("tr-owner").ss58_address}),
-                                      ("burned_register", {"netuid": 1, "hotkey": key("tr-m").ss58_address})]):
+    for i, (call, args) in enumerate(
+        [
+            ("register_network", {"hotkey": key("tr-owner").ss58_address}),
+            ("burned_register", {"netuid": 1, "hotkey": key("tr-m").ss58_address}),
+        ]
+    ):
         _, outs = ledger.step([(parse(sign(ALICE, call, args, i, g)), False)])
         assert outs[0].error is None
     node = Node(ledger, 0.25, manual=True)

@@ -38,8 +38,14 @@ async def echo(req: Echo, caller: Caller) -> EchoOut:
 
 @pytest.fixture
 async def axon(net: MemoryNetwork, keys):
-    ax = Axon(keys["miner"], NETUID, net.client(keys["miner"].ss58_address), ip="127.0.0.1",
-              port=0, refresh_s=0.05)
+    ax = Axon(
+        keys["miner"],
+        NETUID,
+        net.client(keys["miner"].ss58_address),
+        ip="127.0.0.1",
+        port=0,
+        refresh_s=0.05,
+    )
     ax.route("echo", Echo, echo)
     await ax.start()
     yield ax
@@ -51,10 +57,14 @@ def _me(ax: Axon, keys) -> NeuronInfo:
 
 
 async def _post(ax: Axon, headers: dict[str, str], body: bytes, path: str = "/echo"):
-    async with aiohttp.ClientSession() as s, s.post(
-        f"http://127.0.0.1:{ax.port}{path}", data=body,
-        headers={**headers, "Content-Type": "application/json"},
-    ) as r:
+    async with (
+        aiohttp.ClientSession() as s,
+        s.post(
+            f"http://127.0.0.1:{ax.port}{path}",
+            data=body,
+            headers={**headers, "Content-Type": "application/json"},
+        ) as r,
+    ):
         return r.status, await r.json()
 
 
@@ -73,8 +83,13 @@ async def test_refusals(axon: Axon, keys) -> None:
     body = b'{"text":"x"}'
 
     def signed(who: str, **kw) -> dict[str, str]:
-        args = {"method": "POST", "path": "/echo", "body": body,
-                "receiver": keys["miner"].ss58_address, "netuid": NETUID}
+        args = {
+            "method": "POST",
+            "path": "/echo",
+            "body": body,
+            "receiver": keys["miner"].ss58_address,
+            "netuid": NETUID,
+        }
         args.update(kw)
         return sign_request(keys[who], **args)
 
@@ -95,8 +110,14 @@ async def test_refusals(axon: Axon, keys) -> None:
 
 async def test_replay_is_refused(axon: Axon, keys) -> None:
     body = b'{"text":"x"}'
-    h = sign_request(keys["validator"], method="POST", path="/echo", body=body,
-                     receiver=keys["miner"].ss58_address, netuid=NETUID)
+    h = sign_request(
+        keys["validator"],
+        method="POST",
+        path="/echo",
+        body=body,
+        receiver=keys["miner"].ss58_address,
+        netuid=NETUID,
+    )
     assert (await _post(axon, h, body))[0] == 200
     status, doc = await _post(axon, h, body)
     assert (status, doc["error"]) == (401, "Replay")
@@ -104,13 +125,21 @@ async def test_replay_is_refused(axon: Axon, keys) -> None:
 
 async def test_bad_body_unknown_route_and_handler_errors(axon: Axon, keys) -> None:
     def signed(body: bytes, path: str = "/echo") -> dict[str, str]:
-        return sign_request(keys["validator"], method="POST", path=path, body=body,
-                            receiver=keys["miner"].ss58_address, netuid=NETUID)
+        return sign_request(
+            keys["validator"],
+            method="POST",
+            path=path,
+            body=body,
+            receiver=keys["miner"].ss58_address,
+            netuid=NETUID,
+        )
 
     assert (await _post(axon, signed(b'{"times":1}'), b'{"times":1}'))[1]["error"] == "BadRequest"
     assert (await _post(axon, signed(b"{}", "/nope"), b"{}", "/nope"))[0] == 404
     assert await _post(axon, signed(b'{"text":"big"}'), b'{"text":"big"}') == (
-        413, {"error": "TooLarge", "message": "too large"})
+        413,
+        {"error": "TooLarge", "message": "too large"},
+    )
     status, doc = await _post(axon, signed(b'{"text":"boom"}'), b'{"text":"boom"}')
     assert status == 500 and "secret" not in doc["message"]
 
@@ -129,7 +158,9 @@ async def test_metagraph_changes_are_picked_up(axon: Axon, net: MemoryNetwork, k
     assert res.ok and res.response.caller_uid == 4
 
 
-async def test_new_validator_is_recognized_before_the_next_refresh(net: MemoryNetwork, keys) -> None:
+async def test_new_validator_is_recognized_before_the_next_refresh(
+    net: MemoryNetwork, keys
+) -> None:
     ax = Axon(keys["miner"], NETUID, net.client(keys["miner"].ss58_address), refresh_s=3600)
     ax.route("echo", Echo, echo)
     await ax.start()

@@ -16,9 +16,16 @@ BASE = {
 
 
 def test_full_config() -> None:
-    c = WorkloadConfig.from_env({**BASE, "SUBNETES_AXON_PORT": "8091", "SUBNETES_AXON_IP": "127.64.0.7",
-                                 "SUBNETES_METRICS_PORT": "9100", "SUBNETES_LOG_LEVEL": "debug"},
-                                require_axon=True)
+    c = WorkloadConfig.from_env(
+        {
+            **BASE,
+            "SUBNETES_AXON_PORT": "8091",
+            "SUBNETES_AXON_IP": "127.64.0.7",
+            "SUBNETES_METRICS_PORT": "9100",
+            "SUBNETES_LOG_LEVEL": "debug",
+        },
+        require_axon=True,
+    )
     assert c.chain_endpoint == "http://127.0.0.1:9944" and c.netuid == 3
     assert c.hotkey_path == Path("/tmp/hk")
     assert (c.axon_ip, c.axon_port) == ("127.64.0.7", 8091)
@@ -49,11 +56,18 @@ def test_miner_needs_axon_port() -> None:
         WorkloadConfig.from_env(BASE, require_axon=True)
 
 
-@pytest.mark.parametrize(("var", "value"), [
-    ("SUBNETES_NETUID", "x"), ("SUBNETES_NETUID", "70000"), ("SUBNETES_AXON_PORT", "0"),
-    ("SUBNETES_AXON_IP", "pod-ip"), ("SUBNETES_CHAIN_ENDPOINT", "ws://x"),
-    ("SUBNETES_LOG_FORMAT", "xml"), ("SUBNETES_METRICS_PORT", "-1"),
-])
+@pytest.mark.parametrize(
+    ("var", "value"),
+    [
+        ("SUBNETES_NETUID", "x"),
+        ("SUBNETES_NETUID", "70000"),
+        ("SUBNETES_AXON_PORT", "0"),
+        ("SUBNETES_AXON_IP", "pod-ip"),
+        ("SUBNETES_CHAIN_ENDPOINT", "ws://x"),
+        ("SUBNETES_LOG_FORMAT", "xml"),
+        ("SUBNETES_METRICS_PORT", "-1"),
+    ],
+)
 def test_bad_values_are_named(var: str, value: str) -> None:
     with pytest.raises(ConfigError, match=var):
         WorkloadConfig.from_env({**BASE, var: value})

@@ -34,10 +34,15 @@ def test_errors_name_file_but_not_secret(tmp_path: Path) -> None:
         "notjson": "not json " + secret,
         "list": "[1]",
         "nokey": json.dumps({"foo": secret}),
-        "publiconly": json.dumps({"ss58Address": Keypair.create_from_uri("//x").ss58_address,
-                                  "publicKey": "0x" + Keypair.create_from_uri("//x").public_key.hex()}),
-        "mismatch": json.dumps({"secretSeed": secret,
-                                "ss58Address": Keypair.create_from_uri("//y").ss58_address}),
+        "publiconly": json.dumps(
+            {
+                "ss58Address": Keypair.create_from_uri("//x").ss58_address,
+                "publicKey": "0x" + Keypair.create_from_uri("//x").public_key.hex(),
+            }
+        ),
+        "mismatch": json.dumps(
+            {"secretSeed": secret, "ss58Address": Keypair.create_from_uri("//y").ss58_address}
+        ),
     }
     for name, content in cases.items():
         p = tmp_path / name

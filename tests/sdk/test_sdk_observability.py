@@ -32,8 +32,9 @@ def _free_port() -> int:
 
 
 def test_json_and_text_logs_carry_fields() -> None:
-    rec = logging.makeLogRecord({"name": "x", "levelname": "INFO", "msg": "weights set",
-                                 "block": 7, "uids": [1, 2]})
+    rec = logging.makeLogRecord(
+        {"name": "x", "levelname": "INFO", "msg": "weights set", "block": 7, "uids": [1, 2]}
+    )
     doc = json.loads(JsonFormatter().format(rec))
     assert doc["msg"] == "weights set" and doc["block"] == 7 and doc["uids"] == [1, 2]
     assert doc["level"] == "info" and doc["ts"].endswith("Z")
@@ -56,7 +57,10 @@ def test_metrics_server_on_loopback() -> None:
 def test_tracing_is_off_by_default() -> None:
     assert setup_tracing("t", {}) is False
     assert setup_tracing("t", {"OTEL_TRACES_EXPORTER": "none"}) is False
-    assert setup_tracing("t", {"OTEL_TRACES_EXPORTER": "console", "OTEL_SDK_DISABLED": "true"}) is False
+    assert (
+        setup_tracing("t", {"OTEL_TRACES_EXPORTER": "console", "OTEL_SDK_DISABLED": "true"})
+        is False
+    )
     assert setup_tracing("t", {"OTEL_TRACES_EXPORTER": "carrier-pigeon"}) is False
 
 
@@ -78,7 +82,9 @@ def test_backoff_delays_grow_and_cap() -> None:
     b = Backoff(base_s=0.5, factor=2, cap_s=4, jitter=0.0)
     assert [b.delay(i) for i in range(6)] == [0.5, 1, 2, 4, 4, 4]
     j = Backoff(base_s=1, jitter=0.2)
-    assert j.delay(0, lambda: 0.0) == pytest.approx(0.8) and j.delay(0, lambda: 1.0) == pytest.approx(1.2)
+    assert j.delay(0, lambda: 0.0) == pytest.approx(0.8) and j.delay(
+        0, lambda: 1.0
+    ) == pytest.approx(1.2)
     assert b.delay(10_000) == 4
 
 
@@ -109,13 +115,28 @@ async def test_retry_until_success_and_stop() -> None:
 
 
 def test_service_rows_and_error_mapping() -> None:
-    n = neuron_from_row({"uid": 2, "hotkey": "h", "stake": 5, "validator_permit": True,
-                         "axon": {"ip": "127.64.0.3", "port": 8091, "block": 1}, "last_update": 40,
-                         "weights": [[1, 65535]], "incentive": 9, "dividends": 1, "emission": 3})
+    n = neuron_from_row(
+        {
+            "uid": 2,
+            "hotkey": "h",
+            "stake": 5,
+            "validator_permit": True,
+            "axon": {"ip": "127.64.0.3", "port": 8091, "block": 1},
+            "last_update": 40,
+            "weights": [[1, 65535]],
+            "incentive": 9,
+            "dividends": 1,
+            "emission": 3,
+        }
+    )
     assert n.axon.url == "http://127.64.0.3:8091" and n.weights_block == 40 and n.validator_permit
-    fresh = neuron_from_row({"uid": 3, "hotkey": "g", "axon": None, "last_update": 12, "weights": []})
+    fresh = neuron_from_row(
+        {"uid": 3, "hotkey": "g", "axon": None, "last_update": 12, "weights": []}
+    )
     assert fresh.axon is None and fresh.weights_block == -1
-    p = policy_from_hyperparameters({"weights_rate_limit": 0, "weights_version_key": 4, "tempo": 10})
+    p = policy_from_hyperparameters(
+        {"weights_rate_limit": 0, "weights_version_key": 4, "tempo": 10}
+    )
     assert (p.weights_rate_limit, p.weights_version_key, p.tempo) == (0, 4, 10)
     assert isinstance(_translate(ServiceError("SettingWeightsTooFast", "x")), ChainRejected)
     assert isinstance(_translate(ServiceError("NotReady", "x")), ChainUnavailable)

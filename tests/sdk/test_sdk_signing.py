@@ -19,8 +19,14 @@ V, M = kp("validator"), kp("miner")
 
 
 def _sign(**kw):
-    args = {"method": "POST", "path": "/matmul", "body": b'{"x":1}', "receiver": M.ss58_address,
-            "netuid": 3, "now": 1000.0}
+    args = {
+        "method": "POST",
+        "path": "/matmul",
+        "body": b'{"x":1}',
+        "receiver": M.ss58_address,
+        "netuid": 3,
+        "now": 1000.0,
+    }
     args.update(kw)
     return sign_request(V, **args)
 
@@ -32,11 +38,14 @@ def test_roundtrip() -> None:
     verify_signature(h, "POST", "/matmul", b'{"x":1}')
 
 
-@pytest.mark.parametrize(("method", "path", "body"), [
-    ("POST", "/matmul", b'{"x":2}'),
-    ("POST", "/other", b'{"x":1}'),
-    ("GET", "/matmul", b'{"x":1}'),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/matmul", b'{"x":2}'),
+        ("POST", "/other", b'{"x":1}'),
+        ("GET", "/matmul", b'{"x":1}'),
+    ],
+)
 def test_any_change_breaks_the_signature(method: str, path: str, body: bytes) -> None:
     h = parse_headers(_sign())
     with pytest.raises(AuthError) as e:
@@ -46,10 +55,13 @@ def test_any_change_breaks_the_signature(method: str, path: str, body: bytes) ->
 
 def test_forged_header_fields_break_the_signature() -> None:
     good = _sign()
-    for field, value in [("X-Subnetes-Receiver", kp("other").ss58_address),
-                         ("X-Subnetes-Netuid", "4"), ("X-Subnetes-Timestamp", "1000001"),
-                         (H_NONCE, "ffffffffffffffff"),
-                         ("X-Subnetes-Signer", kp("other").ss58_address)]:
+    for field, value in [
+        ("X-Subnetes-Receiver", kp("other").ss58_address),
+        ("X-Subnetes-Netuid", "4"),
+        ("X-Subnetes-Timestamp", "1000001"),
+        (H_NONCE, "ffffffffffffffff"),
+        ("X-Subnetes-Signer", kp("other").ss58_address),
+    ]:
         h = parse_headers({**good, field: value})
         with pytest.raises(AuthError, match="signature"):
             verify_signature(h, "POST", "/matmul", b'{"x":1}')
@@ -57,12 +69,14 @@ def test_forged_header_fields_break_the_signature() -> None:
 
 def test_malformed_headers() -> None:
     good = _sign()
-    for hdrs, name in [({}, "Unsigned"),
-                       ({k: v for k, v in good.items() if k != H_SIGNATURE}, "Unsigned"),
-                       ({**good, H_SIGNATURE: "0xzz"}, "BadSignature"),
-                       ({**good, H_SIGNATURE: "0x00"}, "BadSignature"),
-                       ({**good, H_NONCE: "short"}, "BadNonce"),
-                       ({**good, "X-Subnetes-Timestamp": "soon"}, "MalformedHeaders")]:
+    for hdrs, name in [
+        ({}, "Unsigned"),
+        ({k: v for k, v in good.items() if k != H_SIGNATURE}, "Unsigned"),
+        ({**good, H_SIGNATURE: "0xzz"}, "BadSignature"),
+        ({**good, H_SIGNATURE: "0x00"}, "BadSignature"),
+        ({**good, H_NONCE: "short"}, "BadNonce"),
+        ({**good, "X-Subnetes-Timestamp": "soon"}, "MalformedHeaders"),
+    ]:
         with pytest.raises(AuthError) as e:
             parse_headers(hdrs)
         assert e.value.name == name

@@ -50,6 +50,7 @@ class PingLogic:
 def _handler(delta: int):
     async def h(req: Ping, _caller: Caller) -> Pong:
         return Pong(n=req.n + delta)
+
     return h
 
 
@@ -64,8 +65,11 @@ async def subnet():
         ax = Axon(m, NETUID, net.client(m.ss58_address), refresh_s=0.05)
         ax.route("ping", Ping, _handler(delta))
         axons.append(ax)
-    net.add_subnet(NETUID, [NeuronInfo(0, v.ss58_address, validator_permit=True, stake=1)],
-                   WeightsPolicy(weights_rate_limit=3, weights_version_key=0, tempo=10))
+    net.add_subnet(
+        NETUID,
+        [NeuronInfo(0, v.ss58_address, validator_permit=True, stake=1)],
+        WeightsPolicy(weights_rate_limit=3, weights_version_key=0, tempo=10),
+    )
     for ax in axons:
         await ax.start()
     net.subnets[NETUID] += [
@@ -86,8 +90,9 @@ _made: list[Validator] = []
 
 
 def _validator(net: MemoryNetwork, v, **settings: Any) -> Validator:
-    s = ValidatorSettings(step_interval_s=0.05, ema_alpha=0.5, version_key=2, backoff=FAST,
-                          **settings)
+    s = ValidatorSettings(
+        step_interval_s=0.05, ema_alpha=0.5, version_key=2, backoff=FAST, **settings
+    )
     val = Validator(v, NETUID, net.client(v.ss58_address), PingLogic(), settings=s)
     _made.append(val)
     return val
@@ -159,6 +164,7 @@ async def test_set_weights_gives_up_after_attempts(subnet) -> None:
 
     async def failing(*a: Any, **k: Any) -> int:
         from subnetes.sdk.chain import ChainUnavailable
+
         raise ChainUnavailable("down")
 
     val.chain.set_weights = failing  # type: ignore[method-assign]

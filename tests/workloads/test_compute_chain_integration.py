@@ -65,15 +65,34 @@ def chain_url(tmp_path: Path) -> Iterator[str]:
     ready = tmp_path / "chain.ready"
     log = (tmp_path / "chain.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "subnetes.chain", "chain", "run", "--db", str(tmp_path / "chain.db"),
-         "--host", "127.0.0.1", "--port", str(port), "--profile", "dev", "--block-time", "0.2",
-         "--ready-file", str(ready)],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "JAX_PLATFORMS": "cpu"},
+        [
+            sys.executable,
+            "-m",
+            "subnetes.chain",
+            "chain",
+            "run",
+            "--db",
+            str(tmp_path / "chain.db"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--profile",
+            "dev",
+            "--block-time",
+            "0.2",
+            "--ready-file",
+            str(ready),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "JAX_PLATFORMS": "cpu"},
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_for(lambda: ready.exists() and _http_ok(url + "/readyz"), 60, "the chain",
-                 {"chain": proc})
+        wait_for(
+            lambda: ready.exists() and _http_ok(url + "/readyz"), 60, "the chain", {"chain": proc}
+        )
         yield url
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -86,16 +105,20 @@ def chain_url(tmp_path: Path) -> Iterator[str]:
 
 
 def _start(module: str, env: dict[str, str], log: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", module], env=env,
-                            stdout=subprocess.DEVNULL, stderr=log.open("wb"))
+    return subprocess.Popen(
+        [sys.executable, "-m", module], env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb")
+    )
 
 
 def test_slow_and_wrong_miners_earn_less_on_a_real_chain(chain_url: str, tmp_path: Path) -> None:
     c = ChainClient(chain_url)
     tag = tmp_path.name[-8:]
     owner = Keypair.create_from_uri(f"//int-owner-{tag}")
-    netuid = next(e["netuid"] for e in c.register_network(ALICE, owner.ss58_address)["events"]
-                  if e["type"] == "SubnetRegistered")
+    netuid = next(
+        e["netuid"]
+        for e in c.register_network(ALICE, owner.ss58_address)["events"]
+        if e["type"] == "SubnetRegistered"
+    )
     keys = {n: Keypair.create_from_uri(f"//int-{n}-{tag}") for n in ["validator", *FAULTS]}
     for kp in keys.values():
         c.burned_register(ALICE, netuid, kp.ss58_address)
@@ -115,28 +138,44 @@ def test_slow_and_wrong_miners_earn_less_on_a_real_chain(chain_url: str, tmp_pat
         for name, fault in FAULTS.items():
             port = free_port()
             c.serve_axon(keys[name], netuid, "127.0.0.1", port)
-            env = {**base_env, "SUBNETES_HOTKEY_PATH": str(write_hotkey(tmp_path / name, keys[name])),
-                   "SUBNETES_AXON_PORT": str(port), "SUBNETES_COMPUTE_FAULT": fault}
+            env = {
+                **base_env,
+                "SUBNETES_HOTKEY_PATH": str(write_hotkey(tmp_path / name, keys[name])),
+                "SUBNETES_AXON_PORT": str(port),
+                "SUBNETES_COMPUTE_FAULT": fault,
+            }
             procs[name] = _start("subnetes.workloads.compute.miner", env, tmp_path / f"{name}.log")
         for name in FAULTS:
-            port = next(r["axon"]["port"] for r in c.metagraph(netuid)["neurons"]
-                        if r["uid"] == uids[name])
-            wait_for(lambda p=port: _http_ok(f"http://127.0.0.1:{p}/healthz"), 60,
-                     f"miner {name}", procs)
-        venv = {**base_env, "SUBNETES_HOTKEY_PATH": str(write_hotkey(tmp_path / "v", keys["validator"])),
-                "SUBNETES_STEP_INTERVAL": "0.3", "SUBNETES_COMPUTE_SIZE": "64",
-                "SUBNETES_QUERY_TIMEOUT": "3", "SUBNETES_COMPUTE_ROUNDS": "16",
-                "SUBNETES_EMA_ALPHA": "0.5"}
-        procs["validator"] = _start("subnetes.workloads.compute.validator", venv,
-                                    tmp_path / "validator.log")
+            port = next(
+                r["axon"]["port"] for r in c.metagraph(netuid)["neurons"] if r["uid"] == uids[name]
+            )
+            wait_for(
+                lambda p=port: _http_ok(f"http://127.0.0.1:{p}/healthz"), 60, f"miner {name}", procs
+            )
+        venv = {
+            **base_env,
+            "SUBNETES_HOTKEY_PATH": str(write_hotkey(tmp_path / "v", keys["validator"])),
+            "SUBNETES_STEP_INTERVAL": "0.3",
+            "SUBNETES_COMPUTE_SIZE": "64",
+            "SUBNETES_QUERY_TIMEOUT": "3",
+            "SUBNETES_COMPUTE_ROUNDS": "16",
+            "SUBNETES_EMA_ALPHA": "0.5",
+        }
+        procs["validator"] = _start(
+            "subnetes.workloads.compute.validator", venv, tmp_path / "validator.log"
+        )
 
         def rows() -> dict[str, dict]:
             by_uid = {r["uid"]: r for r in c.metagraph(netuid)["neurons"]}
             return {n: by_uid[u] for n, u in uids.items()}
 
         # Weights from the validator, then three more epochs (tempo 10 -> every 11 blocks).
-        first = wait_for(lambda: rows()["validator"]["weights"] and c.chain()["head"], DEADLINE_S,
-                         "the validator's first weights", procs)
+        first = wait_for(
+            lambda: rows()["validator"]["weights"] and c.chain()["head"],
+            DEADLINE_S,
+            "the validator's first weights",
+            procs,
+        )
         wait_for(lambda: c.chain()["head"] > first + 3 * 11, DEADLINE_S, "three epochs", procs)
         inc = {n: r["incentive"] for n, r in rows().items()}
         assert inc["wrong"] == 0, inc

@@ -14,8 +14,13 @@ BASE = {k: v for k, v in os.environ.items() if not k.startswith("SUBNETES_")}
 
 
 def run(module: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", module], env={**BASE, **env},
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", module],
+        env={**BASE, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 @pytest.mark.parametrize("role", ["miner", "validator"])
@@ -27,8 +32,12 @@ def test_missing_env_is_named_and_exit_code_2(role: str) -> None:
 
 
 def test_miner_needs_axon_port_and_a_readable_hotkey(tmp_path: Path) -> None:
-    env = {"SUBNETES_CHAIN_ENDPOINT": "http://127.0.0.1:1", "SUBNETES_NETUID": "1",
-           "SUBNETES_HOTKEY_PATH": str(tmp_path / "missing"), "SUBNETES_LOG_FORMAT": "text"}
+    env = {
+        "SUBNETES_CHAIN_ENDPOINT": "http://127.0.0.1:1",
+        "SUBNETES_NETUID": "1",
+        "SUBNETES_HOTKEY_PATH": str(tmp_path / "missing"),
+        "SUBNETES_LOG_FORMAT": "text",
+    }
     p = run("subnetes.workloads.compute.miner", env)
     assert p.returncode == 2 and "SUBNETES_AXON_PORT" in p.stderr
     p = run("subnetes.workloads.compute.miner", {**env, "SUBNETES_AXON_PORT": "1"})

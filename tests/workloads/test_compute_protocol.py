@@ -30,8 +30,12 @@ def test_response_roundtrip(dtype: str) -> None:
 def test_response_must_match_challenge() -> None:
     ch = Challenge(seed=1, m=2, k=2, n=2)
     good = MatmulResponse.of(np.zeros((2, 2), np.float32))
-    for bad in [good.model_copy(update={"shape": (2, 3)}), good.model_copy(update={"dtype": "float16"}),
-                good.model_copy(update={"data": "AAAA"}), good.model_copy(update={"data": "!!"})]:
+    for bad in [
+        good.model_copy(update={"shape": (2, 3)}),
+        good.model_copy(update={"dtype": "float16"}),
+        good.model_copy(update={"data": "AAAA"}),
+        good.model_copy(update={"data": "!!"}),
+    ]:
         with pytest.raises(ValueError):
             bad.array(ch)
 
@@ -39,8 +43,11 @@ def test_response_must_match_challenge() -> None:
 def test_request_validation() -> None:
     req = MatmulRequest.of(Challenge(seed=2**64 - 1, m=1, k=2, n=3, dtype="bfloat16"))
     assert req.challenge() == Challenge(seed=2**64 - 1, m=1, k=2, n=3, dtype="bfloat16")
-    for bad in [{"seed": -1, "m": 1, "k": 1, "n": 1}, {"seed": 1, "m": 0, "k": 1, "n": 1},
-                {"seed": 1, "m": 1, "k": 1, "n": 1, "dtype": "int8"}]:
+    for bad in [
+        {"seed": -1, "m": 1, "k": 1, "n": 1},
+        {"seed": 1, "m": 0, "k": 1, "n": 1},
+        {"seed": 1, "m": 1, "k": 1, "n": 1, "dtype": "int8"},
+    ]:
         with pytest.raises(ValidationError):
             MatmulRequest(**bad)
 

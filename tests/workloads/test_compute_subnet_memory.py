@@ -26,8 +26,11 @@ async def test_weights_rank_fast_over_slow_and_wrong() -> None:
     faults = {1: Fault(), 2: Fault(), 3: Fault(delay_s=0.15), 4: Fault(wrong=True)}
     keys = {uid: Keypair.create_from_uri(f"//compute-m{uid}") for uid in faults}
     net = MemoryNetwork(block=10)
-    net.add_subnet(NETUID, [NeuronInfo(0, v.ss58_address, validator_permit=True, stake=1)],
-                   WeightsPolicy(weights_rate_limit=1, weights_version_key=VERSION_KEY))
+    net.add_subnet(
+        NETUID,
+        [NeuronInfo(0, v.ss58_address, validator_permit=True, stake=1)],
+        WeightsPolicy(weights_rate_limit=1, weights_version_key=VERSION_KEY),
+    )
     axons = {}
     for uid, fault in faults.items():
         ax = Axon(keys[uid], NETUID, net.client(keys[uid].ss58_address))
@@ -35,11 +38,16 @@ async def test_weights_rank_fast_over_slow_and_wrong() -> None:
         await ax.start()
         axons[uid] = ax
         net.subnets[NETUID].append(
-            NeuronInfo(uid, keys[uid].ss58_address, axon=AxonInfo("127.0.0.1", ax.port)))
-    logic = ComputeLogic(shape=(64, 64, 64), rounds=16, timeout_s=5.0,
-                         rng=np.random.default_rng(1))
-    val = Validator(v, NETUID, net.client(v.ss58_address), logic,
-                    settings=ValidatorSettings(version_key=VERSION_KEY, ema_alpha=0.5))
+            NeuronInfo(uid, keys[uid].ss58_address, axon=AxonInfo("127.0.0.1", ax.port))
+        )
+    logic = ComputeLogic(shape=(64, 64, 64), rounds=16, timeout_s=5.0, rng=np.random.default_rng(1))
+    val = Validator(
+        v,
+        NETUID,
+        net.client(v.ss58_address),
+        logic,
+        settings=ValidatorSettings(version_key=VERSION_KEY, ema_alpha=0.5),
+    )
     try:
         for ax in axons.values():
             await ax.refresh()

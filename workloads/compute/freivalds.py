@@ -93,4 +93,3 @@ def verify(
         first = int(np.argmax(bad.any(axis=0)))
         return Verdict(False, f"product mismatch in round {first + 1} of {rounds}", rounds)
     return Verdict(True, "", rounds)
-

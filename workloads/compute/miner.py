@@ -57,7 +57,9 @@ class ComputeMiner:
 
     async def handle(self, req: MatmulRequest, caller: Caller) -> MatmulResponse:
         if max(req.m, req.k, req.n) > self.max_dim:
-            raise Refused("TooLarge", f"challenge larger than this miner's max dim {self.max_dim}", 413)
+            raise Refused(
+                "TooLarge", f"challenge larger than this miner's max dim {self.max_dim}", 413
+            )
         ch = req.challenge()
         c = await asyncio.to_thread(solve, ch)  # off the event loop: keep serving others
         if self.fault.delay_s:
@@ -81,8 +83,14 @@ def build_axon(config: WorkloadConfig, env: Mapping[str, str]) -> Axon:
         fault=Fault.parse(env.get("SUBNETES_COMPUTE_FAULT", "")),
     )
     refresh = float(env.get("SUBNETES_METAGRAPH_REFRESH", "12") or 12)
-    axon = Axon(keypair, config.netuid, chain, ip=config.axon_ip, port=config.axon_port or 0,
-                refresh_s=refresh)
+    axon = Axon(
+        keypair,
+        config.netuid,
+        chain,
+        ip=config.axon_ip,
+        port=config.axon_port or 0,
+        refresh_s=refresh,
+    )
     axon.route(ROUTE, MatmulRequest, miner.handle)
     if miner.fault != Fault():
         log.warning("fault injection on (test/demo only)", extra={"fault": str(miner.fault)})
@@ -98,8 +106,10 @@ async def amain(env: Mapping[str, str]) -> int:
     setup_tracing("subnetes-compute-miner", env)
     axon = build_axon(config, env)
     server = start_metrics_server(axon.metrics.registry, config.metrics_ip, config.metrics_port)
-    log.info("compute miner starting", extra={"device": device_kind(), "netuid": config.netuid,
-                                              "hotkey": axon.hotkey})
+    log.info(
+        "compute miner starting",
+        extra={"device": device_kind(), "netuid": config.netuid, "hotkey": axon.hotkey},
+    )
     stop = asyncio.Event()
     install_stop_signals(stop)
     try:
@@ -115,7 +125,9 @@ def main(env: Mapping[str, str] | None = None) -> int:
     from subnetes.sdk.logs import setup_logging
 
     env = dict(os.environ if env is None else env)
-    setup_logging(env.get("SUBNETES_LOG_LEVEL", "INFO").upper(), env.get("SUBNETES_LOG_FORMAT", "json"))
+    setup_logging(
+        env.get("SUBNETES_LOG_LEVEL", "INFO").upper(), env.get("SUBNETES_LOG_FORMAT", "json")
+    )
     try:
         return asyncio.run(amain(env))
     except (ConfigError, HotkeyError) as e:

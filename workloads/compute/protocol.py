@@ -45,13 +45,18 @@ class MatmulResponse(BaseModel):
     @classmethod
     def of(cls, c: np.ndarray) -> MatmulResponse:
         raw = np.ascontiguousarray(c).tobytes()
-        return cls(shape=(int(c.shape[0]), int(c.shape[1])), dtype=str(c.dtype),
-                   data=base64.b64encode(raw).decode())
+        return cls(
+            shape=(int(c.shape[0]), int(c.shape[1])),
+            dtype=str(c.dtype),
+            data=base64.b64encode(raw).decode(),
+        )
 
     def array(self, expect: Challenge) -> np.ndarray:
         """Decode, insisting on the challenge's shape and dtype; ValueError otherwise."""
         if tuple(self.shape) != expect.out_shape or self.dtype != expect.dtype:
-            raise ValueError(f"expected {expect.out_shape} {expect.dtype}, got {self.shape} {self.dtype}")
+            raise ValueError(
+                f"expected {expect.out_shape} {expect.dtype}, got {self.shape} {self.dtype}"
+            )
         dt = DTYPES[expect.dtype]
         raw = base64.b64decode(self.data, validate=True)
         if len(raw) != expect.m * expect.n * dt.itemsize:

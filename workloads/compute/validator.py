@@ -84,7 +84,9 @@ def parse_shape(raw: str) -> tuple[int, int, int]:
     if len(dims) == 1:
         dims *= 3
     if len(dims) != 3 or not all(1 <= d <= MAX_DIM for d in dims):
-        raise ConfigError(f"SUBNETES_COMPUTE_SIZE must be n or m,k,n with 1..{MAX_DIM}, got {raw!r}")
+        raise ConfigError(
+            f"SUBNETES_COMPUTE_SIZE must be n or m,k,n with 1..{MAX_DIM}, got {raw!r}"
+        )
     return dims[0], dims[1], dims[2]
 
 
@@ -112,12 +114,27 @@ async def amain(env: Mapping[str, str]) -> int:
     settings = ValidatorSettings.from_env(env, version_key=VERSION_KEY)
     setup_tracing("subnetes-compute-validator", env)
     keypair = load_hotkey(config.hotkey_path)
-    validator = Validator(keypair, config.netuid, ServiceChain(config.chain_endpoint, keypair),
-                          logic, settings=settings)
-    server = start_metrics_server(validator.metrics.registry, config.metrics_ip, config.metrics_port)
-    log.info("compute validator starting", extra={
-        "netuid": config.netuid, "hotkey": validator.hotkey, "shape": list(logic.shape),
-        "dtype": logic.dtype, "rounds": logic.rounds, "version_key": settings.version_key})
+    validator = Validator(
+        keypair,
+        config.netuid,
+        ServiceChain(config.chain_endpoint, keypair),
+        logic,
+        settings=settings,
+    )
+    server = start_metrics_server(
+        validator.metrics.registry, config.metrics_ip, config.metrics_port
+    )
+    log.info(
+        "compute validator starting",
+        extra={
+            "netuid": config.netuid,
+            "hotkey": validator.hotkey,
+            "shape": list(logic.shape),
+            "dtype": logic.dtype,
+            "rounds": logic.rounds,
+            "version_key": settings.version_key,
+        },
+    )
     stop = asyncio.Event()
     install_stop_signals(stop)
     try:
@@ -133,7 +150,9 @@ def main(env: Mapping[str, str] | None = None) -> int:
     from subnetes.sdk.logs import setup_logging
 
     env = dict(os.environ if env is None else env)
-    setup_logging(env.get("SUBNETES_LOG_LEVEL", "INFO").upper(), env.get("SUBNETES_LOG_FORMAT", "json"))
+    setup_logging(
+        env.get("SUBNETES_LOG_LEVEL", "INFO").upper(), env.get("SUBNETES_LOG_FORMAT", "json")
+    )
     try:
         return asyncio.run(amain(env))
     except (ConfigError, HotkeyError) as e:
