@@ -32,12 +32,14 @@ def _parse_size(text: str) -> tuple[int, int, int]:
 
 
 def _fits_in_memory(s: int, n: int, v: int, itemsize: int) -> bool:
-    """Rough check that inputs, reference temporaries and JAX chunks fit in available RAM."""
+    """Rough check that inputs, outputs, reference temporaries and one JAX chunk fit in RAM."""
     try:
         avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError):
         return True
-    need = s * v * n * (2 * 2 + 2 * itemsize + 2 + 4) + 2 * 2**25 * itemsize * 24
+    cells = s * v * n
+    chunk = min(cells, 2**25)  # run_epochs' MAX_BATCH_ELEMENTS
+    need = cells * (2 + 2 + itemsize + 2) * 2 + chunk * itemsize * 16 + v * n * itemsize * 40
     return need < 0.7 * avail
 
 

@@ -83,6 +83,13 @@ def check_shapes(inputs: EpochInputs, params: SubnetParams) -> tuple[int, int, i
         got = np.shape(getattr(params, name))
         if got != (s,):
             raise ValueError(f"SubnetParams.{name}: expected shape {(s,)}, got {got}")
-    if np.any(np.asarray(inputs.n_uids) > n):
-        raise ValueError("n_uids exceeds the number of UID columns")
+    n_uids = np.asarray(inputs.n_uids)
+    if np.any(n_uids > n) or np.any(n_uids < 0):
+        raise ValueError("n_uids must lie in [0, number of UID columns]")
+    rows = np.asarray(inputs.row_uid)
+    if np.any(rows < -1) or np.any(rows >= n_uids[:, None]):
+        raise ValueError("row_uid entries must be -1 or a UID below n_uids")
+    ordered = np.sort(rows, axis=1)
+    if np.any((ordered[:, 1:] == ordered[:, :-1]) & (ordered[:, 1:] >= 0)):
+        raise ValueError("a UID occupies two validator rows")
     return s, v, n

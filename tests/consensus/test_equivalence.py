@@ -111,3 +111,19 @@ def test_chunked_batches_equal_one_call() -> None:
     x, p = random_batch(np.random.default_rng(11), 5, 16, 8)
     whole = run_epochs(x, p)
     assert_close(run_epochs(x, p, max_batch_elements=2 * 8 * 16), whole, tol=0, rao_tol=0)
+
+
+def test_bad_layouts_are_rejected() -> None:
+    import pytest
+
+    from subnetes.consensus.synthetic import random_batch
+
+    x, p = random_batch(np.random.default_rng(1), 2, 16, 4)
+    dup = x.row_uid.copy()
+    dup[0, 1] = dup[0, 0]
+    with pytest.raises(ValueError, match="two validator rows"):
+        run_epochs(x._replace(row_uid=dup), p)
+    with pytest.raises(ValueError, match="row_uid"):
+        run_epochs(x._replace(row_uid=x.row_uid + 100), p)
+    with pytest.raises(ValueError, match="shape"):
+        run_epochs(x._replace(stake=x.stake[:, :3]), p)
