@@ -7,14 +7,15 @@ in. Every per-subnet choice (Yuma 2 / 3, liquid alpha, bonds penalty 0 / 1 / bet
 
 The consensus (spec step 4) avoids sorting, which is slow on XLA:CPU: it bisects on the value
 with one stake-weighted count per step, then walks up to the exact weight value (see
-``kappa_quantile``); the result equals the sort-based definition exactly.
+``kappa_quantile``); the result equals the sort-based definition exactly. Reductions over the
+validator rows are elementwise trees (``_tree``), and the Yuma 2 and Yuma 3 bond updates share
+one elementwise expression, so XLA materializes few [V, N] intermediates.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from functools import partial
 from typing import NamedTuple
 
 import jax
@@ -192,7 +193,7 @@ def epoch_single(x: EpochInputs, p: KernelParams) -> dict[str, jax.Array]:
     row_old = has_row & old_permit[ru]
     row_lu = x.last_update[ru]
 
-    # Step 3: masked, row-normalized weights (row sums of raw u16 are exact in int32).
+    # Step 3: masked, row-normalized weights (W = raw · 1/rowsum: within an ulp of raw/rowsum).
     keep = row_old[:, None] & real[None, :]
     keep &= uids[None, :] != x.row_uid[:, None]
     keep &= row_lu[:, None] > x.block_at_registration[None, :]
@@ -307,7 +308,7 @@ def epoch_single(x: EpochInputs, p: KernelParams) -> dict[str, jax.Array]:
     }
 
 
-@partial(jax.jit, static_argnames=())
+@jax.jit
 def epoch_batched(x: EpochInputs, p: KernelParams) -> dict[str, jax.Array]:
     """``epoch_single`` vmapped over the leading subnet axis and jitted."""
     return jax.vmap(epoch_single)(x, p)
