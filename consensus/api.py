@@ -67,8 +67,11 @@ def prepare(
     return x, p
 
 
-# Largest S·V·N per jitted call; bigger batches run in chunks of subnets (bounded memory).
-MAX_BATCH_ELEMENTS = 2**25
+# Largest S·V·N per jitted call; bigger batches run in chunks of subnets. On CPU, chunks of
+# about 2M cells keep intermediates cache-friendly (measured faster than one big call); on an
+# accelerator the bound is only about memory.
+MAX_BATCH_ELEMENTS = {"cpu": 2**21}
+MAX_BATCH_ELEMENTS_ACCELERATOR = 2**28
 
 
 def run_epochs(
@@ -77,7 +80,7 @@ def run_epochs(
     *,
     dtype: Any = "float64",
     shard: bool | None = None,
-    max_batch_elements: int = MAX_BATCH_ELEMENTS,
+    max_batch_elements: int | None = None,
 ) -> EpochOutputs:
     """Run the Yuma epoch of every subnet in ``inputs`` in one jitted, vmapped JAX call.
 
@@ -91,7 +94,8 @@ def run_epochs(
         dtype: "float64" (default, closest to Subtensor) or "float32" (faster). 64-bit mode is
             enabled only for the duration of the call (``jax.enable_x64``).
         shard: split the subnet axis across all local devices; default: when there are > 1.
-        max_batch_elements: memory bound per call, in elements of a [S, V, N] array.
+        max_batch_elements: cells (S·V·N) per jitted call; default 2**21 on CPU, 2**28 on an
+            accelerator.
 
     Returns:
         ``EpochOutputs`` of numpy arrays with the same S, V, N as ``inputs``.
@@ -102,6 +106,9 @@ def run_epochs(
     need_rows = int(np.max(np.minimum(p.max_validators, x.n_uids), initial=0))
     s_b, v_b, n_b = bucket_shape(n_sub, max(v, need_rows), n)
     devices = jax.local_devices()
+    if max_batch_elements is None:
+        platform = devices[0].platform
+        max_batch_elements = MAX_BATCH_ELEMENTS.get(platform, MAX_BATCH_ELEMENTS_ACCELERATOR)
     if shard is None:
         shard = len(devices) > 1
     shard = shard and len(devices) > 1 and s_b >= len(devices)
@@ -110,14 +117,15 @@ def run_epochs(
         chunk //= 2
     if shard:
         chunk = -(-chunk // len(devices)) * len(devices)
-    parts: list[dict[str, np.ndarray]] = []
+    pending = []
     with jax.enable_x64(f is np.float64):
-        for lo in range(0, n_sub, chunk):
+        for lo in range(0, n_sub, chunk):  # dispatch every chunk (async), then collect
             part = jax.tree_util.tree_map(lambda a, lo=lo: a[lo : lo + chunk], (x, p))
             xc, pc = pad_batch(*part, (chunk, v_b, n_b))
             if shard:
                 xc, pc = shard_batch((xc, pc), devices)
-            parts.append(jax.device_get(epoch_batched(xc, pc)))
+            pending.append(epoch_batched(xc, pc))
+        parts: list[dict[str, np.ndarray]] = jax.device_get(pending)
     res = {}
     for k in parts[0]:
         whole = np.concatenate([q[k] for q in parts]) if len(parts) > 1 else parts[0][k]

@@ -38,7 +38,7 @@ def _fits_in_memory(s: int, n: int, v: int, itemsize: int) -> bool:
     except (ValueError, OSError):
         return True
     cells = s * v * n
-    chunk = min(cells, 2**25)  # run_epochs' MAX_BATCH_ELEMENTS
+    chunk = min(cells, 2**21)  # run_epochs' MAX_BATCH_ELEMENTS on CPU
     need = cells * (2 + 2 + itemsize + 2) * 2 + chunk * itemsize * 16 + v * n * itemsize * 40
     return need < 0.7 * avail
 
