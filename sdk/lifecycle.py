@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+from collections.abc import Awaitable, Callable, Mapping
 
 log = logging.getLogger("subnetes.sdk.lifecycle")
 
@@ -23,3 +25,25 @@ def install_stop_signals(stop: asyncio.Event) -> None:
             loop.add_signal_handler(sig, _on_signal, sig)
         except (NotImplementedError, RuntimeError):  # not the main thread / platform without it
             log.debug("cannot install handler", extra={"signal": sig.name})
+
+
+def run_workload(
+    amain: Callable[[dict[str, str]], Awaitable[int]],
+    env: Mapping[str, str] | None = None,
+    name: str = "subnetes.workload",
+) -> int:
+    """The ``main()`` of a workload: logging from env, run ``amain``, and exit code 2 with one
+    clear log line when configuration or the hotkey is wrong (no traceback, no key material)."""
+    from .config import ConfigError
+    from .keys import HotkeyError
+    from .logs import setup_logging
+
+    env = dict(os.environ if env is None else env)
+    setup_logging(
+        env.get("SUBNETES_LOG_LEVEL", "INFO").upper(), env.get("SUBNETES_LOG_FORMAT", "json")
+    )
+    try:
+        return asyncio.run(amain(env))
+    except (ConfigError, HotkeyError) as e:
+        logging.getLogger(name).error("cannot start", extra={"error": str(e)})
+        return 2

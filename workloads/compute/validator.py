@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -146,18 +145,10 @@ async def amain(env: Mapping[str, str]) -> int:
 
 
 def main(env: Mapping[str, str] | None = None) -> int:
-    from subnetes.sdk.keys import HotkeyError
-    from subnetes.sdk.logs import setup_logging
+    """Entry point of the pod: everything comes from the environment the operator sets."""
+    from subnetes.sdk.lifecycle import run_workload
 
-    env = dict(os.environ if env is None else env)
-    setup_logging(
-        env.get("SUBNETES_LOG_LEVEL", "INFO").upper(), env.get("SUBNETES_LOG_FORMAT", "json")
-    )
-    try:
-        return asyncio.run(amain(env))
-    except (ConfigError, HotkeyError) as e:
-        log.error("cannot start", extra={"error": str(e)})
-        return 2
+    return run_workload(amain, env, log.name)
 
 
 if __name__ == "__main__":
