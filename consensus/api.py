@@ -119,7 +119,7 @@ def run_epochs(
         chunk = -(-chunk // len(devices)) * len(devices)
     pending = []
     with jax.enable_x64(f is np.float64):
-        for lo in range(0, n_sub, chunk):  # dispatch every chunk (async), then collect
+        for lo in range(0, max(n_sub, 1), chunk):  # dispatch every chunk (async), then collect
             part = jax.tree_util.tree_map(lambda a, lo=lo: a[lo : lo + chunk], (x, p))
             xc, pc = pad_batch(*part, (chunk, v_b, n_b))
             if shard:

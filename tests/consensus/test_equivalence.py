@@ -127,3 +127,16 @@ def test_bad_layouts_are_rejected() -> None:
         run_epochs(x._replace(row_uid=x.row_uid + 100), p)
     with pytest.raises(ValueError, match="shape"):
         run_epochs(x._replace(stake=x.stake[:, :3]), p)
+
+
+def test_empty_batch_and_x64_scope() -> None:
+    import jax
+
+    from subnetes.consensus import empty_batch
+
+    before = jax.config.jax_enable_x64
+    out = run_epochs(*empty_batch(0, 4, 8))
+    assert out.incentive.shape == (0, 8) and out.bonds_u16.shape == (0, 4, 8)
+    out = run_epochs(*empty_batch(3, 4, 8), dtype="float64")
+    assert out.incentive.dtype == np.float64 and not out.incentive.any()
+    assert jax.config.jax_enable_x64 == before  # 64-bit mode stayed inside the call
