@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import datetime as _dt
 import json
 import math
 import os
@@ -35,6 +36,7 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.request import urlopen
 
 import yaml
 from bittensor_wallet import Keypair
@@ -47,6 +49,7 @@ from subnetes.operator.paths import CRDS_DIR, REPO_ROOT
 
 TAO = 10**9
 PY = sys.executable
+datetime = _dt.datetime
 SCALE_TAINT = {"key": "subnetes.io/scale", "value": "true", "effect": "NoSchedule"}
 
 
@@ -185,6 +188,7 @@ class Watcher(threading.Thread):
         self.epoch_seen: dict[tuple[str, int], float] = {}  # (miner, lastEpochBlock) -> t
         self.netuid: dict[str, int] = {}
         self.scheduled: dict[str, str] = {}
+        self.write_lag: list[tuple[float, float]] = []  # (t, receipt - operator's status write)
         self.lock = threading.Lock()
 
     def run(self) -> None:
@@ -209,7 +213,17 @@ class Watcher(threading.Thread):
         now = time.monotonic()
         name = f"{label}/{obj['metadata']['name']}"
         st = obj.get("status") or {}
+        # How far this watch runs behind the API server: the operator's last status write
+        # (managedFields time, 1 s resolution) to our receipt of the event.
+        written = [
+            f.get("time")
+            for f in obj["metadata"].get("managedFields") or []
+            if f.get("subresource") == "status" and f.get("manager") == "subnetes-operator"
+        ]
         with self.lock:
+            if written and written[0]:
+                w = datetime.fromisoformat(str(written[0]).replace("Z", "+00:00")).timestamp()
+                self.write_lag.append((now, time.time() - w))
             if ready(obj) and name not in self.ready_at:
                 self.ready_at[name] = now
             if st.get("nodeName"):
@@ -234,6 +248,38 @@ class EpochStream(threading.Thread):
             for ev in c.events(from_block=int(c.chain()["head"])):
                 if ev.get("type") == "EpochResult":
                     self.epochs[(int(ev["netuid"]), int(ev["block"]))] = time.monotonic()
+
+
+class Sampler(threading.Thread):
+    """Every second: the chain head and the operator's metrics (its event consumer's block)."""
+
+    def __init__(self, endpoint: str, metrics_url: str) -> None:
+        super().__init__(daemon=True)
+        self.endpoint, self.metrics_url = endpoint, metrics_url
+        self.samples: list[tuple[float, int, float]] = []  # (t, chain head, operator's block)
+        self.last_metrics = ""
+
+    def run(self) -> None:
+        with ChainClient(self.endpoint) as c:
+            while True:
+                try:
+                    head = int(c.chain()["head"])
+                    text = urlopen(self.metrics_url, timeout=5).read().decode()
+                    self.last_metrics = text
+                    op = metric(text, "subnetes_operator_chain_block")
+                    self.samples.append((time.monotonic(), head, op))
+                except Exception:
+                    pass
+                time.sleep(1.0)
+
+
+def metric(text: str, name: str) -> float:
+    """Sum of the samples of ``name`` (all labels) in a Prometheus text page."""
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name) and line[len(name)] in " {":
+            total += float(line.rsplit(" ", 1)[1])
+    return total
 
 
 def strip_finalizers(kubeconfig: Path, ns: str) -> None:
@@ -311,6 +357,7 @@ def main() -> int:
             "SUBNETES_CHAIN_ENDPOINT": chain.endpoint,
             "SUBNETES_RETRY_DELAY": "2",
             "SUBNETES_WATCH_TIMEOUT": "120",
+            "SUBNETES_METRICS_PORT": str(metrics_port := free_port()),
         }
         if a.concurrency:
             env["SUBNETES_MAX_CONCURRENT_RECONCILES"] = str(a.concurrency)
@@ -325,6 +372,8 @@ def main() -> int:
         watcher.start()
         stream = EpochStream(chain.endpoint)
         stream.start()
+        sampler = Sampler(chain.endpoint, f"http://127.0.0.1:{metrics_port}/metrics")
+        sampler.start()
         time.sleep(2)
 
         docs = resources(ns, a.subnets, a.miners, a.validators, a.tempo)
@@ -350,7 +399,9 @@ def main() -> int:
                 log("operator exited; see operator.log")
                 break
             if now - last_print > 15:
-                log(f"{n_ready}/{neurons} Ready after {now:.0f}s")
+                h, b = sampler.samples[-1][1:] if sampler.samples else (0, 0.0)
+                log(f"{n_ready}/{neurons} Ready after {now:.0f}s; operator stream "
+                    f"{(h - b) * a.block_time:.1f}s behind the chain")  # fmt: skip
                 last_print = now
             time.sleep(0.5)
         t_all = time.monotonic() - t0
@@ -366,6 +417,13 @@ def main() -> int:
             seen = dict(watcher.epoch_seen)
             netuid = dict(watcher.netuid)
         epochs = {k: t for k, t in stream.epochs.items() if t_lag0 <= t <= t_lag0 + a.lag_window}
+        in_window = [s for s in sampler.samples if t_lag0 <= s[0] <= t_lag0 + a.lag_window]
+        backlog = [max(0.0, (h - b) * a.block_time) for _, h, b in in_window if b]
+        with watcher.lock:
+            wlag = [x for t, x in watcher.write_lag if t_lag0 <= t <= t_lag0 + a.lag_window]
+        om = sampler.last_metrics
+        op_lag_n = metric(om, "subnetes_operator_status_lag_seconds_count")
+        op_lag_mean = metric(om, "subnetes_operator_status_lag_seconds_sum") / max(op_lag_n, 1)
         miners_of: dict[int, list[str]] = {}
         for name, n in netuid.items():
             if name.startswith("m/"):
@@ -399,6 +457,11 @@ def main() -> int:
                                 f"({len(per_miner)} miner updates, {missing} not seen)"),
             ("status lag per Miner p50 / p95 / max",
              f"{pct(per_miner, .5):.2f}s / {pct(per_miner, .95):.2f}s / {pct(per_miner, 1):.2f}s"),
+            ("operator stream backlog p50 / max", f"{pct(backlog, .5):.1f}s / "
+             f"{pct(backlog, 1):.1f}s (chain head - block of the event being handled)"),
+            ("operator receipt -> patch, mean", f"{op_lag_mean:.2f}s over {op_lag_n:.0f} patches"),
+            ("watch receipt - status write p50 / max",
+             f"{pct(wlag, .5):.1f}s / {pct(wlag, 1):.1f}s (managedFields time, 1 s resolution)"),
             ("status lag, whole subnet p50 / max",
              f"{pct(per_epoch, .5):.2f}s / {pct(per_epoch, 1):.2f}s"
              + (f" (mean {statistics.mean(per_epoch):.2f}s)" if per_epoch else "")),

@@ -22,66 +22,134 @@ from .subnets import emission_share_fraction
 log = logging.getLogger("subnetes.operator.events")
 
 
-def plan_epoch(
-    rt: Runtime, netuid: int, block: int, rows: list[dict[str, Any]]
-) -> list[tuple[Key, dict[str, Any], dict[str, Any]]]:
-    """(key, old status, new status) for every indexed neuron in an epoch's rows (pure)."""
-    out = []
-    for row in rows:
-        key = rt.indexes.hotkeys.get(row.get("hotkey", ""))
-        if key is None:
-            continue
-        old = rt.indexes.status.get(key) or {}
-        # Only the registration the status describes: a pruned UID's row is someone else's now.
-        if old.get("phase") != REGISTERED or old.get("netuid") != netuid:
-            continue
-        if old.get("uid") is not None and int(old["uid"]) != int(row["uid"]):
-            continue
-        new = dict(old) | epoch_fields(key[0], row, block, old)
-        out.append((key, old, new))
-    return out
+Epoch = tuple[int, dict[str, Any], float]  # (block, the neuron's row, receipt time)
 
 
-EPOCH_PATCH_CONCURRENCY = 16  # status patches in flight for one epoch
+def fold_epochs(
+    kind: str, old: dict[str, Any], netuid: int, epochs: list[tuple[int, dict[str, Any]]]
+) -> dict[str, Any] | None:
+    """The status after ``epochs`` ((block, row) of one neuron) on top of ``old``, or None.
+
+    Pure. Epochs apply in block order, each on the status the previous one left, so merging
+    several epochs into one patch counts every epoch's emission once (``epoch_fields`` skips a
+    block already counted). Only the registration the status describes: a pruned UID's row is
+    someone else's now.
+    """
+    cur, touched = old, False
+    for block, row in sorted(epochs, key=lambda e: e[0]):
+        if cur.get("phase") != REGISTERED or cur.get("netuid") != netuid:
+            continue
+        if cur.get("uid") is not None and int(cur["uid"]) != int(row["uid"]):
+            continue
+        cur = dict(cur) | epoch_fields(kind, row, block, cur)
+        touched = True
+    return cur if touched else None
+
+
+EPOCH_PATCH_CONCURRENCY = 16  # epoch status patches in flight (all subnets together)
+
+
+class EpochWriter:
+    """Writes epoch outputs into status without holding up the chain event consumer.
+
+    ``submit`` only queues: each neuron has its own pending epochs and at most one writer task,
+    which takes the neuron's lock, reads the status the last writer left *under that lock*
+    (a reconcile may have written since the epoch arrived), folds in everything pending and
+    sends one patch. Epochs that arrive while a neuron's patch is in flight, or while its
+    reconcile holds the lock, are merged into its next patch: when the API server is slow the
+    operator sends fewer patches instead of falling behind the chain (one patch per neuron per
+    epoch, awaited by the consumer, built a backlog that never drained at 516 neurons). A busy
+    neuron waits without taking one of the ``EPOCH_PATCH_CONCURRENCY`` slots. The Subnet's
+    counts and emission share are written the same way (latest epoch wins).
+    """
+
+    def __init__(self, rt: Runtime, concurrency: int = EPOCH_PATCH_CONCURRENCY) -> None:
+        self.rt = rt
+        self.sem = asyncio.Semaphore(concurrency)
+        self.pending: dict[Key, list[tuple[int, Epoch]]] = {}  # key -> (netuid, epoch)
+        self.subnet_pending: dict[int, tuple[int, list[dict[str, Any]]]] = {}
+        self.tasks: dict[Any, asyncio.Task] = {}
+
+    def submit(self, netuid: int, block: int, rows: list[dict[str, Any]], t0: float) -> None:
+        """Queue one EpochResult (returns at once)."""
+        for row in rows:
+            key = self.rt.indexes.hotkeys.get(row.get("hotkey", ""))
+            if key is not None:
+                self.pending.setdefault(key, []).append((netuid, (block, row, t0)))
+                self._start(key, self._write_neuron)
+        prev = self.subnet_pending.get(netuid)
+        if prev is None or block >= prev[0]:
+            self.subnet_pending[netuid] = (block, rows)
+        self._start(("Subnet", netuid), self._write_subnet)
+
+    def _start(self, tag: Any, fn: Any) -> None:
+        if tag in self.tasks:
+            return  # the running writer picks the new epoch up
+        task = asyncio.get_running_loop().create_task(fn(tag))
+        self.tasks[tag] = task
+        self.rt.tasks.add(task)  # cancelled by Runtime.close
+        task.add_done_callback(self.rt.tasks.discard)
+
+    async def drain(self) -> None:
+        """Wait until everything submitted so far is written (or given up)."""
+        while self.tasks:
+            await asyncio.gather(*list(self.tasks.values()), return_exceptions=True)
+
+    async def _write_neuron(self, key: Key) -> None:
+        kind, ns, name = key
+        try:
+            while self.pending.get(key):
+                async with self.rt.lock(key), self.sem:  # a busy key waits without a slot
+                    batch = self.pending.pop(key, [])
+                    old = self.rt.indexes.status.get(key) or {}
+                    # One registration at a time (the status names its netuid).
+                    epochs = [(b, row) for n, (b, row, _) in batch if n == old.get("netuid")]
+                    new = fold_epochs(kind, old, old.get("netuid", -1), epochs)
+                    if new is None:
+                        continue
+                    try:
+                        if await write_status(self.rt, kind, ns, name, old, new):
+                            t0 = min(t for _, (_, _, t) in batch)
+                            metrics.STATUS_LAG.observe(time.monotonic() - t0)
+                    except Exception as e:  # the object may be gone; the next listing repairs
+                        log.debug("epoch status of %s/%s/%s not written: %s", *key, e)
+        finally:
+            self.tasks.pop(key, None)
+
+    async def _write_subnet(self, tag: tuple[str, int]) -> None:
+        netuid = tag[1]
+        rt = self.rt
+        try:
+            while netuid in self.subnet_pending:
+                block, rows = self.subnet_pending.pop(netuid)
+                skey = rt.indexes.netuids.get(netuid)
+                if skey is None:
+                    continue
+                try:
+                    sub = await rt.chain.subnet(netuid)
+                    old = rt.indexes.status.get(skey) or {}
+                    new = dict(old)
+                    counts = dict(old.get("neurons") or {})
+                    counts["total"] = len(rows)
+                    counts["validators"] = sum(1 for r in rows if r.get("validator_permit"))
+                    new["neurons"] = counts
+                    new["lastEpochBlock"] = max(block, int(old.get("lastEpochBlock") or 0))
+                    if sub and sub.get("emission_share") is not None:
+                        new["emissionShare"] = emission_share_fraction(sub["emission_share"])
+                    await write_status(rt, *skey, old, new)
+                except Exception as e:
+                    log.debug("subnet status of netuid %s not written: %s", netuid, e)
+        finally:
+            self.tasks.pop(tag, None)
 
 
 async def apply_epoch(
     rt: Runtime, netuid: int, block: int, rows: list[dict[str, Any]], t0: float
 ) -> None:
-    """Write epoch outputs into neuron status and the subnet's counts.
-
-    The neurons' patches go out concurrently (bounded): one at a time, a 256-UID subnet's epoch
-    took 256 round trips, and one neuron whose lock a long reconcile holds (waiting for its
-    registration block) held up every other neuron's status behind it.
-    """
-    sem = asyncio.Semaphore(EPOCH_PATCH_CONCURRENCY)
-
-    async def write(key: Key, old: dict[str, Any], new: dict[str, Any]) -> None:
-        kind, ns, name = key
-        async with rt.lock(key), sem:  # a busy key waits without taking a slot
-            try:
-                if await write_status(rt, kind, ns, name, old, new):
-                    metrics.STATUS_LAG.observe(time.monotonic() - t0)
-            except Exception as e:  # the object may be gone; the next listing repairs
-                log.debug("epoch status of %s/%s/%s not written: %s", *key, e)
-
-    await asyncio.gather(*(write(*plan) for plan in plan_epoch(rt, netuid, block, rows)))
-    skey = rt.indexes.netuids.get(netuid)
-    if skey is not None:
-        old = rt.indexes.status.get(skey) or {}
-        new = dict(old)
-        counts = dict(old.get("neurons") or {})
-        counts["total"] = len(rows)
-        counts["validators"] = sum(1 for r in rows if r.get("validator_permit"))
-        new["neurons"] = counts
-        new["lastEpochBlock"] = block
-        try:
-            sub = await rt.chain.subnet(netuid)
-            if sub and sub.get("emission_share") is not None:
-                new["emissionShare"] = emission_share_fraction(sub["emission_share"])
-            await write_status(rt, *skey, old, new)
-        except Exception as e:
-            log.debug("subnet status of netuid %s not written: %s", netuid, e)
+    """Write one epoch's outputs into neuron status and the subnet's counts, and wait."""
+    writer = EpochWriter(rt)
+    writer.submit(netuid, block, rows, t0)
+    await writer.drain()
 
 
 async def repair(rt: Runtime) -> int:
@@ -114,13 +182,18 @@ async def repair(rt: Runtime) -> int:
     return head
 
 
-async def handle(rt: Runtime, ev: dict[str, Any], t0: float) -> None:
-    """Dispatch one chain event."""
+async def handle(
+    rt: Runtime, ev: dict[str, Any], t0: float, writer: EpochWriter | None = None
+) -> None:
+    """Dispatch one chain event (epochs are queued on ``writer``; without one, awaited)."""
     kind = ev.get("type")
     block = int(ev.get("block", 0))
     metrics.CHAIN_HEAD.set(block)
     if kind == "EpochResult":
-        await apply_epoch(rt, int(ev["netuid"]), block, ev.get("uids", []), t0)
+        if writer is None:
+            await apply_epoch(rt, int(ev["netuid"]), block, ev.get("uids", []), t0)
+        else:
+            writer.submit(int(ev["netuid"]), block, ev.get("uids", []), t0)
     elif kind in ("NeuronDeregistered", "NeuronRegistered", "AxonServed", "StakeChanged"):
         key = rt.indexes.hotkeys.get(ev.get("hotkey", ""))
         if key is None:
@@ -144,11 +217,12 @@ async def handle(rt: Runtime, ev: dict[str, Any], t0: float) -> None:
 
 async def follow(rt: Runtime, stop: asyncio.Event | None = None) -> None:
     """Repair, then stream; on any error wait a moment and do both again."""
+    writer = EpochWriter(rt)
     while stop is None or not stop.is_set():
         try:
             head = await repair(rt)
             async for ev in rt.chain.client.events(from_block=head + 1, reconnect=False):
-                await handle(rt, ev, time.monotonic())
+                await handle(rt, ev, time.monotonic(), writer)
                 if stop is not None and stop.is_set():
                     return
         except asyncio.CancelledError:

@@ -256,7 +256,10 @@ async def _reconcile(rt: Runtime, kind: str, ns: str, name: str) -> None:
             )
             old = rt.indexes.status.get(key, old)
         try:
-            res = await rt.chain.call("burned_register", coldkey, netuid, ss58, max_burn=max_burn)
+            async with rt.unslotted():  # waits for the coldkey's turn and a block
+                res = await rt.chain.call(
+                    "burned_register", coldkey, netuid, ss58, max_burn=max_burn
+                )
         except ChainError as e:
             if e.name == "HotKeyAlreadyRegisteredInSubNet":
                 # Registered by a run that died before writing status: the chain knows best.
@@ -334,7 +337,8 @@ async def _reconcile(rt: Runtime, kind: str, ns: str, name: str) -> None:
         port = int(spec.get("axonPort") or 8091)
         served = row.get("axon") or {}
         if served.get("ip") != pod.ip or int(served.get("port") or 0) != port:
-            await rt.chain.call("serve_axon", hotkey, netuid, pod.ip, port)
+            async with rt.unslotted():
+                await rt.chain.call("serve_axon", hotkey, netuid, pod.ip, port)
         axon = f"{pod.ip}:{port}"
 
     if stopped:
@@ -395,7 +399,8 @@ async def _ensure_stake(rt, ns, spec, ss58, base, finish, coldkey) -> int | None
     )
     if want is not None and have < want:
         try:
-            await rt.chain.call("add_stake", coldkey, ss58, want - have)
+            async with rt.unslotted():
+                await rt.chain.call("add_stake", coldkey, ss58, want - have)
         except ChainError as e:
             reason = USER_ERRORS.get(e.name, "StakeFailed")
             await finish(
@@ -404,7 +409,8 @@ async def _ensure_stake(rt, ns, spec, ss58, base, finish, coldkey) -> int | None
             )
     if take is not None and hk.get("take") != take:
         try:
-            await rt.chain.call("set_take", coldkey, ss58, int(take))
+            async with rt.unslotted():
+                await rt.chain.call("set_take", coldkey, ss58, int(take))
         except ChainError as e:
             log.warning("set_take for %s refused: %s", ss58, e.name)
     hk = await rt.chain.call("hotkey", ss58) or {}

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,6 +67,26 @@ class Indexes:
             self.hotkeys[status["hotkey"]] = key
 
 
+class Slot:
+    """One reconcile's hold on the concurrency bound; knows whether it holds it right now."""
+
+    def __init__(self, sem: asyncio.Semaphore) -> None:
+        self.sem = sem
+        self.held = False
+
+    async def acquire(self) -> None:
+        await self.sem.acquire()
+        self.held = True
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            self.sem.release()
+
+
+_SLOT: contextvars.ContextVar[Slot | None] = contextvars.ContextVar("subnetes_slot", default=None)
+
+
 class Runtime:
     """Everything a reconcile needs; one instance per operator process."""
 
@@ -94,10 +115,42 @@ class Runtime:
         return self.locks.setdefault(key, asyncio.Lock())
 
     async def run(self, key: Key) -> None:
-        """Reconcile ``key`` now (serialised per key); raises Retry like the reconciler."""
+        """Reconcile ``key`` now (serialised per key); raises Retry like the reconciler.
+
+        The reconcile holds one of ``max_concurrent_reconciles`` slots while it works, but not
+        while it waits in :meth:`unslotted` (for its coldkey's turn to sign, for a block).
+        """
         kind, ns, name = key
-        async with self.sem, self.lock(key):
-            await self.reconcilers[kind](self, ns, name)
+        # The key's lock first, then a slot: a reconcile waiting unslotted holds its lock, so a
+        # second run of that key must not sit on a slot while it waits for the lock (with all
+        # slots held by such waiters nobody could take a slot back: deadlock).
+        async with self.lock(key):
+            slot = Slot(self.sem)
+            await slot.acquire()
+            token = _SLOT.set(slot)
+            try:
+                await self.reconcilers[kind](self, ns, name)
+            finally:
+                _SLOT.reset(token)
+                slot.release()
+
+    @contextlib.asynccontextmanager
+    async def unslotted(self) -> AsyncIterator[None]:
+        """Give the current reconcile's slot back while it waits; take one again after.
+
+        Registrations are serialised per coldkey (one extrinsic per signer per block): at 500
+        neurons, reconciles queued on a signer held every slot and already registered neurons
+        whose pods had started waited behind them. The key's lock stays held.
+        """
+        slot = _SLOT.get()
+        if slot is None or not slot.held:
+            yield
+            return
+        slot.release()
+        try:
+            yield
+        finally:
+            await slot.acquire()
 
     def kick(self, key: Key, delay: float = 0.0) -> None:
         """Schedule a reconcile of ``key`` (deduplicated: one pending per key)."""

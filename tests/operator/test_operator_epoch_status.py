@@ -76,3 +76,93 @@ def test_a_locked_neuron_does_not_hold_up_the_others() -> None:
     done_before = asyncio.run(go())
     assert len(done_before) == 19 and "m-0" not in done_before
     assert "m-0" in kube.patched
+
+
+def test_fold_epochs_counts_each_epoch_once_in_block_order() -> None:
+    old = {"phase": "Registered", "netuid": 1, "uid": 3, "totalEmission": "0.000000100"}
+    row = {"hotkey": "hk", "uid": 3, "emission": 10}
+    new = events.fold_epochs("Miner", old, 1, [(120, row | {"emission": 20}), (110, row)])
+    assert new is not None
+    assert new["lastEpochBlock"] == 120 and new["lastEmission"] == "0.000000020"
+    assert new["totalEmission"] == "0.000000130"
+    # A replay of blocks already counted changes nothing in the total.
+    again = events.fold_epochs("Miner", new, 1, [(110, row), (120, row)])
+    assert again is not None and again["totalEmission"] == "0.000000130"
+
+
+def test_fold_epochs_ignores_other_registrations() -> None:
+    row = {"hotkey": "hk", "uid": 3, "emission": 10}
+    assert events.fold_epochs("Miner", {"phase": "Registered", "netuid": 2}, 1, [(5, row)]) is None
+    assert (
+        events.fold_epochs("Miner", {"phase": "Deregistered", "netuid": 1}, 1, [(5, row)]) is None
+    )
+    pruned = {"phase": "Registered", "netuid": 1, "uid": 4}
+    assert events.fold_epochs("Miner", pruned, 1, [(5, row)]) is None
+
+
+class RecordingKube:
+    def __init__(self) -> None:
+        self.patches: list[tuple[str, dict]] = []
+
+    async def patch_status(self, kind, ns, name, patch) -> None:
+        await asyncio.sleep(0)
+        self.patches.append((name, patch))
+
+    async def close(self) -> None:
+        pass
+
+
+def test_epoch_write_reads_status_under_the_lock_and_merges_what_waited() -> None:
+    """An epoch queued while the neuron's reconcile holds the lock is folded into the status
+    that reconcile left (not the one read when the epoch arrived), and epochs that arrived
+    meanwhile go out as one patch that counts both emissions."""
+    kube = RecordingKube()
+    rt = Runtime(Config(), kube=kube, chain=object())  # type: ignore[arg-type]
+    key = ("Miner", "ns", "m-0")
+    rt.indexes.hotkeys["hk-0"] = key
+    rt.indexes.status[key] = {"phase": "Registered", "netuid": 1, "uid": 0, "podPhase": "Pending"}
+    row = {"hotkey": "hk-0", "uid": 0, "emission": 10}
+
+    async def go() -> float:
+        writer = events.EpochWriter(rt)
+        lock = rt.lock(key)
+        await lock.acquire()  # the reconcile
+        t = time.monotonic()
+        writer.submit(1, 100, [row], t)
+        writer.submit(1, 140, [row], t)
+        took = time.monotonic() - t
+        await asyncio.sleep(0.05)
+        assert kube.patches == []
+        # The reconcile writes the pod's new state, then lets go.
+        rt.indexes.status[key] = dict(rt.indexes.status[key], podPhase="Running")
+        lock.release()
+        await writer.drain()
+        return took
+
+    took = asyncio.run(go())
+    assert took < 0.01  # submit never waits
+    assert len(kube.patches) == 1
+    _name, patch = kube.patches[0]
+    assert patch["lastEpochBlock"] == 140 and patch["totalEmission"] == "0.000000020"
+    assert "podPhase" not in patch  # only epoch fields are sent
+    st = rt.indexes.status[key]
+    assert st["podPhase"] == "Running" and st["lastEpochBlock"] == 140
+
+
+def test_a_slow_subnet_does_not_hold_up_the_event_consumer() -> None:
+    """handle() with a writer returns at once, however slow the patches are."""
+    kube = FakeKube(0.5)
+    rt = runtime(4, kube)
+
+    async def go() -> float:
+        writer = events.EpochWriter(rt)
+        t = time.monotonic()
+        await events.handle(
+            rt, {"type": "EpochResult", "netuid": 1, "block": 100, "uids": rows(4)}, t, writer
+        )
+        took = time.monotonic() - t
+        await writer.drain()
+        return took
+
+    assert asyncio.run(go()) < 0.1
+    assert sorted(kube.patched) == [f"m-{i}" for i in range(4)]
