@@ -115,6 +115,18 @@ def _subnet(st: State, netuid: int, allow_root: bool = False) -> Subnet:
     return s
 
 
+def _registered_uid(s: Subnet, hotkey: str) -> int:
+    """The UID ``hotkey`` holds on subnet ``s``, or reject the extrinsic."""
+    uid = s.uid_of.get(hotkey)
+    require(
+        uid is not None,
+        "HotKeyNotRegisteredInSubNet",
+        f"hotkey {hotkey} is not registered on subnet {s.netuid}",
+    )
+    assert uid is not None
+    return uid
+
+
 def _pay(st: State, who: str, amount: int, error: str, what: str) -> None:
     have = st.balance(who)
     require(
@@ -363,12 +375,7 @@ def root_register(st: State, ctx: Ctx, signer: str, a: dict[str, Any]) -> None:
 
 def serve_axon(st: State, ctx: Ctx, signer: str, a: dict[str, Any]) -> None:
     s = _subnet(st, a["netuid"], allow_root=True)
-    uid = s.uid_of.get(signer)
-    require(
-        uid is not None,
-        "HotKeyNotRegisteredInSubNet",
-        f"hotkey {signer} is not registered on subnet {s.netuid}",
-    )
+    uid = _registered_uid(s, signer)
     try:
         ip = ipaddress.ip_address(a["ip"])
     except ValueError:
@@ -507,13 +514,7 @@ def _check_weights(
         "UidsLengthExceedUidsInSubNet",
         f"{len(uids)} weights for {limit_n} {'subnets' if is_root else 'uids'}",
     )
-    uid = s.uid_of.get(hotkey)
-    require(
-        uid is not None,
-        "HotKeyNotRegisteredInSubNet",
-        f"hotkey {hotkey} is not registered on subnet {netuid}",
-    )
-    assert uid is not None
+    uid = _registered_uid(s, hotkey)
     n = s.neurons[uid]
     is_owner = hotkey == s.owner_hotkey
     require(
@@ -620,13 +621,7 @@ def commit_weights(st: State, ctx: Ctx, signer: str, a: dict[str, Any]) -> None:
         "CommitRevealDisabled",
         f"commit-reveal is off on subnet {s.netuid}",
     )
-    uid = s.uid_of.get(signer)
-    require(
-        uid is not None,
-        "HotKeyNotRegisteredInSubNet",
-        f"hotkey {signer} is not registered on subnet {s.netuid}",
-    )
-    assert uid is not None
+    uid = _registered_uid(s, signer)
     n = s.neurons[uid]
     limit = s.hp.weights_rate_limit
     require(
@@ -660,13 +655,7 @@ def reveal_weights(st: State, ctx: Ctx, signer: str, a: dict[str, Any]) -> None:
         "CommitRevealDisabled",
         f"commit-reveal is off on subnet {s.netuid}",
     )
-    uid = s.uid_of.get(signer)
-    require(
-        uid is not None,
-        "HotKeyNotRegisteredInSubNet",
-        f"hotkey {signer} is not registered on subnet {s.netuid}",
-    )
-    assert uid is not None
+    uid = _registered_uid(s, signer)
     h = weights_commit_hash(signer, s.netuid, a["uids"], a["values"], a["salt"], a["version_key"])
     n = s.neurons[uid]
     match = [c for c in n.commits if c[0] == h]
