@@ -5,6 +5,6 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash hack/setup.sh
-echo "Building the control plane if needed (first time: ~20-30 min; cached afterwards)..."
+echo "Building the control plane if needed (first time: ~8-16 min; cached afterwards)..."
 bash hack/build-control-plane.sh
 exec .venv/bin/python -m subnetes.localnet.demo "$@"
