@@ -23,7 +23,7 @@ link() {  # link NAME DIR
 build_k8s() {
   local out="$SUBNETES_CACHE/k8s-$K8S_VERSION-$(wrapper_key k8s)"
   if [ ! -x "$out/kubectl" ]; then
-    log "building kubernetes $K8S_VERSION (cold: ~15-25 min on 2 cores)"
+    log "building kubernetes $K8S_VERSION (cold: ~8-16 min on 2 cores)"
     local minor; minor=$(echo "$K8S_VERSION" | cut -d. -f2)
     local date; date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
     local ld="-s -w"
