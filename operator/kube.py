@@ -114,15 +114,21 @@ class Kube:
 
     async def patch_status(
         self, kind: str, namespace: str, name: str, patch: dict[str, Any]
-    ) -> None:
-        """JSON merge patch on ``/status`` (only the changed fields)."""
-        await self.client.patch(
+    ) -> str | None:
+        """JSON merge patch on ``/status`` (only the changed fields).
+
+        Returns the object's new ``metadata.resourceVersion`` (the API server answers a patch
+        with the patched object), so the in-memory index can tell older watch events apart.
+        """
+        obj = await self.client.patch(
             KINDS[kind].Status,
             name,
             {"status": patch},
             namespace=namespace,
             patch_type=PatchType.MERGE,
         )
+        meta = getattr(obj, "metadata", None)
+        return getattr(meta, "resourceVersion", None)
 
     async def patch_metadata(
         self, kind: str, namespace: str, name: str, patch: dict[str, Any]

@@ -50,9 +50,9 @@ async def write_status(rt: Runtime, kind: str, ns: str, name: str, old: dict, ne
     patch = status_patch(old, new)
     if patch is None:
         return False
-    await rt.kube.patch_status(kind, ns, name, patch)
+    version = await rt.kube.patch_status(kind, ns, name, patch)
     metrics.STATUS_PATCHES.labels(kind).inc()
-    rt.indexes.status[(kind, ns, name)] = new
+    rt.indexes.wrote((kind, ns, name), new, version)
     return True
 
 

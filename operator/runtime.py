@@ -33,28 +33,81 @@ class Retry(Exception):
         self.delay = delay
 
 
+def _older(version: str | None, than: str | None) -> bool | None:
+    """Whether resourceVersion ``version`` is older than ``than``; None if they can't be ordered.
+
+    resourceVersions are opaque strings in general, but one etcd-backed API server hands out
+    increasing integers (etcd's revision), so two that both parse as ints are ordered.
+    """
+    try:
+        return int(version) < int(than)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
 @dataclass
 class Indexes:
-    """In-memory maps filled from watch events (no API calls)."""
+    """In-memory maps filled from watch events (no API calls).
+
+    The watch can deliver an object's events late: an event from before a status patch of the
+    operator's own may arrive after that patch. Taking such a body would roll the in-memory
+    status back (``lastEpochBlock`` and ``totalEmission`` of an older epoch) and the next epoch
+    would be folded onto the old total, counting emission twice. So the index keeps, per
+    object, the newest resourceVersion it has seen or written (``versions``) and drops
+    bodies older than that (see :meth:`stale`).
+    """
 
     hotkeys: dict[str, Key] = field(default_factory=dict)  # ss58 -> neuron
     netuids: dict[int, Key] = field(default_factory=dict)  # netuid -> Subnet
     status: dict[Key, dict[str, Any]] = field(default_factory=dict)  # last seen status
     bodies: dict[Key, dict[str, Any]] = field(default_factory=dict)  # last seen body (no secrets)
+    versions: dict[Key, str] = field(default_factory=dict)  # resourceVersion of ``status``
+
+    def stale(self, key: Key, version: str | None, status: dict[str, Any]) -> bool:
+        """Whether a watched body (``version``, ``status``) is older than what the index holds."""
+        older = _older(version, self.versions.get(key))
+        if older is not None:
+            return older
+        if key not in self.status:
+            return False
+        # The versions can't be ordered (our last write's version is unknown, or they are not
+        # integers): at least never move the epoch accounting backwards. lastEpochBlock and
+        # totalEmission always change in the same patch.
+        held = int(self.status[key].get("lastEpochBlock") or 0)
+        return int(status.get("lastEpochBlock") or 0) < held
+
+    def wrote(self, key: Key, status: dict[str, Any], version: str | None) -> None:
+        """Record a status the operator has just patched; ``version`` is what the server returned."""
+        if _older(version, self.versions.get(key)):
+            return  # the watch already brought a later body, which includes this patch
+        self.status[key] = status
+        if version:
+            self.versions[key] = version
+        else:
+            self.versions.pop(key, None)  # unknown: stale() falls back to the epoch guard
 
     def observe(self, kind: str, body: dict[str, Any], deleted: bool = False) -> None:
-        """Record a watched Subnet/Miner/Validator (or forget it)."""
+        """Record a watched Subnet/Miner/Validator (or forget it); older bodies are ignored."""
         meta = body.get("metadata") or {}
         key: Key = (kind, meta.get("namespace", ""), meta.get("name", ""))
         status = body.get("status") or {}
         if deleted:
             self.status.pop(key, None)
             self.bodies.pop(key, None)
+            self.versions.pop(key, None)
             for index in (self.hotkeys, self.netuids):
                 for k in [k for k, v in index.items() if v == key]:
                     index.pop(k, None)
             return
+        version = meta.get("resourceVersion")
+        if self.stale(key, version, status):
+            log.debug("ignoring a stale watch event of %s/%s/%s (version %s)", *key, version)
+            return
         self.status[key] = dict(status)
+        if version:
+            self.versions[key] = str(version)
+        else:
+            self.versions.pop(key, None)
         self.bodies[key] = {
             "apiVersion": body.get("apiVersion"),
             "kind": kind,
