@@ -38,7 +38,6 @@ from pathlib import Path
 from typing import Any
 from urllib.request import urlopen
 
-import yaml
 from bittensor_wallet import Keypair
 from bittensor_wallet.keyfile import serialized_keypair_to_keyfile_data
 
@@ -101,16 +100,9 @@ class Chain:
 
 
 def restricted_kubeconfig(cluster: LocalCluster, ns: str, name: str, path: Path) -> None:
+    """The operator's least-privilege role, and a kubeconfig with its ServiceAccount's token."""
     cluster.apply_manifests(rbac.manifests(ns, name))
-    token = cluster.kubectl(
-        "create", "token", name, "-n", ns, "--duration=4h", check=True
-    ).stdout.strip()
-    cfg = yaml.safe_load(Path(cluster.kubeconfig).read_text())
-    cfg["users"] = [{"name": name, "user": {"token": token}}]
-    for ctx in cfg.get("contexts", []):
-        ctx["context"]["user"] = name
-        ctx["context"]["namespace"] = ns
-    path.write_text(yaml.safe_dump(cfg))
+    cluster.token_kubeconfig(ns, name, path, duration="4h")
 
 
 def coldkey_secret(ns: str, name: str, kp: Keypair) -> dict[str, Any]:

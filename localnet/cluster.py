@@ -257,6 +257,24 @@ class LocalCluster:
             raise ClusterError(f"kubectl {' '.join(args)} failed: {proc.stderr.strip()}")
         return proc
 
+    def token_kubeconfig(
+        self, namespace: str, service_account: str, path: Path, duration: str = "2h"
+    ) -> Path:
+        """Write a kubeconfig that authenticates as ``service_account`` (a minted token), with
+        this cluster's server and CA: for running a component under its own RBAC."""
+        token = self.kubectl(
+            "create", "token", service_account, "-n", namespace, f"--duration={duration}",
+            check=True,
+        ).stdout.strip()  # fmt: skip
+        config = json.loads(self.kubeconfig.read_text())
+        config["users"] = [{"name": service_account, "user": {"token": token}}]
+        for ctx in config.get("contexts", []):
+            ctx["context"]["user"] = service_account
+            ctx["context"]["namespace"] = namespace
+        path.write_text(json.dumps(config, indent=2))
+        path.chmod(0o600)
+        return path
+
     def apply_manifests(self, manifests: list[dict]) -> None:
         """``kubectl apply`` a list of objects (JSON is valid YAML)."""
         doc = json.dumps({"apiVersion": "v1", "kind": "List", "items": manifests})

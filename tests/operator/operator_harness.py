@@ -13,8 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from subnetes.localnet.cluster import LocalCluster, free_port
 from subnetes.operator import rbac
 from subnetes.operator.paths import CRDS_DIR, REPO_ROOT
@@ -77,15 +75,7 @@ def restricted_kubeconfig(cluster: LocalCluster, namespace: str, path: Path) -> 
     """
     name = f"subnetes-operator-{namespace}"
     cluster.apply_manifests(rbac.manifests(namespace, name))
-    token = cluster.kubectl(
-        "create", "token", name, "-n", namespace, "--duration=2h", check=True
-    ).stdout.strip()
-    admin = yaml.safe_load(Path(cluster.kubeconfig).read_text())
-    admin["users"] = [{"name": name, "user": {"token": token}}]
-    for ctx in admin.get("contexts", []):
-        ctx["context"]["user"] = name
-        ctx["context"]["namespace"] = namespace
-    path.write_text(yaml.safe_dump(admin))
+    cluster.token_kubeconfig(namespace, name, path)
     return name
 
 
