@@ -154,14 +154,11 @@ async def _reconcile(rt: Runtime, kind: str, ns: str, name: str) -> None:
             NeuronView(phase=FAILED, problem=("SecretNotFound", msg), **base), delay
         )
     if data is None:
-        _kp, raw = new_hotkey()
-        if await rt.kube.create_secret_if_absent(build_hotkey_secret(body, secret_name, raw)):
-            data = {"hotkey": raw}
+        data, created = await create_hotkey_secret(rt, body, ns, secret_name)
+        if created:
             await rt.kube.event(
                 body, "Normal", "HotkeyCreated", f"Created a new hotkey in Secret {secret_name}."
             )
-        else:
-            data = await rt.kube.secret_data(ns, secret_name) or {}
     try:
         hotkey = hotkey_from_secret(secret_name, data)
     except SecretKeyError as e:
@@ -443,3 +440,14 @@ async def release(rt: Runtime, kind: str, body: dict[str, Any]) -> None:
     )
     if have > 0:
         await rt.chain.call("remove_stake", coldkey, ss58, have)
+
+
+async def create_hotkey_secret(
+    rt: Runtime, owner: dict[str, Any], ns: str, secret_name: str
+) -> tuple[dict[str, bytes], bool]:
+    """A new hotkey in Secret ``secret_name`` owned by ``owner``: (key data, created). If
+    another reconcile created the Secret first, its data and False. Never logs the key."""
+    _kp, raw = new_hotkey()
+    if await rt.kube.create_secret_if_absent(build_hotkey_secret(owner, secret_name, raw)):
+        return {"hotkey": raw}, True
+    return await rt.kube.secret_data(ns, secret_name) or {}, False

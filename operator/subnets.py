@@ -15,9 +15,8 @@ from . import conditions as c
 from . import hyperparams, metrics
 from .chainlink import ChainError
 from .formatting import rao_to_tao, tao_to_rao
-from .keys import SecretKeyError, coldkey_from_secret, hotkey_from_secret, new_hotkey
-from .manifests import build_hotkey_secret
-from .neurons import write_status
+from .keys import SecretKeyError, coldkey_from_secret, hotkey_from_secret
+from .neurons import create_hotkey_secret, write_status
 from .runtime import Retry, Runtime
 from .status import (
     DEREGISTERED,
@@ -109,11 +108,7 @@ async def _reconcile(rt: Runtime, ns: str, name: str) -> None:
             SubnetView(phase=FAILED, problem=("SecretNotFound", msg), **base), delay
         )
     if hk_data is None:
-        _kp, raw = new_hotkey()
-        if await rt.kube.create_secret_if_absent(build_hotkey_secret(body, hk_name, raw)):
-            hk_data = {"hotkey": raw}
-        else:
-            hk_data = await rt.kube.secret_data(ns, hk_name) or {}
+        hk_data, _created = await create_hotkey_secret(rt, body, ns, hk_name)
     try:
         hotkey = hotkey_from_secret(hk_name, hk_data)
     except SecretKeyError as e:
