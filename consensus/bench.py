@@ -1,14 +1,18 @@
-"""Benchmark: batched JAX epoch vs the NumPy reference (one subnet at a time).
+"""Benchmark: batched JAX epoch vs the NumPy reference and the vectorized NumPy baseline.
 
     python -m subnetes.consensus.bench [--json] [--quick] [--sizes S,N,V ...] [--dtype ...]
                                        [--cpu-devices K]
 
 For each size (S subnets, N UIDs, V validator rows) it measures, in one run: JAX compile time
 (first call minus a warm call), the median warm time of a whole-network ``run_epochs`` call
-(host preparation and copies included), the NumPy reference time, and their ratio. The
-primary columns are float32 (the issue's CPU targets are float32 figures); ``--dtype both``
-adds the float64 columns. ``--json`` prints one JSON object per row with the keys subnets,
-uids, validators, jax_compile_s, jax_ms, numpy_ms, ratio (plus dtype, platform and devices).
+(host preparation and copies included), the NumPy reference time (``reference.py``: one
+subnet at a time, consensus column by column — clarity first) and the vectorized NumPy
+baseline time (``baseline.py``: the same epoch with the consensus vectorized over columns),
+and the ratios numpy/jax against both. The primary columns are float32 (the issue's CPU
+targets are float32 figures); ``--dtype both`` adds the float64 columns. ``--json`` prints one
+JSON object per row with the keys subnets, uids, validators, jax_compile_s, jax_ms, numpy_ms,
+ratio (against the reference), numpy_vec_ms, ratio_vec (against the baseline), plus dtype,
+platform and devices.
 XLA:CPU runs each fusion on one thread; ``--cpu-devices K`` shards the subnet axis over K XLA
 host devices (threads) instead — on the 2-core development machine it did not help.
 """
@@ -60,6 +64,7 @@ def bench_size(
     import numpy as np
 
     from .api import run_epochs
+    from .baseline import baseline_epochs
     from .reference import reference_epochs
     from .synthetic import random_batch
 
@@ -69,6 +74,7 @@ def bench_size(
     first = time.perf_counter() - t0
     jax_ms = _median_ms(lambda: run_epochs(x, p, dtype=dtype), repeats)
     numpy_ms = _median_ms(lambda: reference_epochs(x, p, dtype=dtype), numpy_repeats)
+    numpy_vec_ms = _median_ms(lambda: baseline_epochs(x, p, dtype=dtype), numpy_repeats)
     return {
         "subnets": s,
         "uids": n,
@@ -78,6 +84,8 @@ def bench_size(
         "jax_ms": round(jax_ms, 3),
         "numpy_ms": round(numpy_ms, 3),
         "ratio": round(numpy_ms / jax_ms, 2),
+        "numpy_vec_ms": round(numpy_vec_ms, 3),
+        "ratio_vec": round(numpy_vec_ms / jax_ms, 2),
         "platform": jax.devices()[0].platform,
         "devices": len(jax.devices()),
     }
@@ -129,18 +137,21 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _print_table(rows: list[dict[str, Any]]) -> None:
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
     done = [r for r in rows if "skipped" not in r]
     where = f"{done[0]['platform']} x{done[0]['devices']}" if done else "-"
-    table = Table(title=f"Yuma epoch, whole network per call (JAX on {where})")
-    for col in ("S", "N", "V", "dtype", "jax compile s", "jax ms", "numpy ms", "numpy/jax"):
-        table.add_column(col, justify="right")
+    table = Table(title=f"Yuma epoch, whole network per call (JAX on {where})", box=box.SIMPLE)
+    columns = ("S", "N", "V", "dtype", "jit s", "jax ms", "ref ms", "ref/jax", "vec ms",
+               "vec/jax")  # fmt: skip
+    for col in columns:
+        table.add_column(col, justify="right", min_width=len(col))
     for r in rows:
         size = (str(r["subnets"]), str(r["uids"]), str(r["validators"]), r["dtype"])
         if "skipped" in r:
-            table.add_row(*size, "-", "-", "-", r["skipped"])
+            table.add_row(*size, "-", "-", "-", r["skipped"], "-", "-")
             continue
         table.add_row(
             *size,
@@ -148,8 +159,14 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
             f"{r['jax_ms']:.2f}",
             f"{r['numpy_ms']:.1f}",
             f"{r['ratio']:.1f}x",
+            f"{r['numpy_vec_ms']:.1f}",
+            f"{r['ratio_vec']:.1f}x",
         )
     Console().print(table)
+    print(
+        "ref: NumPy reference.py (one subnet at a time, consensus column by column); vec: NumPy "
+        "baseline.py (the same, consensus vectorized over columns). Same results."
+    )
 
 
 if __name__ == "__main__":

@@ -1,13 +1,15 @@
 """NumPy reference of the Yuma epoch: one subnet at a time, one step per line of the spec.
 
 Written for clarity, not speed: it is the test oracle for the JAX path and the benchmark
-baseline. Step numbers refer to ``shared/specs/yuma.md``; the layout (validator rows ``[V, N]``)
+baseline. Step 4 runs column by column, as the spec states it; ``baseline.py`` is the same
+epoch with that loop vectorized over columns (the fair NumPy speed baseline, same results). Step numbers refer to ``shared/specs/yuma.md``; the layout (validator rows ``[V, N]``)
 is described in ``subnetes.consensus.interface``. Semantics: Subtensor's dense epoch with sorted
 UIDs, in floating point.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -21,6 +23,9 @@ from .host import (
     to_u16,
 )
 from .interface import U16_MAX, EpochInputs, EpochOutputs, SubnetParams
+
+# Step 4 as a function of (weights [V, N], row stake [V], kappa) -> consensus [N].
+Quantile = Callable[[np.ndarray, np.ndarray, Any], np.ndarray]
 
 # ---------------------------------------------------------------------------------------------
 # Vector primitives (Subtensor math.rs semantics: never divide by zero)
@@ -50,13 +55,32 @@ def col_max_upscale(m: np.ndarray) -> np.ndarray:
     return np.where(mx != 0, m / np.where(mx != 0, mx, 1), m)
 
 
-def kappa_quantile(w: np.ndarray, row_stake: np.ndarray, kappa: Any) -> np.ndarray:
-    """Spec step 4: per column, the stake-weighted kappa-quantile of the weights.
+def column_quantile(values: np.ndarray, stake: np.ndarray, kappa: Any) -> Any:
+    """Spec step 4 for ONE column: the stake-weighted kappa-quantile of its weights.
 
-    Only rows with positive stake take part; their stake is re-normalized to s. For column j
-    the result is the smallest weight value v with (stake of rows with w_ij > v) < kappa —
-    equivalently the largest v with (stake of rows with w_ij >= v) >= kappa. If no value
-    qualifies (kappa <= 0) it is the column's largest weight; with no staked row, 0.
+    ``values`` are the column's weights of the staked rows, ``stake`` their normalized stake.
+    The result is the smallest value v with (stake of rows with weight > v) < kappa —
+    equivalently the largest v with (stake of rows with weight >= v) >= kappa; if no value
+    qualifies (kappa <= 0), the largest value.
+    """
+    # Sort the column ascending and carry each row's stake along (spec: "sort the column,
+    # accumulate stake").
+    order = np.argsort(values, kind="stable")
+    v_sorted, s_sorted = values[order], stake[order]
+    # above[p] = stake strictly after position p. At the last position of a run of equal values
+    # this is the stake of rows with weight > v; inside a run it is larger, so the first position
+    # whose `above` drops below kappa holds the right value even with ties.
+    suffix = np.cumsum(s_sorted[::-1])[::-1]
+    above = np.append(suffix[1:], np.zeros(1, dtype=suffix.dtype))
+    below_kappa = above < kappa
+    return v_sorted[np.argmax(below_kappa)] if below_kappa.any() else v_sorted[-1]
+
+
+def kappa_quantile(w: np.ndarray, row_stake: np.ndarray, kappa: Any) -> np.ndarray:
+    """Spec step 4: consensus C_j, column by column (``column_quantile``).
+
+    Only rows with positive stake take part; their stake is re-normalized to sum 1. With no
+    staked row every C_j is 0.
     """
     n = w.shape[1]
     staked = row_stake > 0
@@ -64,28 +88,22 @@ def kappa_quantile(w: np.ndarray, row_stake: np.ndarray, kappa: Any) -> np.ndarr
         return np.zeros(n, dtype=w.dtype)
     s = row_stake[staked] / row_stake[staked].sum()
     ws = w[staked]
-    # Sort each column ascending; carry each row's stake along.
-    order = np.argsort(ws, axis=0, kind="stable")
-    w_sorted = np.take_along_axis(ws, order, axis=0)
-    s_sorted = s[order]
-    # above[p] = stake strictly after position p. At the last position of a run of equal values
-    # this is the stake of rows with w > v; inside a run it is larger, so the first position
-    # whose `above` drops below kappa always holds the right value even with ties.
-    suffix = np.cumsum(s_sorted[::-1], axis=0)[::-1]
-    above = np.concatenate([suffix[1:], np.zeros((1, n), dtype=w.dtype)], axis=0)
-    below_kappa = above < kappa
-    first = np.argmax(below_kappa, axis=0)
-    c = w_sorted[first, np.arange(n)]
-    return np.where(below_kappa.any(axis=0), c, w_sorted[-1])
+    return np.array([column_quantile(ws[:, j], s, kappa) for j in range(n)], dtype=w.dtype)
 
 
 # ---------------------------------------------------------------------------------------------
 # One subnet
 
 
-def epoch_one(inp: EpochInputs, p: SubnetParams, dtype: Any = "float64") -> dict[str, np.ndarray]:
+def epoch_one(
+    inp: EpochInputs,
+    p: SubnetParams,
+    dtype: Any = "float64",
+    quantile: Quantile = kappa_quantile,
+) -> dict[str, np.ndarray]:
     """The epoch of ONE subnet. ``inp``/``p`` hold that subnet's slices (no leading S axis),
     except ``inp.stake``, which must already be the normalized stake S (``normalized_stake``).
+    ``quantile`` computes step 4 (the vectorized baseline passes its own; same results).
 
     Returns a dict with the float and bool fields of ``EpochOutputs`` for this subnet.
     """
@@ -130,7 +148,7 @@ def epoch_one(inp: EpochInputs, p: SubnetParams, dtype: Any = "float64") -> dict
 
     # Step 4: consensus.
     kappa = f(p.kappa) / f(U16_MAX)
-    C = kappa_quantile(W, row_A, kappa)
+    C = quantile(W, row_A, kappa)
 
     # Step 5: clip, validator trust, ranks, incentive; prerank and trust.
     Wc = np.minimum(W, C[None, :])
@@ -217,7 +235,11 @@ def epoch_one(inp: EpochInputs, p: SubnetParams, dtype: Any = "float64") -> dict
 
 
 def reference_epochs(
-    inputs: EpochInputs, params: SubnetParams, *, dtype: Any = "float64"
+    inputs: EpochInputs,
+    params: SubnetParams,
+    *,
+    dtype: Any = "float64",
+    quantile: Quantile = kappa_quantile,
 ) -> EpochOutputs:
     """Run ``epoch_one`` for every subnet in turn; same contract as ``run_epochs``."""
     f = resolve_dtype(dtype)
@@ -228,7 +250,8 @@ def reference_epochs(
         one = EpochInputs(
             *(None if x is None else np.asarray(x)[s] for x in inputs._replace(stake=stake))
         )
-        rows.append(epoch_one(one, SubnetParams(*(np.asarray(x)[s] for x in params)), f))
+        sub_params = SubnetParams(*(np.asarray(x)[s] for x in params))
+        rows.append(epoch_one(one, sub_params, f, quantile))
     return finish_outputs({k: np.stack([r[k] for r in rows]) for k in rows[0]}, inputs.emission)
 
 

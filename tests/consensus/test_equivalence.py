@@ -13,6 +13,7 @@ from subnetes.consensus import (
     reference_epochs,
     run_epochs,
 )
+from subnetes.consensus.baseline import baseline_epochs
 
 from .helpers import assert_close, assert_identical
 from .strategies import batches, stack, subnet
@@ -30,6 +31,15 @@ def test_float32_matches_reference(batch: tuple[EpochInputs, SubnetParams]) -> N
     got = run_epochs(x, p, dtype="float32")
     assert_close(got, reference_epochs(x, p, dtype="float32"), tol=1e-5)
     assert got.incentive.dtype == np.float32
+
+
+@given(batches(), st.sampled_from(["float64", "float32"]))
+def test_vectorized_baseline_equals_reference(
+    batch: tuple[EpochInputs, SubnetParams], dtype: str
+) -> None:
+    """The benchmark's vectorized NumPy baseline is the reference, bit for bit."""
+    x, p = batch
+    assert_identical(baseline_epochs(x, p, dtype=dtype), reference_epochs(x, p, dtype=dtype))
 
 
 @given(st.lists(subnet(), min_size=2, max_size=4))

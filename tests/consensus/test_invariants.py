@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from subnetes.consensus import EpochInputs, SubnetParams, run_epochs
+from subnetes.consensus.baseline import kappa_quantile_vectorized
 from subnetes.consensus.epoch import kappa_quantile
 from subnetes.consensus.reference import kappa_quantile as reference_quantile
 
@@ -116,6 +117,7 @@ def test_kappa_quantile_is_exact(case: tuple[np.ndarray, np.ndarray, float], ste
     w, stake, kappa = case
     want = brute_force_quantile(w, stake, kappa)
     np.testing.assert_array_equal(reference_quantile(w, stake, kappa), want)
+    np.testing.assert_array_equal(kappa_quantile_vectorized(w, stake, kappa), want)
     with jax.enable_x64(True):
         got = _jax_quantile(w, stake, np.float64(kappa), bisect_steps=steps)
     np.testing.assert_array_equal(np.asarray(got), want)
