@@ -178,7 +178,9 @@ class ChainClient(_Calls):
     def __init__(
         self, endpoint: str = DEFAULT_ENDPOINT, timeout: float = 120.0, retries: int = 5
     ) -> None:
-        self.http = httpx.Client(base_url=endpoint.rstrip("/"), timeout=timeout)
+        # trust_env=False: a proxy variable in the environment must never carry chain traffic
+        # (signed extrinsics; the chain is on loopback or in-cluster).
+        self.http = httpx.Client(base_url=endpoint.rstrip("/"), timeout=timeout, trust_env=False)
         self.retries = retries
         self._genesis: str | None = None
         self._locks: dict[str, threading.Lock] = {}
@@ -322,7 +324,9 @@ class AsyncChainClient(_Calls):
     def __init__(
         self, endpoint: str = DEFAULT_ENDPOINT, timeout: float = 120.0, retries: int = 5
     ) -> None:
-        self.http = httpx.AsyncClient(base_url=endpoint.rstrip("/"), timeout=timeout)
+        self.http = httpx.AsyncClient(
+            base_url=endpoint.rstrip("/"), timeout=timeout, trust_env=False
+        )  # trust_env=False: as ChainClient
         self.retries = retries
         self._genesis: str | None = None
         self._locks: dict[str, asyncio.Lock] = {}

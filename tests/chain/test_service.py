@@ -201,3 +201,30 @@ def test_kill9_restart_resumes(tmp_path: Path, new_db) -> None:
             prev = b
     finally:
         svc2.kill(signal.SIGTERM)
+
+
+def test_clients_ignore_proxy_environment(
+    manual_service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A proxy variable in the environment never carries chain traffic (it points at a closed
+    loopback port here: a client that honoured it would fail)."""
+    import asyncio
+
+    from subnetes.chain.client import AsyncChainClient
+
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "all_proxy"):
+        monkeypatch.setenv(var, "http://127.0.0.1:9")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    sync = ChainClient(manual_service.url)
+    want = sync.genesis_hash()
+    sync.close()
+
+    async def genesis() -> str:
+        client = AsyncChainClient(manual_service.url)
+        try:
+            return await client.genesis_hash()
+        finally:
+            await client.aclose()
+
+    assert want and asyncio.run(genesis()) == want
