@@ -36,7 +36,7 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
-from urllib.request import urlopen
+from urllib.request import ProxyHandler, build_opener
 
 from bittensor_wallet import Keypair
 from bittensor_wallet.keyfile import serialized_keypair_to_keyfile_data
@@ -256,7 +256,12 @@ class Sampler(threading.Thread):
             while True:
                 try:
                     head = int(c.chain()["head"])
-                    text = urlopen(self.metrics_url, timeout=5).read().decode()
+                    text = (
+                        build_opener(ProxyHandler({}))
+                        .open(self.metrics_url, timeout=5)
+                        .read()
+                        .decode()
+                    )
                     self.last_metrics = text
                     op = metric(text, "subnetes_operator_chain_block")
                     self.samples.append((time.monotonic(), head, op))

@@ -440,7 +440,11 @@ class LocalCluster:
             f"https://127.0.0.1:{state['ports']['apiserver']}{path}",
             headers={"Authorization": f"Bearer {state['token']}"},
         )
-        with urllib.request.urlopen(req, context=ctx, timeout=5) as resp:
+        # No ProxyHandler: a proxy variable in the environment must not catch loopback traffic.
+        opener = urllib.request.build_opener(
+            urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=ctx)
+        )
+        with opener.open(req, timeout=5) as resp:
             return resp.read().decode()
 
     def _nodes_ready(self, count: int) -> bool:
