@@ -312,7 +312,16 @@ async def _reconcile(rt: Runtime, kind: str, ns: str, name: str) -> None:
     # -- validators: stake and take ---------------------------------------------------------------
     stake_rao = None
     if kind == "Validator" and uid is not None:
-        stake_rao = await _ensure_stake(rt, ns, spec, ss58, base, finish, coldkey)
+        stake_rao, applied = await _ensure_stake(
+            rt, ns, spec, ss58, base, finish, coldkey, old.get("stakeTarget")
+        )
+        if applied is not None and old.get("stakeTarget") != applied:
+            # Recorded at once, not with the final status: a later step that fails (and is
+            # retried) must not leave the old target behind, or the retry would sweep the
+            # dividends earned meanwhile.
+            new = dict(old, stakeTarget=applied)
+            await write_status(rt, kind, ns, name, old, new)
+            old = rt.indexes.status.get(key, new)
 
     # -- workload ------------------------------------------------------------------------------------
     await rt.kube.apply(
@@ -382,28 +391,55 @@ async def _coldkey(rt, ns, spec, base, finish, was_phase, dereg):
         )
 
 
-async def _ensure_stake(rt, ns, spec, ss58, base, finish, coldkey) -> int | None:
-    """Top the coldkey's stake on the hotkey up to spec.stake; set the delegate take."""
+def stake_change(want: int, have: int, target: int | None) -> int:
+    """rao to add (> 0) or remove (< 0) so the coldkey's stake on the hotkey follows spec.stake.
+
+    ``want`` is spec.stake, ``have`` the coldkey's stake on the hotkey now, ``target`` the
+    spec.stake the operator last applied (status.stakeTarget; None for objects written before
+    that field existed, taken as ``want``). Below ``want`` the stake is topped up to it. Above
+    it, stake goes back to the coldkey only when spec.stake was lowered below ``target``: the
+    dividends the chain credits to the coldkey's stake stay on the hotkey while spec.stake is
+    unchanged or raised. Both are levels, not differences, so a repeated run never pays twice.
+    """
+    if have < want:
+        return want - have
+    if target is not None and want < target and have > want:
+        return want - have
+    return 0
+
+
+async def _ensure_stake(
+    rt, ns, spec, ss58, base, finish, coldkey, target_text
+) -> tuple[int, str | None]:
+    """Move the coldkey's stake on the hotkey to spec.stake (see :func:`stake_change`); set the
+    delegate take. Returns (total stake on the hotkey, spec.stake applied as a status TAO string,
+    or None when spec.stake is unset)."""
     want = tao_to_rao(spec["stake"]) if spec.get("stake") else None
     take = spec.get("delegateTake")
     hk = await rt.chain.call("hotkey", ss58) or {}
     if coldkey is None and ((want is not None) or (take is not None and hk.get("take") != take)):
         coldkey = await _coldkey(rt, ns, spec, base, finish, REGISTERED, {})
     if coldkey is None:
-        return int(hk.get("total_stake", 0))
+        return int(hk.get("total_stake", 0)), None
     have = sum(
         int(s["amount"]) for s in hk.get("stakes", []) if s.get("coldkey") == coldkey.ss58_address
     )
-    if want is not None and have < want:
-        try:
-            async with rt.unslotted():
-                await rt.chain.call("add_stake", coldkey, ss58, want - have)
-        except ChainError as e:
-            reason = USER_ERRORS.get(e.name, "StakeFailed")
-            await finish(
-                NeuronView(phase=REGISTERED, problem=(reason, e.message), **base),
-                rt.config.retry_delay,
-            )
+    if want is not None:
+        target = tao_to_rao(target_text) if target_text else None
+        change = stake_change(want, have, target)
+        if change:
+            call = "add_stake" if change > 0 else "remove_stake"
+            try:
+                async with rt.unslotted():
+                    await rt.chain.call(call, coldkey, ss58, abs(change))
+            except ChainError as e:
+                fallback = "StakeFailed" if change > 0 else "UnstakeFailed"
+                reason = USER_ERRORS.get(e.name, fallback)
+                await finish(
+                    NeuronView(phase=REGISTERED, problem=(reason, f"{call}: {e.message}"), **base),
+                    rt.config.retry_delay,
+                )
+            log.info("%s %s TAO on %s", call, rao_to_tao(abs(change)), ss58)
     if take is not None and hk.get("take") != take:
         try:
             async with rt.unslotted():
@@ -411,7 +447,8 @@ async def _ensure_stake(rt, ns, spec, ss58, base, finish, coldkey) -> int | None
         except ChainError as e:
             log.warning("set_take for %s refused: %s", ss58, e.name)
     hk = await rt.chain.call("hotkey", ss58) or {}
-    return int(hk.get("total_stake", 0))
+    applied = rao_to_tao(want) if want is not None else None
+    return int(hk.get("total_stake", 0)), applied
 
 
 async def release(rt: Runtime, kind: str, body: dict[str, Any]) -> None:

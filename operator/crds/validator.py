@@ -17,9 +17,13 @@ def spec() -> Schema:
         "validator",
         extra={
             "stake": tao(
-                "Stake the operator keeps on the hotkey, added from (or returned to) the "
-                "coldkey; a validator permit goes to the subnet's top stakes. Unset: the "
-                "operator does not change stake."
+                "TAO the coldkey keeps staked on the hotkey (the principal); a validator permit "
+                "goes to the subnet's top stakes. The operator adds stake from the coldkey while "
+                "the coldkey's stake on the hotkey is below this value. Dividends, which the "
+                "chain credits to that stake, are never swept back while this value is "
+                "unchanged or raised; lowering it below status.stakeTarget returns stake to the "
+                "coldkey until exactly this value remains. Unset: the operator does not change "
+                "stake."
             ),
             "delegateTake": u16(
                 "Share of delegated stake's dividends the validator keeps, as a u16 fraction "
@@ -40,6 +44,11 @@ def status() -> Schema:
             "dividends": fraction_status("Dividends from the last epoch."),
             "lastWeightsBlock": block_number("Block of the validator's last set_weights."),
             "stake": tao_status("Stake on the hotkey."),
+            "stakeTarget": tao_status(
+                "spec.stake as the operator last applied it; lowering spec.stake below this "
+                "returns the stake above the new value to the coldkey. Kept while spec.stake "
+                "is unset."
+            ),
         },
     )
 

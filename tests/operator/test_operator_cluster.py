@@ -415,3 +415,101 @@ def test_lock_cost_limit_and_subnet_deletion_waits_for_neurons(
     wait_for("subnet gone", lambda: "tiny" not in subnets(), 60, debug=dbg)
     with ChainClient(env["chain"].endpoint) as client:
         assert all(s["netuid"] != netuid for s in client.subnets())
+
+
+def test_validator_stake_follows_spec_and_keeps_dividends(
+    cluster: LocalCluster, namespace: str, env: dict
+) -> None:
+    """spec.stake is the principal: raised, the stake is topped up; stake credited on top
+    (dividends) stays while spec.stake is unchanged or raised, and across an operator restart;
+    lowered, the coldkey's stake on the hotkey goes back to exactly the new value, and
+    status.stakeTarget follows every applied value."""
+    op: OperatorProcess = env["operator"]
+    dbg = op.output
+    coldkey = Keypair.create_from_mnemonic(env["keys"]["validator-coldkey"])
+    subnet = small_subnet(namespace)
+    # No epoch during the test (the first would be hours away): the only stake credited on
+    # top of spec.stake is what the test adds in place of dividends.
+    subnet["spec"]["hyperparameters"]["tempo"] = 50_400
+    cluster.apply_manifests([subnet])
+
+    def subnet_applied() -> bool:
+        s = status_of(get_all(cluster, namespace, "subnets")).get("tiny", {})
+        return cond(s, "HyperparametersApplied").get("status") == "True"
+
+    wait_for("subnet hyperparameters applied", subnet_applied, debug=dbg)
+
+    def validator(stake: str, max_burn: str = "1") -> dict:
+        return {
+            "apiVersion": "subnetes.io/v1alpha1",
+            "kind": "Validator",
+            "metadata": {"name": "v", "namespace": namespace},
+            "spec": {
+                "subnetRef": {"name": "tiny"},
+                "coldkeySecretRef": {"name": "validator-coldkey"},
+                "stake": stake,
+                "registration": {"maxBurn": max_burn},
+                "template": {
+                    "spec": {"containers": [{"name": "validator", "image": "example/vali:1"}]}
+                },
+            },
+        }
+
+    def status() -> dict:
+        return status_of(get_all(cluster, namespace, "validators")).get("v", {})
+
+    def generation() -> int:
+        return get_all(cluster, namespace, "validators")[0]["metadata"]["generation"]
+
+    with ChainClient(env["chain"].endpoint) as client:
+
+        def held(hotkey: str) -> int:
+            """The coldkey's stake on the hotkey, rao."""
+            return sum(
+                int(s["amount"])
+                for s in client.hotkey(hotkey)["stakes"]
+                if s["coldkey"] == coldkey.ss58_address
+            )
+
+        def applied(stake: str, rao: int) -> str | None:
+            """The hotkey once status.stakeTarget is ``stake`` and the chain holds ``rao``."""
+            s = status()
+            ok = s.get("stakeTarget") == stake and s.get("hotkey") and held(s["hotkey"]) == rao
+            return s["hotkey"] if ok else None
+
+        cluster.apply_manifests([validator("100")])
+        hotkey = wait_for(
+            "100 TAO staked", lambda: applied("100.000000000", 100 * TAO), 60, debug=dbg
+        )
+
+        # Dividends: the chain credits them to the coldkey's stake on the hotkey.
+        client.add_stake(coldkey, hotkey, 7 * TAO)
+        # An unrelated spec change reconciles: the dividends stay.
+        cluster.apply_manifests([validator("100", max_burn="2")])
+        gen = generation()
+        wait_for("reconciled", lambda: status().get("observedGeneration") == gen, debug=dbg)
+        assert held(hotkey) == 107 * TAO
+        # Raised: topped up to the new level (the dividends count toward it), never past it.
+        cluster.apply_manifests([validator("120", max_burn="2")])
+        wait_for("raised to 120", lambda: applied("120.000000000", 120 * TAO), debug=dbg)
+
+        # More dividends, then a restart (every object is reconciled on resume): kept.
+        client.add_stake(coldkey, hotkey, 5 * TAO)
+        op.kill()
+        op.start()
+        cluster.apply_manifests([validator("120", max_burn="3")])
+        gen = generation()
+        wait_for("reconciled after restart", lambda: status().get("observedGeneration") == gen)
+        assert held(hotkey) == 125 * TAO and status()["stakeTarget"] == "120.000000000"
+
+        # Lowered: back to exactly the new value, dividends included; the rest is on the coldkey.
+        balance = int(client.account(coldkey.ss58_address)["balance"])
+        cluster.apply_manifests([validator("60", max_burn="3")])
+        wait_for("lowered to 60", lambda: applied("60.000000000", 60 * TAO), debug=dbg)
+        assert int(client.account(coldkey.ss58_address)["balance"]) == balance + 65 * TAO
+        assert float(status()["stake"]) == 60  # total on the hotkey: only this coldkey stakes
+        # Raised again after lowering: topped up.
+        cluster.apply_manifests([validator("80", max_burn="3")])
+        wait_for("raised to 80", lambda: applied("80.000000000", 80 * TAO), debug=dbg)
+    assert cond(status(), "Stalled").get("status") != "True", status()
+    assert "Traceback" not in op.output(), op.output()[-4000:]
