@@ -48,7 +48,7 @@ class KernelParams(NamedTuple):
 
 
 # Value-bisection steps before the exact walk; a speed knob only (the result does not depend on it).
-BISECT_STEPS = 12
+BISECT_STEPS = 8
 
 
 def _tree(op: Callable[[jax.Array, jax.Array], jax.Array], t: jax.Array) -> jax.Array:
@@ -93,18 +93,25 @@ def kappa_quantile(
     g_j(x) = stake of staked rows with w_ij > x (stake re-normalized over staked rows).
 
     g_j is a non-increasing step function that only changes at weight values, so the answer is
-    the first point where "g_j(x) < kappa" turns true. Columns where the smallest value already
-    passes are done at once (common: most columns have zero weights); otherwise bisection on x
-    keeps ``lo`` with the predicate false (so every weight value <= lo fails too) and the walk
-    tries the smallest weight value above ``lo``: if it passes it is the answer, else it becomes
-    the new ``lo``. Special cases as the reference: no staked row → 0; kappa <= 0 → the
+    the first weight value where "g_j(x) < kappa" turns true. The search keeps, per column, a
+    set of candidate values [``lo``, ``hi``] (``lo`` itself only while ``lo_open``): every
+    weight value below the set fails and ``hi`` passes. Below the smallest value all staked
+    stake counts, so the first test is a scalar (if even that passes, the answer is the
+    smallest value). Value bisection then shrinks the set, one stake-weighted count per step;
+    one more pass finds the smallest and largest candidate values, and a column whose two agree
+    is done (g is constant from the largest candidate up to ``hi``, so that value passes). The
+    rare remaining columns walk up the candidates, each step testing one value and finding the
+    next in the same pass. Special cases as the reference: no staked row → 0; kappa <= 0 → the
     largest value (g(max) = 0 never drops below kappa).
+
+    Every test is the same stake-weighted count (``_col_sum`` order), so the result does not
+    depend on ``bisect_steps`` and equals the sort-based definition exactly.
 
     Args:
         w: [V, N] row-normalized weights, or raw integer weights when ``row_scale`` is given.
         row_stake: [V] active stake per row (only rows with stake > 0 take part).
         kappa: scalar in the computation dtype.
-        bisect_steps: static number of bisection steps before the walk.
+        bisect_steps: static number of bisection steps (a speed knob only).
         row_scale: [V] optional; the weights are then ``w * row_scale[:, None]``, recomputed in
             every pass from the (2-byte) raw weights: the passes are memory-bound, so reading
             u16 instead of float32/float64 makes them 2-4x cheaper, with bitwise equal values.
@@ -116,48 +123,62 @@ def kappa_quantile(
     scale = jnp.ones(w.shape[0], dt) if row_scale is None else row_scale
     unit = row_scale is None
 
-    def values(raw: jax.Array, scale: jax.Array) -> jax.Array:
-        return raw if unit else raw.astype(dt) * scale[:, None]
-
     staked = row_stake > 0
     total = jnp.where(staked, row_stake, 0).sum()
     s = jnp.where(staked, row_stake / jnp.where(total > 0, total, 1), 0).astype(dt)
     inf = jnp.array(jnp.inf, dt)
-    w_min = _tree(jnp.minimum, jnp.where(staked[:, None], values(w, scale), inf))
-    w_max = _tree(jnp.maximum, jnp.where(staked[:, None], values(w, scale), -inf))
 
-    def passes(raw: jax.Array, scale: jax.Array, x: jax.Array) -> jax.Array:
-        # g(x) < kappa, per column; unstaked rows have s = 0
-        return _col_sum(jnp.where(values(raw, scale) > x[None, :], s[:, None], 0)) < kappa
+    # The loops read the raw weights through an optimization barrier together with a
+    # loop-carried value, so XLA can neither hoist the (loop-invariant) float conversion out of
+    # a loop and materialize it, nor copy the raw weights into the loop state.
+    def values(tie: jax.Array) -> jax.Array:
+        raw, sc, _ = lax.optimization_barrier((w, scale, tie))
+        v = raw if unit else raw.astype(dt) * sc[:, None]
+        return jnp.where(staked[:, None], v, jnp.nan)  # NaN: fails every comparison
 
+    def count_above(vals: jax.Array, x: jax.Array) -> jax.Array:
+        # g(x) per column; unstaked rows have s = 0
+        return _col_sum(jnp.where(vals > x[None, :], s[:, None], 0))
+
+    vals0 = w if unit else w.astype(dt) * scale[:, None]
+    w_min = _tree(jnp.minimum, jnp.where(staked[:, None], vals0, inf))
+    w_max = _tree(jnp.maximum, jnp.where(staked[:, None], vals0, -inf))
     any_staked = jnp.any(staked)
-    at_min = passes(w, scale, w_min)
-    done0 = ~any_staked | at_min | (kappa <= 0)
-    c0 = jnp.where(~any_staked, 0, jnp.where(at_min, w_min, w_max)).astype(dt)
+    # g just below the smallest value: every staked row counts (the same summation order).
+    all_pass = _tree(jnp.add, s) < kappa
+    done0 = ~any_staked | all_pass | (kappa <= 0)
+    c0 = jnp.where(~any_staked, 0, jnp.where(all_pass, w_min, w_max)).astype(dt)
 
-    # The raw weights travel through the loops behind an optimization barrier, so XLA does not
-    # hoist the (loop-invariant) float conversion out of the loops and materialize it.
     Carry = tuple[jax.Array, ...]
 
     def bisect(_: int, carry: Carry) -> Carry:
-        raw, sc, lo, hi = lax.optimization_barrier(carry)
+        lo, hi, lo_open = carry
         mid = lo + (hi - lo) * 0.5
-        ok = passes(raw, sc, mid)
-        return raw, sc, jnp.where(ok, lo, mid), jnp.where(ok, mid, hi)
+        ok = count_above(values(mid), mid) < kappa
+        return jnp.where(ok, lo, mid), jnp.where(ok, mid, hi), lo_open & ok
 
-    _, _, lo, _ = lax.fori_loop(0, bisect_steps, bisect, (w, scale, w_min, w_max))
+    lo, hi, lo_open = lax.fori_loop(
+        0, bisect_steps, bisect, (w_min, w_max, jnp.ones(w.shape[1], bool))
+    )
+
+    # Smallest and largest candidate, one pass.
+    vals = values(lo)
+    above_lo = (vals > lo[None, :]) | (lo_open[None, :] & (vals == lo[None, :]))
+    first = _tree(jnp.minimum, jnp.where(above_lo, vals, inf))
+    last = _tree(jnp.maximum, jnp.where(vals <= hi[None, :], vals, -inf))
+    done = done0 | (first == last)
+    c = jnp.where(done0, c0, first)
 
     def walk(state: Carry) -> Carry:
-        raw, sc, lo, c, done = lax.optimization_barrier(state)
-        vals = values(raw, sc)
-        nxt = _tree(jnp.minimum, jnp.where(staked[:, None] & (vals > lo[None, :]), vals, inf))
-        ok = passes(raw, sc, nxt) | (nxt == inf)
-        c = jnp.where(~done & ok, nxt, c)
+        cand, c, done = state
+        vals = values(cand)
+        ok = (count_above(vals, cand) < kappa) | (cand == last)
+        nxt = _tree(jnp.minimum, jnp.where(vals > cand[None, :], vals, inf))
+        c = jnp.where(~done & ok, cand, c)
         done = done | ok
-        return raw, sc, jnp.where(done, lo, nxt), c, done
+        return jnp.where(done, cand, nxt), c, done
 
-    state = (w, scale, lo, c0, done0)
-    return lax.while_loop(lambda st: ~jnp.all(st[4]), walk, state)[3]
+    return lax.while_loop(lambda st: ~jnp.all(st[2]), walk, (first, c, done))[1]
 
 
 def epoch_single(x: EpochInputs, p: KernelParams) -> dict[str, jax.Array]:
