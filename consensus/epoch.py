@@ -7,9 +7,11 @@ in. Every per-subnet choice (Yuma 2 / 3, liquid alpha, bonds penalty 0 / 1 / bet
 
 The consensus (spec step 4) avoids sorting, which is slow on XLA:CPU: it bisects on the value
 with one stake-weighted count per step, then walks up to the exact weight value (see
-``kappa_quantile``); the result equals the sort-based definition exactly. Reductions over the
-validator rows are elementwise trees (``_tree``), and the Yuma 2 and Yuma 3 bond updates share
-one elementwise expression, so XLA materializes few [V, N] intermediates.
+``kappa_quantile``); the result equals the sort-based definition exactly. The new permits
+(step 1) avoid ``top_k`` likewise: a bit-by-bit search for the cut-off stake over the whole
+batch (``new_permits``). Reductions over the validator rows are elementwise trees (``_tree``),
+and the Yuma 2 and Yuma 3 bond updates share one elementwise expression, so XLA materializes
+few [V, N] intermediates.
 """
 
 from __future__ import annotations
@@ -181,8 +183,9 @@ def kappa_quantile(
     return lax.while_loop(lambda st: ~jnp.all(st[2]), walk, (first, c, done))[1]
 
 
-def epoch_single(x: EpochInputs, p: KernelParams) -> dict[str, jax.Array]:
-    """The epoch of one subnet (no leading S axis) from prepared inputs.
+def epoch_single(x: EpochInputs, p: KernelParams, new_permit: jax.Array) -> dict[str, jax.Array]:
+    """The epoch of one subnet (no leading S axis) from prepared inputs and its new permits
+    (``new_permits``).
 
     Returns the float/bool fields of ``EpochOutputs`` plus the in-kernel u16 views.
     """
@@ -194,13 +197,8 @@ def epoch_single(x: EpochInputs, p: KernelParams) -> dict[str, jax.Array]:
     real = uids < x.n_uids
     b = x.current_block
 
-    # Step 1: stake and new permits: the top min(k, n) UIDs by (stake, uid), non-zero stake.
+    # Step 1: stake and new permits (selected for the whole batch by ``new_permits``).
     S = jnp.where(real, x.stake, 0)
-    K = min(V, N)
-    _, top_rev = lax.top_k(S[::-1], K)  # on ties lax.top_k prefers the lower index
-    top_uid = N - 1 - top_rev  # ... i.e. the higher UID, as Subtensor's stable sort
-    slots = jnp.arange(K) < jnp.minimum(p.max_validators, x.n_uids)
-    new_permit = jnp.zeros(N, bool).at[top_uid].set(slots) & (S != 0) & real
     old_permit = real & x.validator_permit
 
     # Step 2: activity and active stake.
@@ -329,7 +327,44 @@ def epoch_single(x: EpochInputs, p: KernelParams) -> dict[str, jax.Array]:
     }
 
 
+def new_permits(x: EpochInputs, p: KernelParams) -> jax.Array:
+    """Spec step 1, new permits for a batch ([S, N] bool): per subnet the top
+    min(max_validators, n, V) UIDs by (stake, uid) — on equal stake the higher UID, as
+    Subtensor's stable sort — that have non-zero stake.
+
+    No sort or top-k (slow on XLA:CPU, a sort for float64): the cut-off stake t, the m-th
+    largest, is built bit by bit from the top. Non-negative floats order like their bit
+    patterns, so t's pattern is the largest integer b with count(bits >= b) >= m: one count
+    per bit. UIDs with stake above t get a permit, and of those with stake t the highest UIDs
+    that fill the remaining slots. The UID axis is leading here, so each count is an
+    elementwise tree over it (the subnets are the vector lanes).
+    """
+    n_sub, n = x.stake.shape
+    k = min(x.weights.shape[1], n)
+    real = jnp.arange(n, dtype=jnp.int32)[None, :] < x.n_uids[:, None]
+    stake = jnp.where(real & (x.stake != 0), x.stake, 0)  # +0.0 for padding, -0.0 and 0
+    m = jnp.clip(jnp.minimum(p.max_validators, x.n_uids), 0, k)
+    width = jnp.finfo(stake.dtype).bits
+    utype = jnp.dtype(f"uint{width}")
+    bits = lax.bitcast_convert_type(stake, utype).T  # [N, S]
+
+    def count_at_least(t: jax.Array) -> jax.Array:
+        return _tree(jnp.add, (bits >= t[None, :]).astype(jnp.int32))
+
+    def next_bit(i: jax.Array, t: jax.Array) -> jax.Array:
+        cand = t | (jnp.array(1, utype) << (width - 1 - i).astype(utype))
+        return jnp.where(count_at_least(cand) >= m, cand, t)
+
+    t = lax.fori_loop(0, width, next_bit, jnp.zeros(n_sub, utype))
+    above, tied = bits > t[None, :], bits == t[None, :]
+    slots_left = m - _tree(jnp.add, above.astype(jnp.int32))
+    # tied UIDs at or above each UID, counted from the top
+    tied_from_top = lax.associative_scan(jnp.add, tied.astype(jnp.int32), reverse=True, axis=0)
+    chosen = (above | (tied & (tied_from_top <= slots_left[None, :]))).T
+    return chosen & (m > 0)[:, None] & (stake != 0)
+
+
 @jax.jit
 def epoch_batched(x: EpochInputs, p: KernelParams) -> dict[str, jax.Array]:
     """``epoch_single`` vmapped over the leading subnet axis and jitted."""
-    return jax.vmap(epoch_single)(x, p)
+    return jax.vmap(epoch_single)(x, p, new_permits(x, p))
