@@ -267,7 +267,9 @@ def epoch_single(x: EpochInputs, p: KernelParams, new_permit: jax.Array) -> dict
     Bn = jnp.minimum(one, (one - alpha) * Bo3 + alpha * Wb)
 
     X = jnp.where(yuma3, Bn, Be)
-    col_sum, col_max = _col_sum(X), _tree(jnp.maximum, X)
+    # The maximum as an XLA reduce (exact in any order): materialized once, whereas a tree's
+    # last levels would be recomputed for every row by the two [V, N] consumers below.
+    col_sum, col_max = _col_sum(X), X.max(axis=0)
     # Yuma 3: D = normalize(A ∘ (colnorm(Bn) · I)), the column sums folded into I.
     # Yuma 2: D = normalize(Be · I).
     q = jnp.where(yuma3, Inc * _safe_inv(col_sum), Inc)
