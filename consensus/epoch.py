@@ -217,11 +217,16 @@ def epoch_single(x: EpochInputs, p: KernelParams, new_permit: jax.Array) -> dict
     keep &= uids[None, :] != x.row_uid[:, None]
     keep &= row_lu[:, None] > x.block_at_registration[None, :]
     w16 = jnp.where(keep, x.weights, jnp.uint16(0))
-    # Exact integer row sums without an int32 copy: float partial sums over <= 256 columns
-    # (< 2^24, exact even in float32), then int32.
-    part = math.gcd(N, 256)
-    partial = w16.astype(dt).reshape(V, N // part, part).sum(axis=2).astype(jnp.int32)
-    row_scale = _safe_inv(partial.sum(axis=1).astype(dt))
+    # Exact integer row sums (int32), without materializing a converted [V, N] copy: the
+    # columns are split into groups of 32 adjacent ones, summed elementwise across the groups
+    # by halving (vectorized over the 32), then the 32 partial sums per row.
+    lanes = math.gcd(N, 32)
+    sums = w16.astype(jnp.int32).reshape(V, N // lanes, lanes)
+    while sums.shape[1] > 1:
+        half = sums.shape[1] // 2
+        head = sums[:, :half] + sums[:, half : 2 * half]
+        sums = jnp.concatenate([head, sums[:, 2 * half :]], axis=1) if sums.shape[1] % 2 else head
+    row_scale = _safe_inv(sums[:, 0].sum(axis=1).astype(dt))
     W = w16.astype(dt) * row_scale[:, None]
 
     # Step 4: consensus.
