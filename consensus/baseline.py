@@ -13,17 +13,16 @@ from typing import Any
 import numpy as np
 
 from .interface import EpochInputs, EpochOutputs, SubnetParams
-from .reference import reference_epochs
+from .reference import reference_epochs, staked_rows
 
 
 def kappa_quantile_vectorized(w: np.ndarray, row_stake: np.ndarray, kappa: Any) -> np.ndarray:
     """``reference.kappa_quantile`` for all columns at once (same arithmetic, same order)."""
     n = w.shape[1]
-    staked = row_stake > 0
-    if not staked.any():
+    voters = staked_rows(w, row_stake)
+    if voters is None:
         return np.zeros(n, dtype=w.dtype)
-    s = row_stake[staked] / row_stake[staked].sum()
-    ws = w[staked]
+    ws, s = voters
     order = np.argsort(ws, axis=0, kind="stable")
     w_sorted = np.take_along_axis(ws, order, axis=0)
     s_sorted = s[order]

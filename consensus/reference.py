@@ -76,18 +76,24 @@ def column_quantile(values: np.ndarray, stake: np.ndarray, kappa: Any) -> Any:
     return v_sorted[np.argmax(below_kappa)] if below_kappa.any() else v_sorted[-1]
 
 
-def kappa_quantile(w: np.ndarray, row_stake: np.ndarray, kappa: Any) -> np.ndarray:
-    """Spec step 4: consensus C_j, column by column (``column_quantile``).
-
-    Only rows with positive stake take part; their stake is re-normalized to sum 1. With no
-    staked row every C_j is 0.
-    """
-    n = w.shape[1]
+def staked_rows(w: np.ndarray, row_stake: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Step 4's voters: the weight rows with positive stake and that stake re-normalized to
+    sum 1; None when no row is staked."""
     staked = row_stake > 0
     if not staked.any():
+        return None
+    return w[staked], row_stake[staked] / row_stake[staked].sum()
+
+
+def kappa_quantile(w: np.ndarray, row_stake: np.ndarray, kappa: Any) -> np.ndarray:
+    """Spec step 4: consensus C_j, column by column (``column_quantile``) over the staked rows
+    (``staked_rows``). With no staked row every C_j is 0.
+    """
+    n = w.shape[1]
+    voters = staked_rows(w, row_stake)
+    if voters is None:
         return np.zeros(n, dtype=w.dtype)
-    s = row_stake[staked] / row_stake[staked].sum()
-    ws = w[staked]
+    ws, s = voters
     return np.array([column_quantile(ws[:, j], s, kappa) for j in range(n)], dtype=w.dtype)
 
 
