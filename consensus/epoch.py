@@ -153,15 +153,22 @@ def kappa_quantile(
 
     Carry = tuple[jax.Array, ...]
 
-    def bisect(_: int, carry: Carry) -> Carry:
-        lo, hi, lo_open = carry
-        mid = lo + (hi - lo) * 0.5
-        ok = count_above(values(mid), mid) < kappa
+    # Each step applies the previous step's outcome (ok at mid) to the bounds and only then
+    # tests a new point: the test's sole consumer is the loop state ``ok``, so XLA computes the
+    # tree's last levels once instead of once per bound it updates.
+    def settle(carry: Carry) -> Carry:
+        lo, hi, lo_open, mid, ok = carry
         return jnp.where(ok, lo, mid), jnp.where(ok, mid, hi), lo_open & ok
 
-    lo, hi, lo_open = lax.fori_loop(
-        0, bisect_steps, bisect, (w_min, w_max, jnp.ones(w.shape[1], bool))
-    )
+    def bisect(_: int, carry: Carry) -> Carry:
+        lo, hi, lo_open = settle(carry)
+        mid = lo + (hi - lo) * 0.5
+        ok = count_above(values(mid), mid) < kappa
+        return lo, hi, lo_open, mid, ok
+
+    yes = jnp.ones(w.shape[1], bool)
+    start = (w_min, w_max, yes, w_max, yes)  # "ok at w_max": settles to (w_min, w_max, open)
+    lo, hi, lo_open = settle(lax.fori_loop(0, bisect_steps, bisect, start))
 
     # Smallest and largest candidate, one pass.
     vals = values(lo)
