@@ -67,6 +67,16 @@ def _tree(op: Callable[[jax.Array, jax.Array], jax.Array], t: jax.Array) -> jax.
     return t[0]
 
 
+def _min(a: jax.Array, b: jax.Array) -> jax.Array:
+    # a compare and a select: for NaN-free operands the minimum, without the NaN handling of
+    # jnp.minimum that XLA:CPU emits for every element
+    return jnp.where(b < a, b, a)
+
+
+def _max(a: jax.Array, b: jax.Array) -> jax.Array:
+    return jnp.where(b > a, b, a)
+
+
 def _col_sum(t: jax.Array) -> jax.Array:
     return _tree(jnp.add, t)
 
@@ -143,8 +153,8 @@ def kappa_quantile(
         return _col_sum(jnp.where(vals > x[None, :], s[:, None], 0))
 
     vals0 = w if unit else w.astype(dt) * scale[:, None]
-    w_min = _tree(jnp.minimum, jnp.where(staked[:, None], vals0, inf))
-    w_max = _tree(jnp.maximum, jnp.where(staked[:, None], vals0, -inf))
+    w_min = _tree(_min, jnp.where(staked[:, None], vals0, inf))
+    w_max = _tree(_max, jnp.where(staked[:, None], vals0, -inf))
     any_staked = jnp.any(staked)
     # g just below the smallest value: every staked row counts (the same summation order).
     all_pass = _tree(jnp.add, s) < kappa
@@ -173,8 +183,8 @@ def kappa_quantile(
     # Smallest and largest candidate, one pass.
     vals = values(lo)
     above_lo = (vals > lo[None, :]) | (lo_open[None, :] & (vals == lo[None, :]))
-    first = _tree(jnp.minimum, jnp.where(above_lo, vals, inf))
-    last = _tree(jnp.maximum, jnp.where(vals <= hi[None, :], vals, -inf))
+    first = _tree(_min, jnp.where(above_lo, vals, inf))
+    last = _tree(_max, jnp.where(vals <= hi[None, :], vals, -inf))
     done = done0 | (first == last)
     c = jnp.where(done0, c0, first)
 
@@ -182,7 +192,7 @@ def kappa_quantile(
         cand, c, done = state
         vals = values(cand)
         ok = (count_above(vals, cand) < kappa) | (cand == last)
-        nxt = _tree(jnp.minimum, jnp.where(vals > cand[None, :], vals, inf))
+        nxt = _tree(_min, jnp.where(vals > cand[None, :], vals, inf))
         c = jnp.where(~done & ok, cand, c)
         done = done | ok
         return jnp.where(done, cand, nxt), c, done
