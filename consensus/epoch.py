@@ -110,7 +110,7 @@ def kappa_quantile(
     weight value below the set fails and ``hi`` passes. Below the smallest value all staked
     stake counts, so the first test is a scalar (if even that passes, the answer is the
     smallest value). Value bisection then shrinks the set, one stake-weighted count per step;
-    one more pass finds the smallest and largest candidate values, and a column whose two agree
+    then the smallest and the largest candidate value are taken, and a column whose two agree
     is done (g is constant from the largest candidate up to ``hi``, so that value passes). The
     rare remaining columns walk up the candidates, each step testing one value and finding the
     next in the same pass. Special cases as the reference: no staked row → 0; kappa <= 0 → the
@@ -180,7 +180,7 @@ def kappa_quantile(
     start = (w_min, w_max, yes, w_max, yes)  # "ok at w_max": settles to (w_min, w_max, open)
     lo, hi, lo_open = settle(lax.fori_loop(0, bisect_steps, bisect, start))
 
-    # Smallest and largest candidate, one pass.
+    # The smallest and the largest candidate value (two trees over the same values).
     vals = values(lo)
     above_lo = (vals > lo[None, :]) | (lo_open[None, :] & (vals == lo[None, :]))
     first = _tree(_min, jnp.where(above_lo, vals, inf))
