@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
                              "skipped": "not enough memory"})  # fmt: skip
                 continue
             big = s * n * v > 2**24
-            repeats = args.repeats or (3 if (args.quick or big) else 15)
+            repeats = args.repeats or (3 if big else 7 if args.quick else 15)
             rows.append(bench_size(s, n, v, dtype, repeats, 1 if big else 3))
             if args.json:
                 print(json.dumps(rows[-1]), flush=True)
@@ -162,7 +162,10 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
             f"{r['numpy_vec_ms']:.1f}",
             f"{r['ratio_vec']:.1f}x",
         )
-    Console().print(table)
+    console = Console()
+    if not console.is_terminal:  # a log or a pipe: never cut columns to the default 80
+        console = Console(width=120)
+    console.print(table)
     print(
         "ref: NumPy reference.py (one subnet at a time, consensus column by column); vec: NumPy "
         "baseline.py (the same, consensus vectorized over columns). Same results."
