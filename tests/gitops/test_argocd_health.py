@@ -1,33 +1,20 @@
 """The Argo CD health check (Lua) on status objects produced by the operator's own code.
 
-Runs the script in real Lua (lupa) with the sandbox Argo CD gives custom checks: no
-``string``, ``io`` or ``debug`` library.
+Runs the script in real Lua (lupa) with Argo CD's sandbox (``argocd_health``); the operator's
+cluster tests also run it on live objects.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from lupa import LuaRuntime
+from argocd_health import REPO, SCRIPT, argo_health
 
 from subnetes.operator import status as st
 
-REPO = Path(__file__).resolve().parents[2]
-SCRIPT = (REPO / "examples/gitops/argocd/health.lua").read_text()
 NOW = "2026-11-25T00:00:00Z"
-
-
-def argo_health(obj: dict[str, Any]) -> dict[str, str]:
-    """Evaluate the health script on ``obj`` as Argo CD would."""
-    lua = LuaRuntime(unpack_returned_tuples=True)
-    for lib in ("string", "io", "debug"):
-        lua.execute(f"{lib} = nil")
-    lua.globals().obj = lua.table_from(obj, recursive=True)
-    result = lua.execute(SCRIPT)
-    return {"status": result["status"], "message": result["message"]}
 
 
 def miner(view: st.NeuronView, generation: int = 1, **meta: Any) -> dict[str, Any]:

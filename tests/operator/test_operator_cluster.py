@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from argocd_health import argo_health
 from bittensor_wallet import Keypair
 from bittensor_wallet.keyfile import serialized_keypair_to_keyfile_data
 from operator_harness import (
@@ -200,6 +201,11 @@ def test_examples_register_schedule_and_earn(
         return (m, v) if ok else None
 
     m, v = wait_for("incentive, emission and dividends in status", earned, 90, debug=dbg)
+    # Argo CD's view of the live objects (examples/gitops/argocd/health.lua, real Lua).
+    for plural in ("subnets", "validators", "miners"):
+        for obj in get_all(cluster, namespace, plural):
+            health = argo_health(obj)
+            assert health["status"] == "Healthy", (obj["metadata"]["name"], health)
     assert all(len(s["lastEmission"].split(".")[1]) == 9 for s in m.values())
     assert all(len(s["incentive"].split(".")[1]) == 6 for s in m.values())
     subnet = status_of(get_all(cluster, namespace, "subnets"))["text-prompting"]
@@ -315,6 +321,8 @@ def test_pruned_miner_is_deregistered_stopped_and_reregistered(
     }
     assert cond(first, "Ready")["status"] == "False"
     assert first["deregisteredBlock"] > 0 and first["deregistrationReason"] == "Pruned"
+    live = {o["metadata"]["name"]: o for o in get_all(cluster, namespace, "miners")}
+    assert argo_health(live["first"])["status"] == "Degraded"  # Stop: stays down until edited
     assert replicas("first") == 0
     wait_for("first's pod gone", lambda: "first-0" not in pods())
     wait_for(
