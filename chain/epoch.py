@@ -59,6 +59,14 @@ def _load_consensus() -> Callable[..., Any]:
     return run_epochs
 
 
+def _reference_consensus() -> Callable[..., Any]:
+    """The NumPy reference with ``run_epochs``' contract (the node's fallback when the
+    accelerated call fails)."""
+    from subnetes.consensus import reference_epochs
+
+    return reference_epochs
+
+
 def build_inputs(
     st: State, due: Sequence[tuple[Subnet, int]], block: int
 ) -> tuple[Any, Any, list[list[int]]]:

@@ -52,6 +52,11 @@ class Metrics:
         self.queue = Gauge(
             "subnetes_chain_queue_length", "Extrinsics waiting for a block", registry=r
         )
+        self.epoch_fallbacks = Counter(
+            "subnetes_chain_epoch_fallbacks_total",
+            "Batched consensus calls that failed and ran on the NumPy reference instead",
+            registry=r,
+        )
 
 
 @dataclass
@@ -80,7 +85,7 @@ class Node:
         inner = ledger.consensus
 
         def timed(*a: Any, **k: Any) -> Any:  # time every batched epoch call
-            from .epoch import _load_consensus
+            from .epoch import _load_consensus, _reference_consensus
 
             fn: Callable[..., Any] = inner or _load_consensus()
             with tracer.start_as_current_span("epoch") as span, self.metrics.epoch_seconds.time():
@@ -88,7 +93,17 @@ class Node:
                 if n_uids is not None:
                     span.set_attribute("epoch.subnets", len(n_uids))
                 span.set_attribute("block.number", self.ledger.state.g.block)
-                return fn(*a, **k)
+                try:
+                    return fn(*a, **k)
+                except Exception as e:
+                    # A failed accelerated call (device lost, out of memory, a compile error)
+                    # must not halt the chain: the NumPy reference computes the same epoch
+                    # (the JAX path agrees with it within 1e-9). Bad inputs fail there too, and
+                    # the block fails as before.
+                    log.exception("consensus call failed; this epoch runs on the NumPy reference")
+                    span.record_exception(e)
+                    self.metrics.epoch_fallbacks.inc()
+                    return _reference_consensus()(*a, **k)
 
         ledger.consensus = timed
 
