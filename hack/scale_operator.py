@@ -11,8 +11,9 @@ time, in memory) and the operator under its least-privilege ServiceAccount, then
    status lag: from the chain's EpochResult event (as the stream delivers it) to each Miner's
    status carrying that epoch (``lastEpochBlock``, with its ``lastEmission``).
 
-The workload pods go to dedicated kwok nodes (``scale-node-*``, tainted
-``subnetes.io/scale=true:NoSchedule``) so no other test's pods land there and the four default
+The workload pods go to dedicated kwok nodes of this run (``<namespace>-node-*``, pool and taint
+``subnetes.io/scale=<namespace>:NoSchedule``) so no other test's or run's pods land there (two
+runs at once keep apart) and the four default
 nodes' 110-pod limit does not cap the run; they, the namespace and the ClusterRole are deleted at
 the end (``--keep`` keeps them). Dev-profile limits: 8 subnets, 256 UIDs a subnet (owner and
 validators included), 64 registrations a block and 96 an adjustment interval (100 blocks) per
@@ -49,7 +50,11 @@ from subnetes.operator.paths import CRDS_DIR, REPO_ROOT
 TAO = 10**9
 PY = sys.executable
 datetime = _dt.datetime
-SCALE_TAINT = {"key": "subnetes.io/scale", "value": "true", "effect": "NoSchedule"}
+
+
+def scale_taint(pool: str) -> dict[str, str]:
+    """The taint of this run's nodes (the pool name is the run's namespace)."""
+    return {"key": "subnetes.io/scale", "value": pool, "effect": "NoSchedule"}
 
 
 def log(msg: str) -> None:
@@ -115,11 +120,11 @@ def coldkey_secret(ns: str, name: str, kp: Keypair) -> dict[str, Any]:
     }
 
 
-def pod_template(role: str) -> dict[str, Any]:
+def pod_template(role: str, pool: str) -> dict[str, Any]:
     return {
         "spec": {
-            "nodeSelector": {"subnetes.io/pool": "scale"},
-            "tolerations": [{**SCALE_TAINT, "operator": "Equal"}],
+            "nodeSelector": {"subnetes.io/pool": pool},
+            "tolerations": [{**scale_taint(pool), "operator": "Equal"}],
             "containers": [
                 {
                     "name": role,
@@ -152,7 +157,7 @@ def resources(ns: str, subnets: int, miners: int, validators: int, tempo: int) -
                     "subnetRef": {"name": f"sn-{s}"},
                     "coldkeySecretRef": {"name": f"validators-{s}"},
                     "stake": "100", "registration": {"maxBurn": "5"},
-                    "template": pod_template("validator"),
+                    "template": pod_template("validator", ns),
                 },
             })  # fmt: skip
     for m in range(miners):
@@ -164,7 +169,7 @@ def resources(ns: str, subnets: int, miners: int, validators: int, tempo: int) -
                 "subnetRef": {"name": f"sn-{s}"},
                 "coldkeySecretRef": {"name": f"miners-{s}"},
                 "registration": {"maxBurn": "5"},
-                "template": pod_template("miner"),
+                "template": pod_template("miner", ns),
             },
         })  # fmt: skip
     return docs
@@ -319,7 +324,7 @@ def main() -> int:
     ns = f"scale-{uuid.uuid4().hex[:8]}"
     role = f"subnetes-operator-{ns}"
     neurons = a.miners + a.validators * a.subnets
-    nodes = [f"scale-node-{i}" for i in range(math.ceil(neurons / 250))]
+    nodes = [f"{ns}-node-{i}" for i in range(math.ceil(neurons / 250))]
     log(f"workdir {tmp}; namespace {ns}; {a.subnets} subnets, {a.miners} miners, "
         f"{a.validators * a.subnets} validators on {len(nodes)} scale nodes")  # fmt: skip
     chain = op = None
@@ -327,8 +332,8 @@ def main() -> int:
         cluster.kubectl("create", "namespace", ns, check=True)
         node_docs = []
         for n in nodes:
-            doc = build_node_manifest(NodeSpec(n, "scale", cpu="64", memory="256Gi"))
-            doc["spec"]["taints"] = [SCALE_TAINT]
+            doc = build_node_manifest(NodeSpec(n, ns, cpu="64", memory="256Gi"))
+            doc["spec"]["taints"] = [scale_taint(ns)]
             doc["status"]["capacity"]["pods"] = doc["status"]["allocatable"]["pods"] = "300"
             node_docs.append(doc)
         cluster.apply_manifests(node_docs)
@@ -403,7 +408,7 @@ def main() -> int:
             time.sleep(0.5)
         t_all = time.monotonic() - t0
         with watcher.lock:
-            scheduled = {k: v for k, v in watcher.scheduled.items() if v.startswith("scale-node")}
+            scheduled = {k: v for k, v in watcher.scheduled.items() if v in nodes}
         log(f"all Ready: {len(watcher.ready_at)}/{neurons} in {t_all:.1f}s")
 
         # Status lag over the next window of epochs.
