@@ -94,10 +94,17 @@ async def chain_block(**_: Any) -> int:
 
 
 async def _run(kind: str, namespace: str, name: str) -> None:
+    """Reconcile now. A wait (``Retry``: the Subnet is not registered yet, a burn above
+    maxBurn, ...) is requeued on the operator's own timer, as controller-runtime's RequeueAfter:
+    not as a Kopf TemporaryError, which Kopf logs at ERROR and records in annotations on the
+    object. The status already tells the user what is awaited; unexpected errors still go to
+    Kopf (logged, retried with its backoff)."""
+    key = (kind, namespace, name)
     try:
-        await runtime().run((kind, namespace, name))
+        await runtime().run(key)
     except Retry as r:
-        raise kopf.TemporaryError(str(r), delay=r.delay) from None
+        log.debug("%s %s/%s: %s", kind, namespace, name, r)
+        runtime().kick(key, r.delay)
 
 
 for _plural, _kind in PLURALS.items():

@@ -211,6 +211,8 @@ def test_examples_register_schedule_and_earn(
     subnet = status_of(get_all(cluster, namespace, "subnets"))["text-prompting"]
     assert subnet["neurons"]["total"] == 9 and subnet["lastEpochBlock"] > 0
     assert "Traceback" not in op.output(), op.output()[-4000:]
+    # Waiting (for the Subnet, for a pod) is a requeue, not an ERROR line from Kopf.
+    assert "failed temporarily" not in op.output(), op.output()[-4000:]
     # Secrets never leave the Secret: not in status, not in the operator's log.
     dump = json.dumps(m) + json.dumps(v) + op.output()
     events = cluster.kubectl("get", "events", "-n", namespace, "-o", "json", check=True).stdout
