@@ -4,7 +4,6 @@ committed state or hand bodies to the node."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -103,6 +102,24 @@ def _openapi_errors_are_400(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+# Endpoints that never read chain state: they answer while a block is being built.
+UNGATED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+class CommittedStateOnly:
+    """ASGI middleware: while a block is built (on the block thread) the state is half-updated,
+    so every HTTP request but the probes and metrics waits for the commit before it runs."""
+
+    def __init__(self, app: Any, node: Node) -> None:
+        self.app = app
+        self.node = node
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] not in UNGATED_PATHS:
+            await self.node.committed()
+        await self.app(scope, receive, send)
+
+
 def create_app(node: Node) -> FastAPI:
     """The API of one node."""
     app = FastAPI(
@@ -111,6 +128,7 @@ def create_app(node: Node) -> FastAPI:
         description="A Bittensor-style chain: signed extrinsics, blocks, subnets, metagraphs, events.",
     )
     st = lambda: node.ledger.state  # noqa: E731 - always the latest committed state
+    app.add_middleware(CommittedStateOnly, node=node)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -321,8 +339,7 @@ def create_app(node: Node) -> FastAPI:
         if not node.manual:
             return error("NotManual", "the node produces blocks on a timer", 409)
         for _ in range(count):
-            node.produce()
-            await asyncio.sleep(0)
+            await node.produce_async()
         return {"head": node.ledger.head.number}
 
     # ---- ops -----------------------------------------------------------------------------------
@@ -358,6 +375,7 @@ async def _stream(node: Node, request: Request, start: int, skip: int) -> AsyncI
     while True:
         if await request.is_disconnected():
             return
+        await node.committed()
         head = node.ledger.head.number
         while nxt <= head:
             recs = node.blocks_from(nxt, 64)

@@ -1,11 +1,13 @@
 """The running chain: a ledger, a queue of submitted extrinsics, the block timer, and the
-subscribers of the event stream. Everything runs on one asyncio loop, so readers always see
-a committed block's state."""
+subscribers of the event stream. The API runs on one asyncio loop; each block is built on one
+block thread (a slow epoch does not stall health checks, metrics or submissions), and requests
+that read state wait for its commit, so readers always see a committed block's state."""
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import concurrent.futures
 import contextlib
 import logging
 import time
@@ -78,6 +80,9 @@ class Node:
         self.results: collections.OrderedDict[str, dict[str, Any]] = collections.OrderedDict()
         self.recent: collections.OrderedDict[int, BlockRecord] = collections.OrderedDict()
         self._tick = asyncio.Event()  # set (and replaced) whenever a block is committed
+        self._idle = asyncio.Event()  # cleared while a block is being built on the block thread
+        self._idle.set()
+        self._builder = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="block")
         self.ready = False
         self._task: asyncio.Task[None] | None = None
         self._remember(ledger.head)
@@ -132,21 +137,64 @@ class Node:
 
     # ---- blocks -------------------------------------------------------------------------------
     def produce(self) -> BlockRecord:
-        """Produce and commit one block from the queue; resolve the waiting submitters."""
-        limit = self.ledger.config.max_extrinsics_per_block
-        batch = [self.queue.popleft() for _ in range(min(limit, len(self.queue)))]
+        """Produce and commit one block from the queue now, on the calling thread (tests and
+        tools; the running node uses :meth:`produce_async`)."""
+        batch = self._take_batch()
         t0 = time.perf_counter()
+        try:
+            record, outcomes = self._build(batch)
+        except Exception as e:
+            self._fail(batch, e)
+            raise
+        return self._finish(batch, record, outcomes, t0)
+
+    async def produce_async(self) -> BlockRecord:
+        """Produce and commit one block with the building (and the epoch's consensus call) on
+        the block thread, so the event loop keeps answering health checks, metrics and new
+        submissions meanwhile. Requests that read chain state wait for the commit
+        (:meth:`committed`), so they still only ever see a committed block."""
+        batch = self._take_batch()
+        t0 = time.perf_counter()
+        self._idle.clear()
+        try:
+            loop = asyncio.get_running_loop()
+            record, outcomes = await loop.run_in_executor(self._builder, self._build, batch)
+        except Exception as e:
+            self._fail(batch, e)
+            raise
+        finally:
+            self._idle.set()
+        return self._finish(batch, record, outcomes, t0)
+
+    async def committed(self) -> None:
+        """Return when no block is being built (state is the last committed block's)."""
+        await self._idle.wait()
+
+    def _take_batch(self) -> list[Pending]:
+        limit = self.ledger.config.max_extrinsics_per_block
+        return [self.queue.popleft() for _ in range(min(limit, len(self.queue)))]
+
+    def _build(self, batch: list[Pending]) -> tuple[BlockRecord, list[Outcome]]:
         with tracer.start_as_current_span("block") as span:
             try:
                 record, outcomes = self.ledger.step([(p.xt, True) for p in batch])
-            except Exception as e:
+            except Exception:
                 log.exception("block production failed")
-                for p in batch:
-                    if p.future and not p.future.done():
-                        p.future.set_exception(ChainError("BlockProductionFailed", str(e)))
                 raise
             span.set_attribute("block.number", record.number)
             span.set_attribute("block.extrinsics", len(record.extrinsics))
+        return record, outcomes
+
+    @staticmethod
+    def _fail(batch: list[Pending], e: Exception) -> None:
+        for p in batch:
+            if p.future and not p.future.done():
+                p.future.set_exception(ChainError("BlockProductionFailed", str(e)))
+
+    def _finish(
+        self, batch: list[Pending], record: BlockRecord, outcomes: list[Outcome], t0: float
+    ) -> BlockRecord:
+        """On the event loop: metrics, results, waiting submitters, subscribers."""
         self.metrics.block_seconds.observe(time.perf_counter() - t0)
         self.metrics.height.set(record.number)
         self.metrics.queue.set(len(self.queue))
@@ -216,7 +264,7 @@ class Node:
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))
             next_at = max(next_at + self.block_time, time.monotonic())
             try:
-                self.produce()
+                await self.produce_async()
             except Exception:
                 if self.ledger.broken:  # in memory, nothing to recover from: stop, not ready
                     self.ready = False
@@ -234,3 +282,5 @@ class Node:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         self.ready = False
+        # A block being built finishes and commits (cancelling the task does not stop it).
+        await asyncio.get_running_loop().run_in_executor(None, self._builder.shutdown)

@@ -182,3 +182,23 @@ def new_db(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], str]:
         return request.getfixturevalue("pg").create_database
     counter = itertools.count()
     return lambda: str(tmp_path / f"chain{next(counter)}.db")
+
+
+def subnet_node(consensus: Callable[..., Any]) -> Any:
+    """A manual in-memory node (dev genesis) with one subnet, a miner and a staked validator,
+    whose epochs run on ``consensus``."""
+    from subnetes.chain.node import Node
+
+    ledger = Ledger.open(dev_config(), None, consensus)
+    g = ledger.genesis_hash
+    owner, miner, vali = key("sn-owner"), key("sn-miner"), key("sn-vali")
+    steps = [
+        ("register_network", {"hotkey": owner.ss58_address}),
+        ("burned_register", {"netuid": 1, "hotkey": miner.ss58_address}),
+        ("burned_register", {"netuid": 1, "hotkey": vali.ss58_address}),
+        ("add_stake", {"hotkey": vali.ss58_address, "amount": 10**12}),
+    ]
+    for nonce, (call, args) in enumerate(steps):
+        _, outs = ledger.step([(parse(sign(ALICE, call, args, nonce, g)), False)])
+        assert outs[0].error is None, outs[0].error
+    return Node(ledger, 0.25, manual=True)

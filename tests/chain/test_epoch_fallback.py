@@ -7,38 +7,17 @@ from typing import Any
 
 import pytest
 
-from subnetes.chain.extrinsic import parse, sign
-from subnetes.chain.ledger import Ledger
-from subnetes.chain.node import Node
-from subnetes.chain.params import dev_config
 from subnetes.consensus import reference_epochs
 
-from .conftest import ALICE, key
+from .conftest import subnet_node
 
 
 def broken_consensus(*_: Any, **__: Any) -> Any:
     raise RuntimeError("device lost")
 
 
-def network(consensus: Any) -> Node:
-    """Dev chain with one subnet, a miner and a staked validator that weights it."""
-    ledger = Ledger.open(dev_config(), None, consensus)
-    g = ledger.genesis_hash
-    owner, miner, vali = key("fb-owner"), key("fb-miner"), key("fb-vali")
-    steps = [
-        (ALICE, "register_network", {"hotkey": owner.ss58_address}),
-        (ALICE, "burned_register", {"netuid": 1, "hotkey": miner.ss58_address}),
-        (ALICE, "burned_register", {"netuid": 1, "hotkey": vali.ss58_address}),
-        (ALICE, "add_stake", {"hotkey": vali.ss58_address, "amount": 10**12}),
-    ]
-    for nonce, (kp, call, args) in enumerate(steps):
-        _, outs = ledger.step([(parse(sign(kp, call, args, nonce, g)), False)])
-        assert outs[0].error is None, outs[0].error
-    return Node(ledger, 0.25, manual=True)
-
-
 def test_failed_consensus_falls_back_to_the_reference(caplog: pytest.LogCaptureFixture) -> None:
-    ok, broken = network(reference_epochs), network(broken_consensus)
+    ok, broken = subnet_node(reference_epochs), subnet_node(broken_consensus)
     epochs = []
     for _ in range(24):  # tempo 10: at least two epochs
         a, b = ok.produce(), broken.produce()
