@@ -313,7 +313,7 @@ async def _reconcile(rt: Runtime, kind: str, ns: str, name: str) -> None:
     stake_rao = None
     if kind == "Validator" and uid is not None:
         stake_rao, applied = await _ensure_stake(
-            rt, ns, spec, ss58, base, finish, coldkey, old.get("stakeTarget")
+            rt, body, ss58, base, finish, coldkey, old.get("stakeTarget")
         )
         if applied is not None and old.get("stakeTarget") != applied:
             # Recorded at once, not with the final status: a later step that fails (and is
@@ -409,11 +409,12 @@ def stake_change(want: int, have: int, target: int | None) -> int:
 
 
 async def _ensure_stake(
-    rt, ns, spec, ss58, base, finish, coldkey, target_text
+    rt, body, ss58, base, finish, coldkey, target_text
 ) -> tuple[int, str | None]:
-    """Move the coldkey's stake on the hotkey to spec.stake (see :func:`stake_change`); set the
-    delegate take. Returns (total stake on the hotkey, spec.stake applied as a status TAO string,
-    or None when spec.stake is unset)."""
+    """Move the coldkey's stake on the hotkey to spec.stake (see :func:`stake_change`), with a
+    Normal Event on the Validator; set the delegate take. Returns (total stake on the hotkey,
+    spec.stake applied as a status TAO string, or None when spec.stake is unset)."""
+    ns, spec = body["metadata"]["namespace"], body.get("spec") or {}
     want = tao_to_rao(spec["stake"]) if spec.get("stake") else None
     take = spec.get("delegateTake")
     hk = await rt.chain.call("hotkey", ss58) or {}
@@ -439,7 +440,13 @@ async def _ensure_stake(
                     NeuronView(phase=REGISTERED, problem=(reason, f"{call}: {e.message}"), **base),
                     rt.config.retry_delay,
                 )
-            log.info("%s %s TAO on %s", call, rao_to_tao(abs(change)), ss58)
+            amount = rao_to_tao(abs(change))
+            log.info("%s %s TAO on %s", call, amount, ss58)
+            if change > 0:
+                reason, message = "StakeAdded", f"Added {amount} TAO of the coldkey's stake"
+            else:
+                reason, message = "StakeRemoved", f"Returned {amount} TAO of stake to the coldkey"
+            await rt.kube.event(body, "Normal", reason, f"{message} (spec.stake {spec['stake']}).")
     if take is not None and hk.get("take") != take:
         try:
             async with rt.unslotted():

@@ -523,3 +523,11 @@ def test_validator_stake_follows_spec_and_keeps_dividends(
         wait_for("raised to 80", lambda: applied("80.000000000", 80 * TAO), debug=dbg)
     assert cond(status(), "Stalled").get("status") != "True", status()
     assert "Traceback" not in op.output(), op.output()[-4000:]
+    events = json.loads(
+        cluster.kubectl("get", "events", "-n", namespace, "-o", "json", check=True).stdout
+    )["items"]
+    mine = [e for e in events if e["involvedObject"].get("kind") == "Validator"]
+    assert any(
+        e["reason"] == "StakeRemoved" and "Returned 65.000000000 TAO" in e["message"] for e in mine
+    ), [(e["reason"], e["message"]) for e in mine]
+    assert any(e["reason"] == "StakeAdded" for e in mine)

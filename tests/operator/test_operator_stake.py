@@ -66,9 +66,18 @@ class FakeChain:
         return {}
 
 
+class FakeKube:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str, str]] = []
+
+    async def event(self, body: dict, type_: str, reason: str, message: str) -> None:
+        self.events.append((type_, reason, message))
+
+
 class FakeRuntime:
     def __init__(self, chain: FakeChain) -> None:
         self.chain = chain
+        self.kube = FakeKube()
         self.config = SimpleNamespace(retry_delay=2.0)
 
     @contextlib.asynccontextmanager
@@ -86,12 +95,13 @@ async def ensure(chain: FakeChain, stake: str, target: str | None) -> tuple:
 
     base = {"generation": 1, "hotkey": "hk", "hotkey_secret": "s", "netuid": 1}
     spec = {"stake": stake, "coldkeySecretRef": {"name": "c"}}
+    body = {"metadata": {"namespace": "ns", "name": "v"}, "spec": spec}
+    rt = FakeRuntime(chain)
     try:
-        result = await _ensure_stake(
-            FakeRuntime(chain), "ns", spec, "hk", base, finish, COLDKEY, target
-        )
+        result = await _ensure_stake(rt, body, "hk", base, finish, COLDKEY, target)
     except Retry:
         return None, views
+    chain.events = rt.kube.events
     return result, views
 
 
@@ -100,6 +110,10 @@ async def test_lowered_stake_is_removed_and_recorded() -> None:
     result, views = await ensure(chain, "60", "100.000000000")
     assert chain.calls == [("remove_stake", 47 * TAO)] and chain.stake == 60 * TAO
     assert result == (60 * TAO, "60.000000000") and views == []
+    assert chain.events == [
+        ("Normal", "StakeRemoved", "Returned 47.000000000 TAO of stake to the coldkey "
+         "(spec.stake 60).")
+    ]  # fmt: skip
     # Unchanged spec.stake (or an old object without stakeTarget): dividends stay.
     for target in ("60.000000000", None):
         chain = FakeChain(65 * TAO)
