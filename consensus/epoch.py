@@ -53,18 +53,25 @@ class KernelParams(NamedTuple):
 BISECT_STEPS = 8
 
 
-def _tree(op: Callable[[jax.Array, jax.Array], jax.Array], t: jax.Array) -> jax.Array:
-    """Reduce axis 0 (the V validator rows) by pairwise halving with an elementwise ``op``.
+def _tree(
+    op: Callable[[jax.Array, jax.Array], jax.Array], t: jax.Array, axis: int = 0
+) -> jax.Array:
+    """Reduce ``axis`` (by default 0, the V validator rows) by pairwise halving with an
+    elementwise ``op``.
 
     XLA:CPU vectorizes these elementwise trees far better than a fused compare-select-reduce
     along a non-minor axis (about 3x on the consensus loop); the summation order is fixed, so
     results stay deterministic.
     """
-    while t.shape[0] > 1:
-        half = t.shape[0] // 2
-        head = op(t[:half], t[half : 2 * half])
-        t = jnp.concatenate([head, t[2 * half :]]) if t.shape[0] % 2 else head
-    return t[0]
+    while t.shape[axis] > 1:
+        n, half = t.shape[axis], t.shape[axis] // 2
+        head = op(
+            lax.slice_in_dim(t, 0, half, axis=axis),
+            lax.slice_in_dim(t, half, 2 * half, axis=axis),
+        )
+        rest = lax.slice_in_dim(t, 2 * half, n, axis=axis)
+        t = jnp.concatenate([head, rest], axis=axis) if n % 2 else head
+    return lax.index_in_dim(t, 0, axis=axis, keepdims=False)
 
 
 def _min(a: jax.Array, b: jax.Array) -> jax.Array:
@@ -238,12 +245,8 @@ def epoch_single(x: EpochInputs, p: KernelParams, new_permit: jax.Array) -> dict
     # columns are split into groups of 32 adjacent ones, summed elementwise across the groups
     # by halving (vectorized over the 32), then the 32 partial sums per row.
     lanes = math.gcd(N, 32)
-    sums = w16.astype(jnp.int32).reshape(V, N // lanes, lanes)
-    while sums.shape[1] > 1:
-        half = sums.shape[1] // 2
-        head = sums[:, :half] + sums[:, half : 2 * half]
-        sums = jnp.concatenate([head, sums[:, 2 * half :]], axis=1) if sums.shape[1] % 2 else head
-    row_scale = _safe_inv(sums[:, 0].sum(axis=1).astype(dt))
+    groups = w16.astype(jnp.int32).reshape(V, N // lanes, lanes)
+    row_scale = _safe_inv(_tree(jnp.add, groups, axis=1).sum(axis=1).astype(dt))
     W = w16.astype(dt) * row_scale[:, None]
 
     # Step 4: consensus.
