@@ -80,9 +80,7 @@ class Node:
         self.results: collections.OrderedDict[str, dict[str, Any]] = collections.OrderedDict()
         self.recent: collections.OrderedDict[int, BlockRecord] = collections.OrderedDict()
         self._tick = asyncio.Event()  # set (and replaced) whenever a block is committed
-        self._idle = asyncio.Event()  # cleared while a block is being built on the block thread
-        self._idle.set()
-        self._producing = asyncio.Lock()
+        self._producing = asyncio.Lock()  # held while a block is taken, built and committed
         self._builder = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="block")
         self.ready = False
         self._task: asyncio.Task[None] | None = None
@@ -157,20 +155,19 @@ class Node:
         async with self._producing:  # one block at a time (concurrent dev/produce calls)
             batch = self._take_batch()
             t0 = time.perf_counter()
-            self._idle.clear()
             try:
                 loop = asyncio.get_running_loop()
                 record, outcomes = await loop.run_in_executor(self._builder, self._build, batch)
             except Exception as e:
                 self._fail(batch, e)
                 raise
-            finally:
-                self._idle.set()
             return self._finish(batch, record, outcomes, t0)
 
     async def committed(self) -> None:
         """Return when no block is being built (state is the last committed block's)."""
-        await self._idle.wait()
+        if self._producing.locked():
+            async with self._producing:
+                pass
 
     def _take_batch(self) -> list[Pending]:
         limit = self.ledger.config.max_extrinsics_per_block
