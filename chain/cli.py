@@ -141,6 +141,13 @@ def chain_group() -> None:
     help="OpenTelemetry trace exporter (off by default)",
 )
 @click.option("--ready-file", default=None, help="write the URL here once serving (for scripts)")
+@click.option(
+    "--genesis-balances",
+    default=None,
+    envvar="SUBNETES_GENESIS_BALANCES",
+    help="JSON file [{address, rao}]: accounts funded at genesis, on top of the profile's "
+    "(used when the database is new)",
+)
 @fail_cleanly
 def chain_run(
     db: str,
@@ -151,6 +158,7 @@ def chain_run(
     manual: bool,
     trace_exporter: str | None,
     ready_file: str | None,
+    genesis_balances: str | None,
 ) -> None:
     """Start the chain service."""
     import logging
@@ -163,6 +171,11 @@ def chain_run(
     config = profile_config(profile)
     if block_time is not None:
         config = replace(config, block_time_ms=int(block_time * 1000))
+    if genesis_balances:
+        from .genesis import load_balances, with_balances
+
+        extra = load_balances(genesis_balances)
+        config = replace(config, balances=with_balances(config.balances, extra))
     setup_tracing(trace_exporter)
     run(
         config,
