@@ -7,20 +7,39 @@
 {{- end -}}
 {{- end -}}
 
+{{/*
+Labels as a dict, so that no key can appear twice in an object (strict YAML parsers reject
+duplicate keys): the chart's own labels win over commonLabels.
+*/}}
+{{- define "subnetes.labelsDict" -}}
+{{- $own := dict
+  "helm.sh/chart" (printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_")
+  "app.kubernetes.io/instance" .Release.Name
+  "app.kubernetes.io/version" .Chart.AppVersion
+  "app.kubernetes.io/managed-by" .Release.Service
+  "app.kubernetes.io/part-of" "subnetes" -}}
+{{- toYaml (merge $own (deepCopy (default dict .Values.commonLabels))) -}}
+{{- end -}}
+
 {{- define "subnetes.labels" -}}
-helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
-app.kubernetes.io/instance: {{ .Release.Name }}
-app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
-app.kubernetes.io/managed-by: {{ .Release.Service }}
-app.kubernetes.io/part-of: subnetes
-{{- with .Values.commonLabels }}
-{{ toYaml . }}
-{{- end }}
+{{- include "subnetes.labelsDict" . -}}
 {{- end -}}
 
 {{- define "subnetes.selector" -}}
 app.kubernetes.io/name: {{ .component }}
 app.kubernetes.io/instance: {{ .root.Release.Name }}
+{{- end -}}
+
+{{/*
+Labels of one component's objects and pods: the common labels, the selector labels and
+app.kubernetes.io/component, each key once. Call with (dict "root" $ "name" "subnetes-chain"
+"component" "chain"); "component" may be empty.
+*/}}
+{{- define "subnetes.componentLabels" -}}
+{{- $l := include "subnetes.labelsDict" .root | fromYaml -}}
+{{- $_ := set $l "app.kubernetes.io/name" .name -}}
+{{- with .component }}{{ $_ := set $l "app.kubernetes.io/component" . }}{{ end -}}
+{{- toYaml $l -}}
 {{- end -}}
 
 {{- define "subnetes.image" -}}
