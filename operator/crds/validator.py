@@ -63,6 +63,7 @@ VALIDATOR = Kind(
     columns=(
         Column("SUBNET", ".spec.subnetRef.name", "string", "Subnet resource."),
         Column("UID", ".status.uid", "integer", "UID on the subnet."),
+        Column("PHASE", ".status.phase", "string", "Registration phase."),
         Column("PERMIT", ".status.validatorPermit", "boolean", "Holds a validator permit."),
         Column("STAKE", ".status.stake", "string", "Stake on the hotkey, TAO."),
         Column("DIVIDENDS", ".status.dividends", "string", "Dividends from the last epoch."),

@@ -149,9 +149,9 @@ def test_printer_columns_show_status(crds: LocalCluster, examples: str) -> None:
     }
     assert patch_status(crds, examples, "validator/validator-0", validator_status).returncode == 0
     lines = crds.kubectl("get", "validators", "-n", examples, check=True).stdout.splitlines()
-    assert lines[0].split() == ["NAME", "SUBNET", "UID", "PERMIT", "STAKE", "DIVIDENDS", "VTRUST", "AGE"]  # fmt: skip
+    assert lines[0].split() == ["NAME", "SUBNET", "UID", "PHASE", "PERMIT", "STAKE", "DIVIDENDS", "VTRUST", "AGE"]  # fmt: skip
     row = next(line.split() for line in lines if line.startswith("validator-0 "))
-    assert row[:7] == ["validator-0", "text-prompting", "1", "true", "1000.000000000", "0.500000", "0.987654"]  # fmt: skip
+    assert row[:8] == ["validator-0", "text-prompting", "1", "Registered", "true", "1000.000000000", "0.500000", "0.987654"]  # fmt: skip
 
     subnet_status = {
         "conditions": ready("SubnetRegistered"),

@@ -54,7 +54,7 @@ def test_rendering_is_deterministic_and_round_trips() -> None:
     [
         ("Subnet", ["NETUID", "PHASE", "NEURONS", "EMISSION", "AGE"]),
         ("Miner", ["SUBNET", "UID", "PHASE", "INCENTIVE", "EMISSION", "NODE", "AGE"]),
-        ("Validator", ["SUBNET", "UID", "PERMIT", "STAKE", "DIVIDENDS", "VTRUST", "AGE"]),
+        ("Validator", ["SUBNET", "UID", "PHASE", "PERMIT", "STAKE", "DIVIDENDS", "VTRUST", "AGE"]),
     ],
 )
 def test_printer_columns(kind: str, columns: list[str]) -> None:
