@@ -62,3 +62,15 @@ app.kubernetes.io/component, each key once. Call with (dict "root" $ "name" "sub
 {{- define "subnetes.chainEndpoint" -}}
 {{- printf "http://%s.%s.svc:%v" (include "subnetes.chainService" .) .Release.Namespace .Values.chain.port -}}
 {{- end -}}
+
+{{/*
+chain.genesis.balances as the chain's JSON list. Amounts are printed as integers: a YAML number
+arrives as a float (printed as 1e+12 otherwise), a string of digits as it is.
+*/}}
+{{- define "subnetes.genesisBalancesJson" -}}
+[
+{{- range $i, $b := .Values.chain.genesis.balances }}
+  {"address": {{ $b.address | toJson }}, "rao": {{ if kindIs "string" $b.rao }}{{ $b.rao }}{{ else }}{{ int64 $b.rao }}{{ end }}}{{ if lt (add1 $i) (len $.Values.chain.genesis.balances) }},{{ end }}
+{{- end }}
+]
+{{- end -}}
