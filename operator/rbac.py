@@ -3,6 +3,9 @@
 Every rule lists only the verbs the operator's code uses:
 - subnetes.io kinds: Kopf watches them (list, watch), reads one (get) and patches metadata
   (finalizers, its progress annotations: patch); status is patched on the subresource.
+  Children carry ``blockOwnerDeletion: true`` owner references, which the
+  OwnerReferencesPermissionEnforcement admission plugin allows only with ``update`` on the
+  owner's ``finalizers`` subresource.
 - Secrets: read key Secrets (get) and create hotkey Secrets (create). No list/watch: the operator
   never enumerates Secrets.
 - StatefulSets and Services: server-side apply (patch; create when the object is new) and get.
@@ -32,6 +35,11 @@ RULES: list[dict[str, Any]] = [
         "apiGroups": [GROUP],
         "resources": ["subnets/status", "miners/status", "validators/status"],
         "verbs": ["get", "patch"],
+    },
+    {
+        "apiGroups": [GROUP],
+        "resources": ["subnets/finalizers", "miners/finalizers", "validators/finalizers"],
+        "verbs": ["update"],
     },
     {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "create"]},
     {"apiGroups": ["apps"], "resources": ["statefulsets"], "verbs": ["get", "create", "patch"]},
