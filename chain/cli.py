@@ -138,7 +138,8 @@ def chain_group() -> None:
     "--trace-exporter",
     default=None,
     type=click.Choice(["none", "console", "otlp"]),
-    help="OpenTelemetry trace exporter (off by default)",
+    help="OpenTelemetry trace exporter (default: $OTEL_TRACES_EXPORTER, else off); otlp "
+    "sends OTLP/HTTP to $OTEL_EXPORTER_OTLP_ENDPOINT (default http://localhost:4318)",
 )
 @click.option("--ready-file", default=None, help="write the URL here once serving (for scripts)")
 @click.option(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import uvicorn
@@ -15,27 +16,16 @@ from .node import Node
 from .params import ChainConfig
 
 log = logging.getLogger("subnetes.chain")
+SERVICE_NAME = "subnetes-chain"
 
 
-def setup_tracing(exporter: str | None) -> None:
-    """OpenTelemetry traces for block production and epochs: off unless an exporter is named
-    ("console", or "otlp" when opentelemetry-exporter-otlp is installed)."""
-    if not exporter or exporter == "none":
-        return
-    from opentelemetry import trace
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+def setup_tracing(exporter: str | None, env: Mapping[str, str] | None = None) -> bool:
+    """OpenTelemetry traces for block production and epochs: ``exporter`` (``--trace-exporter``:
+    none, console or otlp) or else the standard OTEL_* variables; off by default. Raises
+    ValueError for an unknown exporter. See :mod:`subnetes.sdk.tracing`."""
+    from subnetes.sdk.tracing import setup_tracing as setup
 
-    provider = TracerProvider()
-    if exporter == "console":
-        provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
-    elif exporter == "otlp":
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter  # type: ignore
-
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
-    else:
-        raise ValueError(f"unknown trace exporter {exporter!r}")
-    trace.set_tracer_provider(provider)
+    return setup(SERVICE_NAME, exporter=exporter, env=env)
 
 
 async def serve(

@@ -4,25 +4,13 @@ from __future__ import annotations
 
 from opentelemetry import trace
 
+from subnetes.sdk.tracing import setup_tracing
+
 tracer = trace.get_tracer("subnetes.operator")
+SERVICE_NAME = "subnetes-operator"
 
 
-def setup(exporter: str | None) -> None:
-    """Install a tracer provider: ``console`` or ``otlp``; nothing when unset or ``none``."""
-    if not exporter or exporter == "none":
-        return
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
-
-    provider = TracerProvider()
-    if exporter == "console":
-        provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
-    elif exporter == "otlp":
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # type: ignore
-            OTLPSpanExporter,
-        )
-
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
-    else:
-        raise ValueError(f"unknown trace exporter {exporter!r}")
-    trace.set_tracer_provider(provider)
+def setup(exporter: str | None) -> bool:
+    """Install a tracer provider: ``exporter`` (SUBNETES_OTEL_EXPORTER: none, console or otlp)
+    or else the standard OTEL_* variables; nothing by default. See :mod:`subnetes.sdk.tracing`."""
+    return setup_tracing(SERVICE_NAME, exporter=exporter)

@@ -3,19 +3,21 @@
 Metrics live in a per-process ``CollectorRegistry`` (not the global one, so tests can build many
 axons and validators) and are served on SUBNETES_METRICS_IP:SUBNETES_METRICS_PORT when set.
 Traces are off by default: spans go to a no-op tracer unless OTEL_TRACES_EXPORTER is ``console``
-or ``otlp`` (the latter needs opentelemetry-exporter-otlp) and OTEL_SDK_DISABLED is not true.
+or ``otlp`` and OTEL_SDK_DISABLED is not true (the standard OTEL_* variables, read by the setup
+the chain and the operator share: :mod:`subnetes.sdk.tracing`).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from opentelemetry import trace
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+from . import tracing
 
 log = logging.getLogger("subnetes.sdk.telemetry")
 tracer = trace.get_tracer("subnetes.sdk")
@@ -97,34 +99,11 @@ def start_metrics_server(registry: CollectorRegistry, ip: str | None, port: int 
 
 
 def setup_tracing(service_name: str, env: Mapping[str, str] | None = None) -> bool:
-    """Install a tracer provider when the environment asks for one; False (no-op) by default."""
-    env = os.environ if env is None else env
-    exporter_name = env.get("OTEL_TRACES_EXPORTER", "none").strip().lower()
-    if env.get("OTEL_SDK_DISABLED", "").lower() == "true" or exporter_name in ("", "none"):
+    """Install a tracer provider when the OTEL_* environment asks for one; False (no-op) by
+    default. A workload never fails to start over tracing: bad settings are logged, not raised
+    (see :mod:`subnetes.sdk.tracing` for the variables)."""
+    try:
+        return tracing.setup_tracing(service_name, env=env)
+    except tracing.TracingConfigError as e:
+        log.warning("tracing stays off", extra={"error": str(e)})
         return False
-    from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
-
-    if exporter_name == "console":
-        exporter: Any = ConsoleSpanExporter()
-    elif exporter_name == "otlp":
-        try:
-            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-        except ImportError:
-            log.warning(
-                "OTEL_TRACES_EXPORTER=otlp but opentelemetry-exporter-otlp is not "
-                "installed; tracing stays off"
-            )
-            return False
-        exporter = OTLPSpanExporter()
-    else:
-        log.warning(
-            "unknown OTEL_TRACES_EXPORTER; tracing stays off", extra={"exporter": exporter_name}
-        )
-        return False
-    name = env.get("OTEL_SERVICE_NAME", service_name)
-    provider = TracerProvider(resource=Resource.create({"service.name": name}))
-    provider.add_span_processor(BatchSpanProcessor(exporter))
-    trace.set_tracer_provider(provider)
-    return True
