@@ -133,7 +133,7 @@ def test_install_test_upgrade_uninstall(
     assert all(p["status"]["phase"] == "Running" and p["spec"]["nodeName"] for p in pods)
     pvcs = kget(cluster, "pvc", "-n", namespace)["items"]
     assert [p["status"]["phase"] for p in pvcs] == ["Bound"]
-    for kind in ("serviceaccount", "service", "networkpolicy", "poddisruptionbudget"):
+    for kind in ("serviceaccount", "service", "networkpolicy"):
         assert kget(cluster, kind, "-n", namespace, "-l", selector)["items"], kind
     assert kget(cluster, "clusterrole", "-l", selector)["items"]
 

@@ -27,6 +27,7 @@ VALUE_SETS: list[tuple[str, ...]] = [
     ("operator.replicas=2", "chain.ingress.enabled=true", "serviceMonitor.enabled=true"),
     ("operator.watchNamespaces={a,b}", "chain.podDisruptionBudget.enabled=true"),
     ("chain.storage.type=postgres", "chain.storage.postgres.urlSecretRef.name=pg"),
+    ("chain.enabled=false", "chain.endpoint=http://chain.example:9944"),
     ("commonLabels.team=x", "chain.gpu.enabled=true", "chain.service.type=NodePort"),
 ]
 

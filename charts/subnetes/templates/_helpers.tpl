@@ -59,8 +59,14 @@ app.kubernetes.io/component, each key once. Call with (dict "root" $ "name" "sub
 {{- printf "%s-chain" (include "subnetes.fullname" .) -}}
 {{- end -}}
 
+{{/* The chain API URL the operator and its workloads use: the in-cluster Service, or
+chain.endpoint when the chart runs no chain. */}}
 {{- define "subnetes.chainEndpoint" -}}
+{{- if .Values.chain.enabled -}}
 {{- printf "http://%s.%s.svc:%v" (include "subnetes.chainService" .) .Release.Namespace .Values.chain.port -}}
+{{- else -}}
+{{- required "chain.endpoint is required when chain.enabled=false: the URL of the chain API the operator uses (e.g. http://chain.example:9944)" .Values.chain.endpoint -}}
+{{- end -}}
 {{- end -}}
 
 {{/*
