@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build the upstream control plane (etcd, kube-apiserver, kube-controller-manager,
-# kube-scheduler, kubectl, kwok, helm) from Go modules, through the module proxy.
+# kube-scheduler, kubectl, kwok, helm) and the real node's kubelet, kube-proxy, CoreDNS and
+# kube-router from Go modules, through the module proxy.
 # Each tool is cached under $SUBNETES_CACHE/bin/<tool>-<version>/; a tool is rebuilt
 # only when its pin (hack/versions.sh or its wrapper go.mod) changes.
 # The stable names in $BIN_DIR/ are symlinks to the pinned builds.
@@ -22,7 +23,8 @@ link() {  # link NAME DIR
 
 build_k8s() {
   local out="$SUBNETES_CACHE/k8s-$K8S_VERSION-$(wrapper_key k8s)"
-  if [ ! -x "$out/kubectl" ]; then
+  local bins=(kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy)
+  if [ ! -x "$out/kube-proxy" ]; then
     log "building kubernetes $K8S_VERSION (cold: ~8-16 min on 2 cores)"
     local minor; minor=$(echo "$K8S_VERSION" | cut -d. -f2)
     local date; date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
@@ -33,11 +35,10 @@ build_k8s() {
     done
     mkdir -p "$out.tmp"
     (cd "$here/tools/k8s" && go build -trimpath -ldflags "$ld" -o "$out.tmp/" \
-      k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-      k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl)
+      "${bins[@]/#/k8s.io/kubernetes/cmd/}")
     rm -rf "$out" && mv "$out.tmp" "$out"
   fi
-  for b in kube-apiserver kube-controller-manager kube-scheduler kubectl; do link "$b" "$out"; done
+  for b in "${bins[@]}"; do link "$b" "$out"; done
 }
 
 build_etcd() {
@@ -49,6 +50,17 @@ build_etcd() {
     rm -rf "$out" && mv "$out.tmp" "$out"
   fi
   link etcd "$out"
+}
+
+build_coredns() {  # cluster DNS for the real node's pods (wrapper module: a slim plugin set)
+  local out="$SUBNETES_CACHE/coredns-$(wrapper_key coredns)"
+  if [ ! -x "$out/coredns" ]; then
+    log "building coredns ($(grep coredns/coredns "$here/tools/coredns/go.mod" | head -1 | xargs))"
+    mkdir -p "$out.tmp"
+    (cd "$here/tools/coredns" && go build -trimpath -ldflags "-s -w" -o "$out.tmp/coredns" .)
+    rm -rf "$out" && mv "$out.tmp" "$out"
+  fi
+  link coredns "$out"
 }
 
 build_go_install() {  # build_go_install NAME MODULE/cmd/X VERSION [LDFLAGS]
@@ -64,6 +76,10 @@ build_go_install() {  # build_go_install NAME MODULE/cmd/X VERSION [LDFLAGS]
 }
 
 build_kwok() { build_go_install kwok sigs.k8s.io/kwok/cmd/kwok "$KWOK_VERSION"; }
+# NetworkPolicy enforcement on the real node (firewall mode only).
+build_kube_router() {
+  build_go_install kube-router github.com/cloudnativelabs/kube-router/v2/cmd/kube-router "$KUBE_ROUTER_VERSION"
+}
 build_helm() {
   # Stamp the Kubernetes version helm assumes offline (`helm template`), else it is v1.20.
   local minor; minor=$(echo "$K8S_VERSION" | cut -d. -f2)
@@ -72,7 +88,7 @@ build_helm() {
 }
 
 tools=("$@")
-[ ${#tools[@]} -gt 0 ] || tools=(etcd kwok helm k8s)
+[ ${#tools[@]} -gt 0 ] || tools=(etcd kwok helm coredns kube_router k8s)
 start=$(date +%s)
 for t in "${tools[@]}"; do "build_$t"; done
 log "done in $(( $(date +%s) - start ))s: $(ls "$BIN_DIR" | tr '\n' ' ')"

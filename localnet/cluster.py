@@ -5,6 +5,10 @@ controller as plain processes (built by ``hack/build-control-plane.sh``), then c
 simulated CPU and GPU nodes. Everything binds to 127.0.0.1; kwok hands out pod IPs from
 127.64.0.0/16 so that a pod IP is a loopback address the dev runner may bind.
 
+Optionally (``real_node=RealNodeSpec()``) it adds a real node next to the kwok nodes:
+containerd with runc, CNI bridge, kube-proxy, kube-router (NetworkPolicies), CoreDNS and a kubelet, on which pods run in
+real containers (see ``subnetes.localnet.node``).
+
 State (certificates, kubeconfig, PIDs, logs, etcd data) lives in one directory, by default
 ``$SUBNETES_CLUSTER_DIR`` or ``~/.cache/subnetes/cluster``. ``down`` stops exactly the
 processes that ``up`` started, by PID.
@@ -15,6 +19,7 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import dataclasses
 import fcntl
 import json
 import os
@@ -30,10 +35,18 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from subnetes.localnet import node as real
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 POD_CIDR = "127.64.0.0/16"
 SERVICE_CIDR = "10.96.0.0/16"  # data only: nothing is ever dialled there
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
+# Started after COMPONENTS when the cluster has a real node, in this order.
+NODE_COMPONENTS = (
+    "containerd", "apiserver-relay", "coredns", "kube-proxy", "kube-router", "kubelet",
+)  # fmt: skip
+# The annotation kwok's fake nodes carry; kwok manages only those (never a real kubelet's node).
+KWOK_NODE_ANNOTATION = ("kwok.x-k8s.io/node", "fake")
 
 
 class ClusterError(RuntimeError):
@@ -110,7 +123,10 @@ def build_node_manifest(node: NodeSpec) -> dict:
         "metadata": {
             "name": node.name,
             "labels": labels,
-            "annotations": {"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
+            "annotations": {
+                KWOK_NODE_ANNOTATION[0]: KWOK_NODE_ANNOTATION[1],
+                "node.alpha.kubernetes.io/ttl": "0",
+            },
         },
         "spec": {"taints": taints},
         "status": {"capacity": capacity, "allocatable": dict(capacity)},
@@ -123,7 +139,24 @@ class LocalCluster:
 
     root: Path = field(default_factory=default_cluster_dir)
     bins: Path = field(default_factory=bin_dir)
+    # A real kubelet node next to the kwok nodes, and the OCI archives imported into its
+    # runtime (the sandbox image first); None: kwok nodes only.
+    real_node: real.RealNodeSpec | None = None
+    images: tuple[Path, ...] = ()
+    sandbox_image: str = "localhost/subnetes/pause:3.10"
+    # Extra admission plugins (beyond the API server's defaults), e.g. the ones a hardened
+    # cluster enables: OwnerReferencesPermissionEnforcement, NodeRestriction.
+    admission_plugins: tuple[str, ...] = ()
     _children: dict[str, subprocess.Popen] = field(default_factory=dict, repr=False)
+
+    @property
+    def components(self) -> tuple[str, ...]:
+        """Every process this cluster runs, in start order."""
+        return COMPONENTS + (NODE_COMPONENTS if self.real_node else ())
+
+    @property
+    def node_paths(self) -> real.NodePaths:
+        return real.NodePaths(self.root / "node")
 
     @property
     def kubeconfig(self) -> Path:
@@ -149,16 +182,17 @@ class LocalCluster:
 
     def running_pids(self) -> dict[str, int]:
         """Components recorded by ``up`` whose process is still the one we started."""
+        state = self._read_state()
         return {
             name: pid
-            for name, pid in self._read_state().get("pids", {}).items()
-            if _is_our_process(pid, self.bins)
+            for name, pid in state.get("pids", {}).items()
+            if _is_our_process(pid, Path(state.get("exes", {}).get(name, self.bins / name)))
         }
 
     def is_up(self) -> bool:
         """All components run and the API server answers ready."""
         state = self._read_state()
-        if set(self.running_pids()) != set(COMPONENTS):
+        if set(self.running_pids()) != set(self.components):
             return False
         try:
             return self._get(state, "/readyz") == "ok"
@@ -191,6 +225,7 @@ class LocalCluster:
         self._down()
         self._check_binaries()
         if self.root.exists():
+            real.unmount_under(self.root)  # a crashed real node may leave volumes mounted
             shutil.rmtree(self.root)
         (self.root / "logs").mkdir(parents=True)
         (self.root / "pki").mkdir()
@@ -206,6 +241,10 @@ class LocalCluster:
         self._write_pki(token)
         self._write_kubeconfig(state, token)
         deadline = time.monotonic() + timeout
+        if self.real_node:
+            # The host network first: the API server's certificate and the relay use its
+            # gateway address.
+            real.setup_host_network(self.real_node, SERVICE_CIDR)
 
         self._start(state, "etcd", self._etcd_args(state))
         self._start(state, "kube-apiserver", self._apiserver_args(state))
@@ -223,22 +262,100 @@ class LocalCluster:
                 self.kubectl("get", "serviceaccount", "default", "-n", "default").returncode == 0
             ),
         )
+        if self.real_node:
+            self._up_real_node(state, deadline)
         return self.kubeconfig
+
+    def _up_real_node(self, state: dict, deadline: float) -> None:
+        """containerd (with the images), the API relay, CoreDNS, kube-proxy, then the kubelet."""
+        spec, paths = self.real_node, self.node_paths
+        assert spec is not None
+        pki = self.root / "pki"
+        for d in (paths.containerd, paths.cni_conf_dir, paths.kubelet, paths.pod_logs):
+            d.mkdir(parents=True, exist_ok=True)
+        config = paths.containerd / "config.toml"
+        config.write_text(real.build_containerd_config(paths, self.sandbox_image))
+        real.write_json(
+            paths.cni_conf_dir / "10-subnetes.conflist",
+            real.build_cni_conflist(spec, SERVICE_CIDR),
+        )
+        self._start(state, "containerd", ["--config", str(config)])
+        self._wait(state, "containerd", deadline, paths.containerd_socket.exists)
+        self.import_images()
+
+        api = state["ports"]["apiserver"]
+        self._start(
+            state, "apiserver-relay",
+            [f"TCP-LISTEN:{spec.relay_port},bind={spec.gateway},fork,reuseaddr",
+             f"TCP:127.0.0.1:{api}"],
+        )  # fmt: skip
+        self.apply_manifests(real.build_kubernetes_endpoints(spec))
+
+        ports = {k: free_port() for k in ("dns_health", "dns_ready", "kp_health", "kp_metrics")}
+        ports |= {k: free_port() for k in ("kubelet", "kubelet_healthz")}
+        state["ports"] |= ports
+        corefile = paths.root / "Corefile"
+        corefile.write_text(
+            real.build_corefile(spec, self.kubeconfig, ports["dns_health"], ports["dns_ready"])
+        )
+        self._start(state, "coredns", ["-conf", str(corefile)])
+        proxy_config = real.write_json(
+            paths.root / "kube-proxy.json",
+            real.build_kube_proxy_config(
+                spec, self.kubeconfig, ports["kp_health"], ports["kp_metrics"]
+            ),
+        )
+        self._start(state, "kube-proxy", [f"--config={proxy_config}"])
+        self._start(
+            state, "kube-router", real.build_kube_router_args(spec, self.kubeconfig, SERVICE_CIDR)
+        )
+
+        kubelet_config = real.write_json(
+            paths.root / "kubelet.json",
+            real.build_kubelet_config(
+                spec, paths, pki / "ca.crt", ports["kubelet"], ports["kubelet_healthz"]
+            ),
+        )
+        self._write_node_kubeconfig(state)
+        labels = f"subnetes.io/pool={spec.pool},node.kubernetes.io/instance-type=real-{spec.pool}"
+        self._start(
+            state, "kubelet",
+            [f"--config={kubelet_config}", f"--kubeconfig={paths.root / 'kubelet.kubeconfig'}",
+             f"--root-dir={paths.kubelet}", f"--cert-dir={paths.root / 'kubelet-pki'}",
+             f"--hostname-override={spec.name}", f"--node-ip={spec.gateway}",
+             f"--node-labels={labels}", "--v=1"],
+        )  # fmt: skip
+        self._wait(state, "kubelet", deadline, lambda: real.node_ready(self.kubectl, spec.name))
+        self._wait(
+            state, "coredns", deadline,
+            lambda: self._get_http(f"http://127.0.0.1:{ports['dns_ready']}/ready") == "OK",
+        )  # fmt: skip
 
     def _down(self) -> list[str]:
         state = self._read_state()
         pids = self.running_pids()
         stopped = []
-        for name in reversed(COMPONENTS):
+        for name in reversed(COMPONENTS + NODE_COMPONENTS):
             pid = pids.get(name)
             if pid is None:
                 continue
             _terminate(pid)
             stopped.append(name)
+        if state.get("real_node"):
+            self._clean_real_node(real.RealNodeSpec(**state["real_node"]))
         if state:
             state["pids"] = {}
             self._write_state(state)
         return stopped
+
+    def _clean_real_node(self, spec: real.RealNodeSpec) -> None:
+        """Containers outlive kubelet and containerd (their shims are separate processes):
+        kill them, then undo mounts, network namespaces, the bridge and kube-proxy's rules."""
+        real.kill_pod_processes()
+        real.kill_shims(self.node_paths.containerd_socket)
+        real.remove_cni_netns()
+        real.unmount_under(self.root)
+        real.teardown_host_network(spec, SERVICE_CIDR, self.bins / "kube-proxy")
 
     # ---- helpers for callers -----------------------------------------------------------
 
@@ -256,6 +373,35 @@ class LocalCluster:
         if check and proc.returncode != 0:
             raise ClusterError(f"kubectl {' '.join(args)} failed: {proc.stderr.strip()}")
         return proc
+
+    def helm(
+        self, *args: str, input: str | None = None, check: bool = False, timeout: float = 600
+    ) -> subprocess.CompletedProcess[str]:
+        """Run the pinned helm against this cluster (its own cache, no user config)."""
+        env = {
+            **os.environ,
+            "KUBECONFIG": str(self.kubeconfig),
+            "HELM_CACHE_HOME": str(self.root / "helm" / "cache"),
+            "HELM_CONFIG_HOME": str(self.root / "helm" / "config"),
+            "HELM_DATA_HOME": str(self.root / "helm" / "data"),
+        }
+        proc = subprocess.run(
+            [str(self.bins / "helm"), *args],
+            input=input,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=timeout,
+        )
+        if check and proc.returncode != 0:
+            raise ClusterError(f"helm {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
+        return proc
+
+    def import_images(self) -> None:
+        """Import ``images`` into the real node's runtime (again: a rebuilt image replaces the
+        old one under the same name)."""
+        for archive in self.images:
+            real.import_image("ctr", self.node_paths.containerd_socket, archive)
 
     def token_kubeconfig(
         self, namespace: str, service_account: str, path: Path, duration: str = "2h"
@@ -283,18 +429,32 @@ class LocalCluster:
     # ---- internals -----------------------------------------------------------------------
 
     def _check_binaries(self) -> None:
-        missing = [c for c in (*COMPONENTS, "kubectl") if not (self.bins / c).exists()]
+        missing = [
+            c
+            for c in (*self.components, "kubectl")
+            if c not in real.SYSTEM_BINARIES and not (self.bins / c).exists()
+        ]
         if missing:
             raise ClusterError(
                 f"control-plane binaries missing in {self.bins}: {', '.join(missing)}; "
                 "run `bash hack/build-control-plane.sh` (or `make cluster-up`)"
             )
+        if self.real_node and (packages := real.missing_prerequisites()):
+            raise ClusterError(
+                "the real node needs these Debian packages: " + " ".join(packages)
+                + " (apt-get install them; see the README's prerequisites)"
+            )  # fmt: skip
+        for image in self.images:
+            if not image.exists():
+                raise ClusterError(f"image archive missing: {image} (run hack/build-images.sh)")
 
     def _write_pki(self, token: str) -> None:
         pki = self.root / "pki"
 
         def openssl(*args: str) -> None:
             subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=pki)
+
+        extra_ip = f",IP:{self.real_node.gateway}" if self.real_node else ""
 
         openssl("genrsa", "-out", "ca.key", "2048")
         openssl(
@@ -303,7 +463,7 @@ class LocalCluster:
         )  # fmt: skip
         openssl("genrsa", "-out", "apiserver.key", "2048")
         (pki / "san.cnf").write_text(
-            "subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,"
+            f"subjectAltName=IP:127.0.0.1,IP:10.96.0.1{extra_ip},DNS:localhost,DNS:kubernetes,"
             "DNS:kubernetes.default,DNS:kubernetes.default.svc,"
             "DNS:kubernetes.default.svc.cluster.local\n"
         )
@@ -316,6 +476,21 @@ class LocalCluster:
             "-CAcreateserial", "-days", "3650", "-extfile", "san.cnf", "-out", "apiserver.crt",
         )  # fmt: skip
         openssl("genrsa", "-out", "sa.key", "2048")
+        if self.real_node:
+            # The kubelet's identity for the Node authorizer, and the API server's client
+            # certificate towards kubelets (logs, exec).
+            for name, subject in (
+                ("node", f"/O=system:nodes/CN=system:node:{self.real_node.name}"),
+                ("kubelet-client", "/O=system:masters/CN=kube-apiserver-kubelet-client"),
+            ):
+                openssl("genrsa", "-out", f"{name}.key", "2048")
+                openssl(
+                    "req", "-new", "-key", f"{name}.key", "-subj", subject, "-out", f"{name}.csr"
+                )
+                openssl(
+                    "x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+                    "-CAcreateserial", "-days", "3650", "-out", f"{name}.crt",
+                )  # fmt: skip
         # Static admin token: the harness's own identity (system:masters), never a workload's.
         (pki / "token.csv").write_text(f'{token},subnetes-admin,subnetes-admin,"system:masters"\n')
         for f in pki.iterdir():
@@ -347,7 +522,27 @@ class LocalCluster:
         self.kubeconfig.write_text(json.dumps(config, indent=2))
         self.kubeconfig.chmod(0o600)
         state["token"] = token
+        if self.real_node:
+            state["real_node"] = dataclasses.asdict(self.real_node)
         self._write_state(state)
+
+    def _write_node_kubeconfig(self, state: dict) -> None:
+        """The kubelet's kubeconfig: the admin kubeconfig's cluster, the node's certificate."""
+        pki = self.root / "pki"
+        config = json.loads(self.kubeconfig.read_text())
+        config["users"] = [
+            {
+                "name": "node",
+                "user": {
+                    "client-certificate": str(pki / "node.crt"),
+                    "client-key": str(pki / "node.key"),
+                },
+            }
+        ]
+        config["contexts"][0]["context"]["user"] = "node"
+        path = self.node_paths.root / "kubelet.kubeconfig"
+        path.write_text(json.dumps(config, indent=2))
+        path.chmod(0o600)
 
     def _etcd_args(self, state: dict) -> list[str]:
         p = state["ports"]
@@ -386,6 +581,20 @@ class LocalCluster:
             "--allow-privileged=true",
             "--profiling=false",
             "--v=1",
+            *(
+                [f"--enable-admission-plugins={','.join(self.admission_plugins)}"]
+                if self.admission_plugins
+                else []
+            ),
+            *(
+                [
+                    f"--kubelet-client-certificate={pki / 'kubelet-client.crt'}",
+                    f"--kubelet-client-key={pki / 'kubelet-client.key'}",
+                    "--kubelet-preferred-address-types=InternalIP",
+                ]
+                if self.real_node
+                else []
+            ),
         ]
 
     def _component_common(self) -> list[str]:
@@ -413,16 +622,18 @@ class LocalCluster:
         return [
             f"--kubeconfig={self.kubeconfig}",
             f"--config={REPO_ROOT / 'hack' / 'kwok' / 'stages.yaml'}",
-            "--manage-all-nodes=true",
+            # Only the fake nodes: a real kubelet's Node and pods are never kwok's.
+            f"--manage-nodes-with-annotation-selector={'='.join(KWOK_NODE_ANNOTATION)}",
             f"--cidr={POD_CIDR}",
             "--node-ip=127.0.0.1",
             "--node-lease-duration-seconds=40",
         ]
 
     def _start(self, state: dict, name: str, args: list[str]) -> None:
+        exe = real.SYSTEM_BINARIES.get(name, self.bins / name)
         log = open(self.log_path(name), "ab")  # noqa: SIM115 - handed to the child
         proc = subprocess.Popen(
-            [str(self.bins / name), *args],
+            [str(exe), *args],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -432,7 +643,13 @@ class LocalCluster:
         log.close()
         self._children[name] = proc
         state["pids"][name] = proc.pid
+        state.setdefault("exes", {})[name] = str(exe)
         self._write_state(state)
+
+    def _get_http(self, url: str) -> str:
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(url, timeout=5) as resp:
+            return resp.read().decode()
 
     def _get(self, state: dict, path: str) -> str:
         ctx = ssl.create_default_context(cafile=str(self.root / "pki" / "ca.crt"))
@@ -477,8 +694,8 @@ class LocalCluster:
         return "\n".join(text.splitlines()[-lines:])
 
 
-def _is_our_process(pid: int, bins: Path) -> bool:
-    """True if ``pid`` still runs one of our binaries (guards against reused PIDs)."""
+def _is_our_process(pid: int, exe: Path) -> bool:
+    """True if ``pid`` still runs the binary we started (guards against reused PIDs)."""
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].decode()
         stat = Path(f"/proc/{pid}/stat").read_text()
@@ -486,7 +703,7 @@ def _is_our_process(pid: int, bins: Path) -> bool:
         return False
     if stat.rsplit(")", 1)[1].split()[0] == "Z":
         return False
-    return Path(cmdline).parent == bins
+    return Path(cmdline) == exe
 
 
 def _terminate(pid: int, grace: float = 10.0) -> None:
