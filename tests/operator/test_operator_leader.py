@@ -248,7 +248,8 @@ def test_chart_leader_role_matches_rbac_data() -> None:
     from subnetes.operator.paths import REPO_ROOT
 
     text = (REPO_ROOT / "charts/subnetes/templates/operator-rbac.yaml").read_text()
-    block = text[text.index("kind: Role\n") :]
+    # The leader Role, not the per-namespace operator Role that precedes it (watchNamespaces).
+    block = text[text.index("kind: Role\nmetadata:\n  name: {{ $full }}-operator-leader\n") :]
     rules = block[block.index("rules:") : block.index("---")]
     assert yaml.safe_load(rules)["rules"] == rbac.LEADER_ELECTION_RULES
     role = rbac.leader_election_role("ops")
