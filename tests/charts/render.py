@@ -69,11 +69,15 @@ def helm(*args: str, values: dict[str, Any] | None = None) -> subprocess.Complet
 
 
 def template(
-    *sets: str, values: dict[str, Any] | None = None, chart: Path = PLATFORM
+    *sets: str,
+    values: dict[str, Any] | None = None,
+    chart: Path = PLATFORM,
+    release: str = RELEASE,
+    namespace: str = NAMESPACE,
 ) -> subprocess.CompletedProcess[str]:
     """``helm template`` of ``chart`` with ``--set`` strings and a values dict."""
     flags = [f for s in sets for f in ("--set", s)]
-    return helm("template", RELEASE, str(chart), "-n", NAMESPACE, *flags, values=values)
+    return helm("template", release, str(chart), "-n", namespace, *flags, values=values)
 
 
 def render(*sets: str, values: dict[str, Any] | None = None) -> list[dict[str, Any]]:
