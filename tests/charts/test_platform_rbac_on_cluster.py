@@ -13,7 +13,7 @@ from subnetes.localnet.cluster import LocalCluster
 from .render import ALICE, strict_load_all, template
 
 
-def _template(cluster: LocalCluster, release: str, namespace: str, *sets: str) -> str:
+def _template(release: str, namespace: str, *sets: str) -> str:
     out = template(*sets, release=release, namespace=namespace)
     assert out.returncode == 0, out.stderr
     return out.stdout
@@ -31,7 +31,7 @@ def test_new_objects_pass_server_side_validation(
     cluster: LocalCluster, namespace: str, other_namespace: str
 ) -> None:
     rendered = _template(
-        cluster, "dry", namespace,
+        "dry", namespace,
         f"operator.watchNamespaces={{{namespace},{other_namespace}}}",
         "operator.replicas=2",
         "chain.podDisruptionBudget.enabled=true",
@@ -54,7 +54,7 @@ def test_namespaced_operator_may_act_only_in_its_watched_namespace(
     """watchNamespaces=[namespace]: Secrets, Pods and the subnetes.io kinds there (finalizers
     included), nothing in another namespace, and cluster-wide only the discovery reads."""
     release = f"r{uuid.uuid4().hex[:8]}"
-    rendered = _template(cluster, release, namespace, f"operator.watchNamespaces={{{namespace}}}")
+    rendered = _template(release, namespace, f"operator.watchNamespaces={{{namespace}}}")
     docs = strict_load_all(rendered)
     rbac = [
         d
