@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import re
 from typing import Any
 
 from .labels import (
@@ -21,7 +22,17 @@ from .labels import (
 )
 
 DEFAULT_AXON_PORT = 8091
+# Validators serve /healthz and /readyz here (SUBNETES_HEALTH_PORT, subnetes.sdk.health).
+DEFAULT_HEALTH_PORT = 8090
 HOTKEY_VOLUME = "subnetes-hotkey"
+# The root filesystem is read-only by default; /tmp (HOME, JAX's cache) is this emptyDir.
+TMP_VOLUME = "subnetes-tmp"
+TMP_SIZE_LIMIT = "1Gi"
+# A validator without a memory limit gets twice its request, or this without a request.
+DEFAULT_VALIDATOR_MEMORY_LIMIT = "2Gi"
+# Annotation on a Miner or Validator: "false" turns the default probes off (images that do not
+# serve the SDK's health endpoints and bring no probes of their own).
+DEFAULT_PROBES_ANNOTATION = "subnetes.io/default-probes"
 # A non-root group that owns the mounted hotkey (0440) when the template sets no fsGroup.
 DEFAULT_FS_GROUP = 65532
 OPERATOR_ENV = (
@@ -66,6 +77,93 @@ def _operator_env(chain_endpoint: str, netuid: int, axon_port: int) -> list[dict
             "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "status.podIP"}},
         },
     ]
+
+
+_MEMORY_SUFFIXES = {
+    **{s: 1024**i for i, s in enumerate(("", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"))},
+    **{s: 1000**i for i, s in enumerate(("", "k", "M", "G", "T", "P", "E")) if s},
+    "m": 0.001,
+}
+_QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+|[KMGTPE]i|[mkMGTPE])?$")
+
+
+def memory_bytes(quantity: str | int) -> float | None:
+    """A memory quantity (``512Mi``, ``2G``, ``1e9``, 1024) in bytes; None when unparsable."""
+    match = _QUANTITY.match(str(quantity).strip())
+    if match is None:
+        return None
+    number, suffix = match.groups()
+    if suffix and suffix[0] in "eE":
+        return float(number + suffix)
+    return float(number) * _MEMORY_SUFFIXES[suffix or ""]
+
+
+def _default_memory_limit(resources: dict[str, Any]) -> str:
+    """Twice the memory request (in Mi, rounded up), or DEFAULT_VALIDATOR_MEMORY_LIMIT."""
+    request = (resources.get("requests") or {}).get("memory")
+    if request is None:
+        return DEFAULT_VALIDATOR_MEMORY_LIMIT
+    size = memory_bytes(request)
+    if size is None:
+        return str(request)  # the API server will report the quantity; never limit < request
+    return f"{-(-int(2 * size) // 2**20)}Mi"
+
+
+def _env_value(env: list[dict[str, Any]], name: str) -> str | None:
+    return next((e.get("value") for e in env if e.get("name") == name), None)
+
+
+def _health_port(ct: dict[str, Any]) -> int | None:
+    """The validator's health port: the template's SUBNETES_HEALTH_PORT, else the default;
+    None when it is turned off (0) or not a literal we can probe."""
+    env = ct.get("env") or []
+    if not any(e.get("name") == "SUBNETES_HEALTH_PORT" for e in env):
+        return DEFAULT_HEALTH_PORT
+    raw = _env_value(env, "SUBNETES_HEALTH_PORT")
+    return int(raw) if raw is not None and raw.isdigit() and 0 < int(raw) < 65536 else None
+
+
+def _http_probes(port: int, ready_path: str) -> dict[str, dict[str, Any]]:
+    """Startup (5 min for JAX/CUDA start and the first chain read), liveness, readiness."""
+
+    def get(path: str, **timing: int) -> dict[str, Any]:
+        return {"httpGet": {"path": path, "port": port}, "timeoutSeconds": 5, **timing}
+
+    return {
+        "startupProbe": get("/healthz", periodSeconds=5, failureThreshold=60),
+        "livenessProbe": get("/healthz", periodSeconds=20, failureThreshold=3),
+        "readinessProbe": get(ready_path, periodSeconds=10, failureThreshold=3),
+    }
+
+
+def _neuron_defaults(ct: dict[str, Any], kind: str, axon_port: int, probes: bool) -> None:
+    """Defaults for the neuron container that a real kubelet needs; template values win."""
+    env = ct.setdefault("env", [])
+    names = {e.get("name") for e in env}
+    if "HOME" not in names:  # the image's user has no home; Python tools expect a writable one
+        env.append({"name": "HOME", "value": "/tmp"})
+    if kind == "Validator":
+        health = _health_port(ct)
+        if "SUBNETES_HEALTH_PORT" not in names:
+            env.append({"name": "SUBNETES_HEALTH_PORT", "value": str(DEFAULT_HEALTH_PORT)})
+        if health is not None:
+            ports = ct.setdefault("ports", [])
+            if not any(p.get("containerPort") == health for p in ports):
+                taken = {p.get("name") for p in ports}
+                entry = {"containerPort": health, "protocol": "TCP"}
+                ports.append(({"name": "health"} if "health" not in taken else {}) | entry)
+        defaults = _http_probes(health, "/readyz") if health is not None else {}
+        limits = ct.setdefault("resources", {}).setdefault("limits", {})
+        limits.setdefault("memory", _default_memory_limit(ct["resources"]))
+    else:  # a miner's axon answers GET /healthz on the axon port (subnetes.sdk.axon)
+        defaults = _http_probes(axon_port, "/healthz")
+    if probes:
+        for key, probe in defaults.items():
+            ct.setdefault(key, probe)
+    ct.setdefault("securityContext", {}).setdefault("readOnlyRootFilesystem", True)
+    mounts = ct.setdefault("volumeMounts", [])
+    if not any(m.get("mountPath", "").rstrip("/") == "/tmp" for m in mounts):
+        mounts.append({"name": TMP_VOLUME, "mountPath": "/tmp"})
 
 
 def _harden_container(ct: dict[str, Any]) -> None:
@@ -115,10 +213,12 @@ def build_pod_template(
     if meta.get("annotations"):
         pod_meta["annotations"] = dict(meta["annotations"])
 
+    probes = (owner["metadata"].get("annotations") or {}).get(DEFAULT_PROBES_ANNOTATION) != "false"
     containers = pod_spec.get("containers") or []
     for i, ct in enumerate(containers):
         if i == 0:  # the neuron process; sidecars get neither key nor chain env
             _neuron_container(ct, chain_endpoint, netuid, axon_port, serve_axon=kind == "Miner")
+            _neuron_defaults(ct, kind, axon_port, probes)
         _harden_container(ct)
     for ct in pod_spec.get("initContainers") or []:
         _harden_container(ct)
@@ -134,6 +234,11 @@ def build_pod_template(
             },
         }
     )
+    tmp_mounted = any(
+        m.get("name") == TMP_VOLUME for ct in containers for m in ct.get("volumeMounts") or []
+    )
+    if tmp_mounted and not any(v.get("name") == TMP_VOLUME for v in volumes):
+        volumes.append({"name": TMP_VOLUME, "emptyDir": {"sizeLimit": TMP_SIZE_LIMIT}})
     pod_spec["volumes"] = volumes
 
     if requested_gpus(pod_spec) > 0:

@@ -3,7 +3,9 @@
 Required: SUBNETES_CHAIN_ENDPOINT, SUBNETES_NETUID, SUBNETES_HOTKEY_PATH (the mounted btcli
 hotkey file); miners also need SUBNETES_AXON_PORT. Optional: SUBNETES_AXON_IP (the pod IP;
 default 127.0.0.1), SUBNETES_METRICS_PORT (Prometheus; unset or 0 = off), SUBNETES_METRICS_IP
-(default: the axon IP), SUBNETES_LOG_LEVEL (default INFO), SUBNETES_LOG_FORMAT (json | text).
+(default: the axon IP), SUBNETES_HEALTH_PORT (validators: /healthz and /readyz for kubelet probes;
+unset or 0 = off), SUBNETES_HEALTH_IP (default: the axon IP), SUBNETES_LOG_LEVEL (default INFO),
+SUBNETES_LOG_FORMAT (json | text).
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ class WorkloadConfig:
     axon_port: int | None = None
     metrics_ip: str = DEFAULT_AXON_IP
     metrics_port: int | None = None
+    health_ip: str = DEFAULT_AXON_IP
+    health_port: int | None = None
     log_level: str = "INFO"
     log_format: str = "json"
 
@@ -59,6 +63,9 @@ class WorkloadConfig:
         raw_mport = env.get("SUBNETES_METRICS_PORT", "")
         metrics_port = _int(env, "SUBNETES_METRICS_PORT", raw_mport, 0, 65535) if raw_mport else 0
         metrics_ip = _ip(env, "SUBNETES_METRICS_IP", env.get("SUBNETES_METRICS_IP") or axon_ip)
+        raw_hport = env.get("SUBNETES_HEALTH_PORT", "")
+        health_port = _int(env, "SUBNETES_HEALTH_PORT", raw_hport, 0, 65535) if raw_hport else 0
+        health_ip = _ip(env, "SUBNETES_HEALTH_IP", env.get("SUBNETES_HEALTH_IP") or axon_ip)
         log_format = env.get("SUBNETES_LOG_FORMAT", "json")
         if log_format not in ("json", "text"):
             raise ConfigError(f"SUBNETES_LOG_FORMAT must be json or text, got {log_format!r}")
@@ -70,6 +77,8 @@ class WorkloadConfig:
             axon_port=axon_port,
             metrics_ip=metrics_ip,
             metrics_port=metrics_port or None,
+            health_ip=health_ip,
+            health_port=health_port or None,
             log_level=env.get("SUBNETES_LOG_LEVEL", "INFO").upper(),
             log_format=log_format,
         )

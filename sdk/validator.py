@@ -106,6 +106,7 @@ class Validator:
         self.scores: dict[int, float] = {}
         self._hotkey_of: dict[int, str] = {}  # uid -> hotkey the score belongs to
         self.last_weights_block = -1
+        self.chain_block = -1  # last block read from the chain; -1 until it answered once
         self._stop = asyncio.Event()
         self._warned: set[str] = set()
 
@@ -125,7 +126,21 @@ class Validator:
             on_retry=_count,
         )
         self.metrics.block.set(mg.block)
+        self.chain_block = mg.block
         return mg
+
+    def ready(self) -> bool:
+        """Ready once the chain answered (readiness probe); scoring starts from there."""
+        return self.chain_block >= 0
+
+    def health(self) -> dict[str, Any]:
+        """What /readyz reports next to ``ready``."""
+        return {
+            "hotkey": self.hotkey,
+            "netuid": self.netuid,
+            "block": self.chain_block,
+            "last_weights_block": self.last_weights_block,
+        }
 
     def _forget_replaced(self, mg: Metagraph) -> None:
         """Drop scores of UIDs that left or now belong to another hotkey (re-registration)."""

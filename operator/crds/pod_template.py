@@ -56,8 +56,10 @@ def resources() -> Schema:
 def env_var() -> Schema:
     """One environment variable; valueFrom is kept as written."""
     return obj(
-        "An environment variable. The operator adds SUBNETES_CHAIN_ENDPOINT, SUBNETES_NETUID, "
-        "SUBNETES_HOTKEY_PATH, SUBNETES_AXON_PORT and SUBNETES_AXON_IP itself.",
+        "An environment variable. The operator sets SUBNETES_CHAIN_ENDPOINT, SUBNETES_NETUID, "
+        "SUBNETES_HOTKEY_PATH, SUBNETES_AXON_PORT and SUBNETES_AXON_IP itself, and defaults "
+        "HOME=/tmp and, for validators, SUBNETES_HEALTH_PORT=8090 (0 turns the health "
+        "endpoints and their probes off).",
         {
             "name": string("Variable name.", min_length=1, max_length=256),
             "value": string("Literal value.", max_length=32768),
@@ -72,7 +74,12 @@ def container() -> Schema:
     return obj(
         "A container of the workload pod, as in a Pod. Other Container fields (ports, probes, "
         "volumeMounts, securityContext, ...) are accepted as written and validated by the API "
-        "server when the operator creates the pod.",
+        "server when the operator creates the pod. Unless the first container sets them, the "
+        "operator adds HTTP startup, liveness and readiness probes (miners: GET /healthz on the "
+        "axon port; validators: /healthz and /readyz on SUBNETES_HEALTH_PORT; the annotation "
+        'subnetes.io/default-probes: "false" on the resource turns them off), '
+        "readOnlyRootFilesystem with an emptyDir at /tmp, and for validators a memory limit "
+        "(twice the request, or 2Gi).",
         {
             "name": string(
                 "Container name (DNS label).", pattern=DNS_LABEL, min_length=1, max_length=63

@@ -135,7 +135,8 @@ def test_validator_no_service_name_no_axon_port_and_stop() -> None:
     sts = build(vali, stopped=True)
     assert sts["spec"]["replicas"] == 0
     assert "serviceName" not in sts["spec"]
-    assert "ports" not in sts["spec"]["template"]["spec"]["containers"][0]
+    ports = sts["spec"]["template"]["spec"]["containers"][0]["ports"]
+    assert [p["name"] for p in ports] == ["health"]  # no axon port; the health port only
 
 
 def test_axon_service() -> None:

@@ -104,6 +104,7 @@ def logic_from_env(env: Mapping[str, str]) -> ComputeLogic:
 
 async def amain(env: Mapping[str, str]) -> int:
     from subnetes.sdk.chain_client import ServiceChain
+    from subnetes.sdk.health import HealthServer
     from subnetes.sdk.keys import load_hotkey
     from subnetes.sdk.lifecycle import install_stop_signals
     from subnetes.sdk.telemetry import setup_tracing, start_metrics_server
@@ -123,6 +124,12 @@ async def amain(env: Mapping[str, str]) -> int:
     server = start_metrics_server(
         validator.metrics.registry, config.metrics_ip, config.metrics_port
     )
+    health = None
+    if config.health_port:  # the operator sets it: the kubelet probes /healthz and /readyz
+        health = HealthServer(
+            config.health_ip, config.health_port, validator.ready, validator.health
+        )
+        await health.start()
     log.info(
         "compute validator starting",
         extra={
@@ -139,6 +146,8 @@ async def amain(env: Mapping[str, str]) -> int:
     try:
         await validator.run(stop)
     finally:
+        if health is not None:
+            await health.stop()
         if server is not None:
             server.shutdown()
     return 0
