@@ -43,7 +43,7 @@ SERVICE_CIDR = "10.96.0.0/16"  # data only: nothing is ever dialled there
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
 # Started after COMPONENTS when the cluster has a real node, in this order.
 NODE_COMPONENTS = (
-    "containerd", "apiserver-relay", "coredns", "kube-proxy", "kube-router", "kubelet",
+    "containerd", "apiserver-relay", "coredns", "kube-proxy", "kubelet", "kube-router",
 )  # fmt: skip
 # The annotation kwok's fake nodes carry; kwok manages only those (never a real kubelet's node).
 KWOK_NODE_ANNOTATION = ("kwok.x-k8s.io/node", "fake")
@@ -306,9 +306,6 @@ class LocalCluster:
             ),
         )
         self._start(state, "kube-proxy", [f"--config={proxy_config}"])
-        self._start(
-            state, "kube-router", real.build_kube_router_args(spec, self.kubeconfig, SERVICE_CIDR)
-        )
 
         kubelet_config = real.write_json(
             paths.root / "kubelet.json",
@@ -326,6 +323,10 @@ class LocalCluster:
              f"--node-labels={labels}", "--v=1"],
         )  # fmt: skip
         self._wait(state, "kubelet", deadline, lambda: real.node_ready(self.kubectl, spec.name))
+        # kube-router finds its node by name: only once the kubelet has registered it.
+        self._start(
+            state, "kube-router", real.build_kube_router_args(spec, self.kubeconfig, SERVICE_CIDR)
+        )
         self._wait(
             state, "coredns", deadline,
             lambda: self._get_http(f"http://127.0.0.1:{ports['dns_ready']}/ready") == "OK",
@@ -355,7 +356,7 @@ class LocalCluster:
         real.kill_shims(self.node_paths.containerd_socket)
         real.remove_cni_netns()
         real.unmount_under(self.root)
-        real.teardown_host_network(spec, SERVICE_CIDR, self.bins / "kube-proxy")
+        real.teardown_host_network(spec, SERVICE_CIDR, self.bins)
 
     # ---- helpers for callers -----------------------------------------------------------
 

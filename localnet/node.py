@@ -361,23 +361,44 @@ def setup_host_network(spec: RealNodeSpec, service_cidr: str) -> None:
     _run("ip", "link", "set", spec.bridge, "up")
     # Host-originated traffic to a Service IP goes into the bridge, never to the uplink.
     _run("ip", "route", "replace", service_cidr, "dev", spec.bridge)
+    # In mangle, which runs before filter: kube-router and kube-proxy put ACCEPT rules at the
+    # top of filter FORWARD, and nothing they write may come before these.
     for rule in forward_guard_rules(spec):
-        if _run("iptables", "-C", "FORWARD", *rule, check=False).returncode != 0:
-            _run("iptables", "-I", "FORWARD", "1", *rule)
+        if _run("iptables", "-t", "mangle", "-C", "FORWARD", *rule, check=False).returncode:
+            _run("iptables", "-t", "mangle", "-I", "FORWARD", "1", *rule)
     Path("/proc/sys/net/ipv4/ip_forward").write_text("1")
     nf = Path("/proc/sys/net/bridge/bridge-nf-call-iptables")
     if nf.exists():
         nf.write_text("1")
 
 
-def teardown_host_network(spec: RealNodeSpec, service_cidr: str, kube_proxy: Path | None) -> None:
-    """Undo ``setup_host_network`` and kube-proxy's rules (best effort: used on ``down``)."""
-    if kube_proxy is not None and kube_proxy.exists():
-        _run(str(kube_proxy), "--cleanup", check=False)
+def teardown_host_network(spec: RealNodeSpec, service_cidr: str, bins: Path) -> None:
+    """Undo ``setup_host_network`` and kube-proxy's and kube-router's rules and ipsets (best
+    effort: used on ``down``)."""
+    if (bins / "kube-proxy").exists():
+        _run(str(bins / "kube-proxy"), "--cleanup", check=False)
+    remove_kube_chains()  # kube-router's own cleanup leaves its filter chains behind
     for rule in forward_guard_rules(spec):
-        _run("iptables", "-D", "FORWARD", *rule, check=False)
+        _run("iptables", "-t", "mangle", "-D", "FORWARD", *rule, check=False)
     _run("ip", "route", "del", service_cidr, "dev", spec.bridge, check=False)
     _run("ip", "link", "del", spec.bridge, check=False)
+
+
+def without_kube_rules(dump: str) -> str:
+    """An ``iptables-save`` dump minus every chain, jump and rule of the node's Kubernetes
+    components (all their chains are named KUBE-*)."""
+    return "\n".join(line for line in dump.splitlines() if "KUBE-" not in line) + "\n"
+
+
+def remove_kube_chains() -> None:
+    """Remove the KUBE-* chains and rules from the filter, nat and mangle tables."""
+    for table in ("filter", "nat", "mangle"):
+        dump = _run("iptables-save", "-t", table, check=False).stdout
+        if "KUBE-" in dump:
+            subprocess.run(
+                ["iptables-restore", "-T", table], input=without_kube_rules(dump), text=True,
+                capture_output=True, timeout=60, check=False,
+            )  # fmt: skip
 
 
 def kill_pod_processes() -> int:

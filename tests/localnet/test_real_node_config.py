@@ -100,3 +100,21 @@ def test_real_node_adds_its_components_and_api_server_flags() -> None:
     assert "--enable-admission-plugins=A,B" in args
     assert any(a.startswith("--kubelet-client-certificate=") for a in args)
     assert not any(a.startswith("--kubelet-client") for a in plain._apiserver_args(state))
+
+
+def test_teardown_drops_only_the_kubernetes_chains() -> None:
+    dump = "\n".join(
+        [
+            "*filter",
+            ":INPUT ACCEPT [0:0]",
+            ":KUBE-ROUTER-INPUT - [0:0]",
+            "-A INPUT -m comment --comment x -j KUBE-ROUTER-INPUT",
+            "-A INPUT -s 192.0.2.7/32 -j DROP",
+            "-A KUBE-ROUTER-INPUT -j ACCEPT",
+            "COMMIT",
+        ]
+    )
+    kept = real.without_kube_rules(dump)
+    assert "KUBE-" not in kept
+    assert "-A INPUT -s 192.0.2.7/32 -j DROP" in kept
+    assert kept.splitlines()[0] == "*filter" and kept.splitlines()[-1] == "COMMIT"
