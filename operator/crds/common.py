@@ -24,6 +24,8 @@ SS58_PATTERN = r"^[1-9A-HJ-NP-Za-km-z]{46,48}$"
 # Kubernetes object names: DNS-1123 subdomain (Secrets) and DNS-1123 label (most others).
 DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+# Resource names the operator derives Services and StatefulSets from: a letter first (DNS-1035).
+DNS_1035_LABEL = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
 
 PHASES = ("Pending", "Registering", "Registered", "Deregistered", "Failed")
 
@@ -169,7 +171,7 @@ def name_rule(max_length: int) -> Schema:
     """Root rule bounding metadata.name so derived object names stay valid DNS labels."""
     return rule(
         f"self.metadata.name.size() <= {max_length} && "
-        f"self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",
+        f"self.metadata.name.matches('{DNS_1035_LABEL}')",
         f"metadata.name must be a DNS-1035 label of at most {max_length} characters (the "
         "operator derives StatefulSet, Pod and Service names from it)",
     )
