@@ -97,27 +97,41 @@ def _otlp_exporter(env: Mapping[str, str]) -> Any:
     return OTLPSpanExporter(endpoint=otlp_endpoint(env), headers=headers)
 
 
+def _console() -> Any:
+    from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+
+    return ConsoleSpanExporter()
+
+
 def setup_tracing(
     service_name: str, exporter: str | None = None, env: Mapping[str, str] | None = None
 ) -> bool:
     """Install a global tracer provider as the environment (or ``exporter``) asks.
 
     Returns True when spans are now exported, False when tracing stays off (the default: the
-    tracers then hand out non-recording spans at no cost). Raises TracingConfigError for an
-    unknown exporter or an OTLP protocol that is not installed. The provider is process-wide and
+    tracers then hand out non-recording spans at no cost). An unknown exporter or an OTLP
+    protocol that is not installed raises TracingConfigError when ``exporter`` asked for it
+    explicitly (a flag the user just typed); from the environment alone it is logged and tracing
+    stays off, as OpenTelemetry SDKs treat bad OTEL_* values. The provider is process-wide and
     one-shot (OpenTelemetry ignores a second one); it flushes its spans at exit.
     """
     env = os.environ if env is None else env
-    names = exporter_names(exporter, env)
-    if not names:
+    try:
+        names = exporter_names(exporter, env)
+        if not names:
+            return False
+        # Build every exporter before installing anything: a bad setting changes nothing.
+        exporters = [_otlp_exporter(env) if n == "otlp" else _console() for n in names]
+    except TracingConfigError as e:
+        if exporter is not None:
+            raise
+        log.warning("tracing stays off: %s", e)
         return False
     from opentelemetry import trace
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-    # Build every exporter before installing anything: a bad setting changes nothing.
-    exporters = [_otlp_exporter(env) if n == "otlp" else ConsoleSpanExporter() for n in names]
     attrs = resource_attributes(service_name, env)
     provider = TracerProvider(resource=Resource.create(attrs))
     for exp in exporters:

@@ -203,10 +203,16 @@ def test_endpoint_and_resource_from_env() -> None:
     assert resource_attributes("dflt", {})["service.name"] == "dflt"
 
 
-def test_unsupported_otlp_protocol_is_refused_not_ignored() -> None:
-    env = {"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}
+def test_bad_settings_raise_for_a_flag_and_turn_tracing_off_from_env(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    grpc = {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}
     with pytest.raises(TracingConfigError, match="http/protobuf"):
-        setup_tracing("svc", env=env)
+        setup_tracing("svc", exporter="otlp", env=grpc)  # asked for explicitly: an error
+    with caplog.at_level("WARNING", logger="subnetes.tracing"):
+        assert setup_tracing("svc", env=grpc | {"OTEL_TRACES_EXPORTER": "otlp"}) is False
+        assert setup_tracing("svc", env={"OTEL_TRACES_EXPORTER": "jaeger"}) is False
+    assert "'grpc' is not installed" in caplog.text and "'jaeger'" in caplog.text
 
 
 def test_chain_cli_reports_a_bad_exporter_setting_in_one_line() -> None:
