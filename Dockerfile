@@ -5,33 +5,59 @@
 #   docker build -t subnetes:dev-cuda --build-arg VARIANT=cuda .
 # The CUDA variant needs no CUDA base image: jax[cuda12] brings CUDA and cuDNN as pip wheels;
 # the node's NVIDIA driver comes in through the NVIDIA container toolkit / device plugin.
-ARG PYTHON_IMAGE=python:3.11.7-slim-bookworm
+#
+# Same layout as the image `bash hack/build-images.sh` builds without Docker (Debian's
+# python3, venv /opt/subnetes, user 10001, workdir /data, the same env and entrypoint), from the
+# same lock file: requirements.lock (requirements-cuda.lock for VARIANT=cuda), made by
+# `bash hack/lock-deps.sh`. The shared facts live in localnet/image.py;
+# tests/localnet/test_image_dockerfile.py fails if this file disagrees with them.
+# BASE_IMAGE may name another Debian bookworm image (a mirror of it, a pinned digest).
+ARG BASE_IMAGE=debian:bookworm-slim
 
-# ---- build: wheels of subnetes and all its dependencies ---------------------------------------
-FROM ${PYTHON_IMAGE} AS build
-ARG VARIANT=cpu
+# ---- base: Debian's Python ---------------------------------------------------------------------
+FROM ${BASE_IMAGE} AS base
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      python3 python3-venv ca-certificates libstdc++6 \
+ && rm -rf /var/lib/apt/lists/*
+
+# ---- build: the subnetes wheel -------------------------------------------------------------------
+FROM base AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
-COPY subnetes/ subnetes/
-COPY consensus/ consensus/
 COPY chain/ chain/
-COPY operator/ operator/
+COPY consensus/ consensus/
 COPY localnet/ localnet/
+COPY operator/ operator/
 COPY sdk/ sdk/
+COPY subnetes/ subnetes/
 COPY workloads/ workloads/
-RUN if [ "$VARIANT" = cuda ]; then target='.[gpu]'; else target='.'; fi \
- && pip wheel --no-cache-dir --wheel-dir /wheels "$target"
+RUN python3 -m venv /tmp/build \
+ && /tmp/build/bin/pip wheel --no-cache-dir --disable-pip-version-check --no-deps \
+      --wheel-dir /wheels .
 
 # ---- runtime ------------------------------------------------------------------------------------
-FROM ${PYTHON_IMAGE}
+FROM base
 ARG VARIANT=cpu
+COPY requirements.lock requirements-cuda.lock /tmp/locks/
+# The locked dependencies, hash-checked, then the subnetes wheel alone (--no-deps: the lock
+# already holds everything it needs).
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
-    if [ "$VARIANT" = cuda ]; then target='subnetes[gpu]'; else target='subnetes'; fi \
- && python -m pip install --no-cache-dir --no-index --find-links /wheels "$target" \
+    if [ "$VARIANT" = cuda ]; then lock=requirements-cuda.lock; else lock=requirements.lock; fi \
+ && python3 -m venv /opt/subnetes \
+ && /opt/subnetes/bin/pip install --no-cache-dir --disable-pip-version-check \
+      --only-binary=:all: --require-hashes -r "/tmp/locks/$lock" \
+ && /opt/subnetes/bin/pip install --no-cache-dir --disable-pip-version-check --no-deps \
+      --no-index /wheels/subnetes-*.whl \
+ && rm -rf /tmp/locks \
  && groupadd --gid 10001 subnetes \
- && useradd --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin subnetes
-ENV PYTHONUNBUFFERED=1 \
+ && useradd --uid 10001 --gid 10001 --home-dir /nonexistent --no-create-home \
+      --shell /usr/sbin/nologin subnetes \
+ && mkdir -p /data && chown 10001:10001 /data
+ENV PATH=/opt/subnetes/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    PYTHONUNBUFFERED=1 \
     SUBNETES_JAX_CACHE=/tmp/jax-cache
+WORKDIR /data
 # Non-root; the charts also run it with a read-only root filesystem (writable /tmp, /data).
 USER 10001:10001
 EXPOSE 9944 8091

@@ -1,0 +1,3 @@
+module subnetes.io/hack/tools/pause
+
+go 1.26.0
