@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .common import DNS_1035_LABEL, DNS_SUBDOMAIN
+from .common import DNS_1035_LABEL, DNS_LABEL, DNS_SUBDOMAIN
 from .neuron import MAX_NAME
 from .pod_template import container, pod_spec, pod_template
 from .schema import Schema, array, integer, obj, string
@@ -25,6 +25,15 @@ MAX_NEURONS = MAX_UIDS
 LONGEST_SUFFIX = f"-validator-{MAX_NEURONS - 1}"
 # Longest subnet name whose derived names still pass the neuron CRDs' name rule (<= MAX_NAME).
 MAX_SUBNET_NAME = MAX_NAME - len(LONGEST_SUFFIX)
+# An extra miner pool renders `<subnet>-<pool>-miner-<i>`: the longest pool name that can fit
+# at all (a one-letter subnet, one miner). The chart's template checks the real names, which
+# depend on the subnet name and the count too (JSON Schema cannot add lengths of two fields).
+POOL_MINER_SUFFIX = "-miner-"
+MAX_POOL_NAME = MAX_NAME - len("a-") - len(f"{POOL_MINER_SUFFIX}0")
+MAX_MINER_POOLS = 16
+# Keys a pool does not inherit from `miners`: each pool has its own size and its own hotkeys
+# (two Miners sharing a hotkey Secret would fight over one registration).
+NOT_INHERITED = ("count", "hotkeySecrets")
 MAX_GPUS = 16
 HEADER = "Generated from operator/crds/chart_values.py by hack/gen-crds.sh; do not edit."
 
@@ -67,8 +76,8 @@ def _loose(description: str, kind: str = "object") -> Schema:
     return {"type": "object", "description": description}
 
 
-def pool(role: str) -> Schema:
-    """``validators`` or ``miners``: `count` neurons rendered from one pod template."""
+def pool_fields(role: str) -> dict[str, Schema]:
+    """The settings of a pool of ``role`` neurons: count, hotkeys, registration, pod template."""
     neuron = validator_spec()["properties"]  # Miner and Validator share these fields
     ct = container()["properties"]
     ps = pod_spec()["properties"]
@@ -118,7 +127,49 @@ def pool(role: str) -> Schema:
     if role == "validator":
         fields["stake"] = neuron["stake"]
         fields["delegateTake"] = neuron["delegateTake"]
-    return obj(f"The {role} pool of a subnet.", fields)
+    return fields
+
+
+def pool(role: str) -> Schema:
+    """``validators`` or ``miners``: `count` neurons rendered from one pod template."""
+    return obj(f"The {role} pool of a subnet.", pool_fields(role))
+
+
+def miner_pool() -> Schema:
+    """One entry of ``minerPools``: more Miners of the subnet, with their own placement.
+
+    Every key but ``name``, ``count`` and ``hotkeySecrets`` is inherited from the subnet's
+    ``miners``; a key the pool sets replaces the inherited value whole (maps are not merged,
+    so ``nodeSelector: {}`` clears the selector ``miners`` has).
+    """
+    fields = {
+        "name": string(
+            "Pool name, unique in the subnet; its Miners are `<subnet>-<name>-miner-<i>`, "
+            f"which must fit the Miner CRD's {MAX_NAME} characters (the chart checks the "
+            "whole name).",
+            pattern=DNS_LABEL,
+            min_length=1,
+            max_length=MAX_POOL_NAME,
+        ),
+        **pool_fields("miner"),
+    }
+    fields["count"] = integer(
+        "Number of miners in this pool (not inherited from `miners`).",
+        minimum=0,
+        maximum=MAX_NEURONS,
+    )
+    fields["hotkeySecrets"] = fields["hotkeySecrets"] | {
+        "description": "Secrets holding the hotkeys of this pool's miner 0, 1, ... (not "
+        "inherited from `miners`); the operator creates hotkeys for the rest."
+    }
+    return obj(
+        "A further miner pool: every `miners` key but "
+        f"{', '.join(f'`{k}`' for k in NOT_INHERITED)} is inherited, and a key set here "
+        "replaces the inherited value whole (maps are not merged: `nodeSelector: {}` clears "
+        "the selector of `miners`). The nvidia.com/gpu limit and toleration follow `gpus`.",
+        fields,
+        required=["name", "count"],
+    )
 
 
 def subnet_entry(*, with_name: bool) -> Schema:
@@ -147,9 +198,16 @@ def subnet_entry(*, with_name: bool) -> Schema:
         "hyperparameters": spec["hyperparameters"],
         "validators": pool("validator"),
         "miners": pool("miner"),
+        "minerPools": array(
+            "Further miner pools of the subnet (say GPU miners next to the CPU miners of "
+            "`miners`), each rendering `count` Miners `<subnet>-<name>-miner-<i>`.",
+            miner_pool(),
+            max_items=MAX_MINER_POOLS,
+        ),
     }
     return obj(
-        "A subnet: a Subnet with `validators.count` Validators and `miners.count` Miners."
+        "A subnet: a Subnet with `validators.count` Validators, `miners.count` Miners and "
+        "the Miners of its `minerPools`."
         if with_name
         else "Defaults merged into every subnet entry (an entry's own keys win).",
         fields,
@@ -185,8 +243,12 @@ def render_values_schema() -> str:
 
 __all__ = [
     "LONGEST_SUFFIX",
+    "MAX_MINER_POOLS",
     "MAX_NEURONS",
+    "MAX_POOL_NAME",
     "MAX_SUBNET_NAME",
+    "NOT_INHERITED",
+    "POOL_MINER_SUFFIX",
     "render_values_schema",
     "to_values_schema",
     "values_schema",

@@ -125,4 +125,22 @@ spec:
 {{- fail (printf "subnets[%s].%s: %d hotkeySecrets for count %v" $s.name $role (len $p.hotkeySecrets) $p.count) -}}
 {{- end -}}
 {{- end -}}
+{{- $pools := dict -}}
+{{- range $p := default list $s.minerPools -}}
+{{- if hasKey $pools (toString $p.name) -}}
+{{- fail (printf "subnets[%s].minerPools: the pool name %q appears twice (pool names must be unique in a subnet)" $s.name $p.name) -}}
 {{- end -}}
+{{- $_ := set $pools (toString $p.name) true -}}
+{{- if gt (len (default list $p.hotkeySecrets)) (int $p.count) -}}
+{{- fail (printf "subnets[%s].minerPools[%s]: %d hotkeySecrets for count %v" $s.name $p.name (len $p.hotkeySecrets) $p.count) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The neuron CRDs' name limit (MAX_NAME in operator/crds/neuron.py: a neuron's StatefulSet pod
+carries a `<name>-<hash>` revision label that must fit 63 characters). The chart checks the
+Miner names of minerPools against it; tests/charts/test_subnet_chart_pools.py checks that the
+two agree.
+*/}}
+{{- define "subnet.maxNeuronName" -}}52{{- end -}}
