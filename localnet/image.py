@@ -203,6 +203,27 @@ def _need(tool: str, why: str) -> str:
     return path
 
 
+def _mounts_under(path: Path) -> list[str]:
+    prefix = str(path.resolve()).rstrip("/") + "/"
+    targets = [line.split()[1] for line in Path("/proc/self/mounts").read_text().splitlines()]
+    return [t for t in targets if t.startswith(prefix)]
+
+
+def remove_tree(path: Path, log: Log = _stderr) -> bool:
+    """Delete a build folder, first unmounting what a killed mmdebstrap may have left mounted
+    in it (rmtree would walk into the host's /proc or /dev). Leaves it, with a warning, if
+    something stays mounted. True if it is gone."""
+    if not path.exists():
+        return True
+    for target in sorted(_mounts_under(path), key=len, reverse=True):
+        subprocess.run(["umount", "-l", target], capture_output=True, check=False)
+    if left := _mounts_under(path):
+        log(f"warning: not removing {path}: still mounted: {left}")
+        return False
+    shutil.rmtree(path, ignore_errors=True)
+    return not path.exists()
+
+
 @contextlib.contextmanager
 def _locked(cache: Path) -> Iterator[None]:
     """One build at a time per cache (the harness may build while a developer does)."""
@@ -252,6 +273,13 @@ class _LayerStore:
         tmp.write_text(json.dumps(layer.to_json(), indent=1))
         os.replace(tmp, record)
         self._prune(kind)
+
+    def clean_tmp(self, log: Log) -> None:
+        """Remove what an interrupted build left (only called under the build lock)."""
+        if self.tmp.is_dir():
+            for entry in self.tmp.iterdir():
+                if entry.is_dir():
+                    remove_tree(entry, log)
 
     def workdir(self, prefix: str) -> Path:
         self.tmp.mkdir(parents=True, exist_ok=True)
@@ -372,7 +400,7 @@ def build_base_layer(store: _LayerStore, repo: Path, log: Log) -> oci.Layer:
         log(f"base layer {key}: {layer.size / 2**20:.0f} MiB in {time.monotonic() - started:.0f}s")
         return layer
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        remove_tree(work, log)
 
 
 def _install_locked_venv(rootfs: Path, lock: Path, wheelhouse: Path, log_file: Path) -> None:
@@ -635,7 +663,7 @@ def build_app_layer(store: _LayerStore, repo: Path, log: Log) -> oci.Layer:
             f"{time.monotonic() - started:.1f}s")  # fmt: skip
         return layer
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        remove_tree(work, log)
 
 
 # ---- Pause image ------------------------------------------------------------------------------
@@ -669,7 +697,7 @@ def build_pause_layer(store: _LayerStore, repo: Path, log: Log) -> oci.Layer:
         log(f"pause layer {key}: {layer.size / 1024:.0f} KiB")
         return layer
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        remove_tree(work, log)
 
 
 # ---- Archives ---------------------------------------------------------------------------------
@@ -718,6 +746,7 @@ def build_images(
     started = time.monotonic()
     with _locked(cache):
         store = _LayerStore(cache)
+        store.clean_tmp(log)
         base = build_base_layer(store, repo, log)
         app = build_app_layer(store, repo, log)
         product_config = oci.image_config(

@@ -212,3 +212,23 @@ def _children(pid: int) -> list[int]:
     """PIDs whose parent is ``pid`` (zombies included: they are listed until reaped)."""
     tasks = Path(f"/proc/{pid}/task")
     return [int(c) for t in tasks.iterdir() for c in (t / "children").read_text().split()]
+
+
+def test_removing_a_build_folder_never_deletes_through_a_mount(tmp_path: Path) -> None:
+    """A killed mmdebstrap can leave host folders bind-mounted inside the rootfs: the cleanup
+    unmounts them first instead of deleting the host's files through them."""
+    if os.geteuid() != 0:
+        pytest.fail("needs root (mount)")
+    precious = tmp_path / "host-dev"
+    precious.mkdir()
+    (precious / "keep").write_text("host file")
+    tree = tmp_path / "base-build" / "rootfs"
+    (tree / "dev").mkdir(parents=True)
+    subprocess.run(["mount", "--bind", str(precious), str(tree / "dev")], check=True)
+    try:
+        assert (tree / "dev" / "keep").exists()
+        assert image.remove_tree(tmp_path / "base-build")
+    finally:
+        subprocess.run(["umount", "-l", str(tree / "dev")], capture_output=True, check=False)
+    assert not (tmp_path / "base-build").exists()
+    assert (precious / "keep").read_text() == "host file"
