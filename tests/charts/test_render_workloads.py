@@ -86,3 +86,17 @@ def test_chain_statefulset_names_a_headless_service() -> None:
     assert governing["spec"]["selector"] == sts["spec"]["selector"]["matchLabels"]
     api = one(docs, "Service", f"{FULL}-chain")
     assert api["spec"].get("clusterIP") != "None"
+
+
+# ---- found by the real pods (e2e): probes on a busy node ------------------------------------
+@pytest.mark.parametrize("kind", ["Deployment", "StatefulSet"])
+def test_liveness_waits_for_a_startup_probe_and_probes_allow_slow_answers(kind: str) -> None:
+    """On the real node the operator's liveness probe killed it while it was still starting
+    (10 s delay, 1 s timeouts, no startup probe): a restart loop on any loaded node."""
+    (workload,) = find(render(), kind)
+    (container,) = workload["spec"]["template"]["spec"]["containers"]
+    startup = container["startupProbe"]
+    assert startup["periodSeconds"] * startup["failureThreshold"] >= 120
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert container[probe].get("timeoutSeconds", 1) >= 5, probe
+    assert "initialDelaySeconds" not in container["livenessProbe"]
