@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command: sets everything up, then runs every test.
-# The control plane builds in the background while the pure-Python tests run; then the
-# cluster tests run against it. A cluster that cannot be built or started fails the run.
+# The control plane and the images build in the background while the pure-Python tests run;
+# then the cluster tests run against it, then the end-to-end tests on a real node. A cluster
+# that cannot be built or started, or a missing prerequisite, fails the run.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export HYPOTHESIS_PROFILE="${HYPOTHESIS_PROFILE:-ci}"
@@ -12,9 +13,12 @@ bash hack/setup.sh
 started=$(date +%s)
 bash hack/build-control-plane.sh > "$logs/build.log" 2>&1 &
 build_pid=$!
+# The real node's images (Debian root filesystem, locked wheels, pause) build at the same time.
+bash hack/build-images.sh > "$logs/images.log" 2>&1 &
+images_pid=$!
 
 status=0
-.venv/bin/pytest -m "not cluster" "$@" || status=$?
+.venv/bin/pytest -m "not cluster and not e2e" "$@" || status=$?
 
 if ! wait "$build_pid"; then
   echo "error: building the control plane failed; last lines of $logs/build.log:" >&2
@@ -22,5 +26,14 @@ if ! wait "$build_pid"; then
   exit 1
 fi
 echo "control plane built in $(( $(date +%s) - started ))s (from the start of the tests)"
-.venv/bin/pytest -m cluster "$@" || status=$?
+.venv/bin/pytest -m "cluster and not e2e" "$@" || status=$?
+
+if ! wait "$images_pid"; then
+  echo "error: building the images failed; last lines of $logs/images.log:" >&2
+  tail -n 40 "$logs/images.log" >&2
+  exit 1
+fi
+echo "images built in $(( $(date +%s) - started ))s (from the start of the tests)"
+# End to end on the real node: the charts' pods in real containers.
+.venv/bin/pytest -m e2e "$@" || status=$?
 exit "$status"

@@ -49,16 +49,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """In CI, a skipped cluster test is a failure, never a silent pass."""
+    """In CI, a skipped cluster or e2e test is a failure, never a silent pass."""
     if os.environ.get("CI") != "true":
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     skipped = [
         r
         for r in (reporter.stats.get("skipped", []) if reporter else [])
-        if "cluster" in getattr(r, "keywords", {})
+        if {"cluster", "e2e"} & set(getattr(r, "keywords", {}))
     ]
     if skipped:
         names = ", ".join(r.nodeid for r in skipped)
-        print(f"\nERROR: cluster tests were skipped in CI: {names}")
+        print(f"\nERROR: cluster or e2e tests were skipped in CI: {names}")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
