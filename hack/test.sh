@@ -20,20 +20,19 @@ images_pid=$!
 status=0
 .venv/bin/pytest -m "not cluster and not e2e" "$@" || status=$?
 
-if ! wait "$build_pid"; then
-  echo "error: building the control plane failed; last lines of $logs/build.log:" >&2
-  tail -n 40 "$logs/build.log" >&2
-  exit 1
-fi
-echo "control plane built in $(( $(date +%s) - started ))s (from the start of the tests)"
+await_build() {  # await_build WHAT PID LOG: a failed background build fails the run loudly
+  if ! wait "$2"; then
+    echo "error: building $1 failed; last lines of $3:" >&2
+    tail -n 40 "$3" >&2
+    exit 1
+  fi
+  echo "$1 built in $(( $(date +%s) - started ))s (from the start of the tests)"
+}
+
+await_build "the control plane" "$build_pid" "$logs/build.log"
 .venv/bin/pytest -m "cluster and not e2e" "$@" || status=$?
 
-if ! wait "$images_pid"; then
-  echo "error: building the images failed; last lines of $logs/images.log:" >&2
-  tail -n 40 "$logs/images.log" >&2
-  exit 1
-fi
-echo "images built in $(( $(date +%s) - started ))s (from the start of the tests)"
+await_build "the images" "$images_pid" "$logs/images.log"
 # End to end on the real node: the charts' pods in real containers.
 .venv/bin/pytest -m e2e "$@" || status=$?
 exit "$status"

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
-from subnetes.localnet.cluster import LocalCluster, bin_dir
+from subnetes.localnet.cluster import LocalCluster
 from subnetes.localnet.polling import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -21,15 +20,7 @@ NETWORK = REPO / "charts" / "subnet"
 def helm(
     cluster: LocalCluster, *args: str, check: bool = True, input: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig), "HELM_CACHE_HOME": "/tmp/helm"}
-    proc = subprocess.run(
-        [str(bin_dir() / "helm"), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        input=input,
-        timeout=300,
-    )
+    proc = cluster.helm(*args, input=input, timeout=300)
     if check:
         assert proc.returncode == 0, f"helm {' '.join(args)}:\n{proc.stdout}\n{proc.stderr}"
     return proc

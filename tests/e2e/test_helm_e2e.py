@@ -51,8 +51,10 @@ def platform_values(log_level: str = "info") -> dict:
             "resources": {"requests": {"cpu": "100m", "memory": "256Mi"},
                           "limits": {"memory": "2Gi"}},
             "storage": {"sqlite": {"size": "1Gi", "storageClassName": STORAGE_CLASS}},
-            # The chart's default scraper peer: pods named prometheus in `monitoring`.
+            # The chart's default peers: Prometheus pods in `monitoring`, ingress-nginx's pods
+            # in `ingress-nginx` (admitted because the Ingress is on).
             "networkPolicy": {"enabled": True, "metricsScraper": {"enabled": True}},
+            "ingress": {"enabled": True},
         },
     }  # fmt: skip
 
@@ -396,20 +398,28 @@ def test_network_policy_admits_the_scraper_and_nobody_else(
     network: LocalCluster, product_image: str
 ) -> None:
     """With the NetworkPolicy on (enforced by kube-router on the real node), a pod labelled as
-    the values say scrapes /metrics through the chain's Service name; an unlabelled pod in
-    another namespace cannot reach the chain at all."""
+    the values say scrapes /metrics through the chain's Service name, the Ingress controller's
+    pod reaches the API, and an unlabelled pod in another namespace cannot reach the chain."""
     svc = next(
         s["metadata"]["name"]
         for s in kget(network, "services", "-n", PLATFORM_NS)["items"]
         if s["metadata"]["name"].endswith("-chain") and s["spec"].get("clusterIP") != "None"
     )
-    url = f"http://{svc}.{PLATFORM_NS}.svc.cluster.local:9944/metrics"
-    network.kubectl("create", "namespace", "monitoring")
-    network.kubectl("create", "namespace", "outsider")
+    base = f"http://{svc}.{PLATFORM_NS}.svc.cluster.local:9944"
+    url = f"{base}/metrics"
+    probes = {  # (namespace, pod) -> the outcome the policy must give
+        ("monitoring", "scraper"): "Succeeded",
+        ("ingress-nginx", "controller"): "Succeeded",
+        ("outsider", "stranger"): "Failed",
+    }
+    for ns, _ in probes:
+        network.kubectl("create", "namespace", ns)
     network.apply_manifests(
         [
             probe_pod("scraper", "monitoring", {"app.kubernetes.io/name": "prometheus"},
                       product_image, url),
+            probe_pod("controller", "ingress-nginx", {"app.kubernetes.io/name": "ingress-nginx"},
+                      product_image, f"{base}/readyz"),
             probe_pod("stranger", "outsider", {"app": "curious"}, product_image, url),
         ]
     )  # fmt: skip
@@ -419,15 +429,17 @@ def test_network_policy_admits_the_scraper_and_nobody_else(
         return p if p in ("Succeeded", "Failed") else None
 
     try:
-        assert wait_for(lambda: phase("monitoring", "scraper"), timeout=180,
-                        what="the scraper pod") == "Succeeded"  # fmt: skip
-        assert wait_for(lambda: phase("outsider", "stranger"), timeout=180,
-                        what="the stranger pod") == "Failed"  # fmt: skip
+        outcomes = {
+            (ns, name): wait_for(
+                lambda ns=ns, name=name: phase(ns, name), timeout=180, what=f"the {name} pod"
+            )
+            for ns, name in probes
+        }
     finally:
-        logs = {ns: network.kubectl("logs", name, "-n", ns).stdout
-                for ns, name in (("monitoring", "scraper"), ("outsider", "stranger"))}  # fmt: skip
-        network.kubectl("delete", "namespace", "monitoring", "outsider", "--wait=false")
-    assert "reached" in logs["monitoring"], logs
+        logs = {ns: network.kubectl("logs", name, "-n", ns).stdout for ns, name in probes}
+        network.kubectl("delete", "namespace", *(ns for ns, _ in probes), "--wait=false")
+    assert outcomes == probes, logs
+    assert "reached" in logs["monitoring"] and "reached" in logs["ingress-nginx"], logs
     assert "unreachable" in logs["outsider"], logs
 
 
