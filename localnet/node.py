@@ -21,7 +21,6 @@ import json
 import os
 import signal
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,16 +30,17 @@ SYSTEM_BINARIES = {
     "containerd": Path("/usr/bin/containerd"),
     "apiserver-relay": Path("/usr/bin/socat"),
 }
-# Debian packages the real node needs (installed by .ci/run; listed in the README).
-DEBIAN_PACKAGES = (
-    "containerd",
-    "runc",
-    "containernetworking-plugins",
-    "iptables",
-    "conntrack",
-    "socat",
-    "ipset",
-)
+# Debian packages the real node needs, by a file each installs (.ci/run installs them; the
+# README lists them).
+PREREQUISITES = {
+    "containerd": Path("/usr/bin/containerd"),
+    "runc": Path("/usr/sbin/runc"),
+    "containernetworking-plugins": CNI_BIN_DIR / "bridge",
+    "iptables": Path("/usr/sbin/iptables"),
+    "conntrack": Path("/usr/sbin/conntrack"),
+    "socat": Path("/usr/bin/socat"),
+    "ipset": Path("/usr/sbin/ipset"),
+}
 
 
 @dataclass(frozen=True)
@@ -336,17 +336,8 @@ def _run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 
 
 def missing_prerequisites() -> list[str]:
-    """Debian packages (by the binary that shows them) the real node needs and lacks."""
-    wanted = {
-        "containerd": "/usr/bin/containerd",
-        "runc": "/usr/sbin/runc",
-        "containernetworking-plugins": str(CNI_BIN_DIR / "bridge"),
-        "iptables": "/usr/sbin/iptables",
-        "conntrack": "/usr/sbin/conntrack",
-        "socat": "/usr/bin/socat",
-        "ipset": "/usr/sbin/ipset",
-    }
-    return [pkg for pkg, path in wanted.items() if not os.access(path, os.X_OK)]
+    """Debian packages the real node needs and this machine lacks."""
+    return [pkg for pkg, path in PREREQUISITES.items() if not os.access(path, os.X_OK)]
 
 
 def setup_host_network(spec: RealNodeSpec, service_cidr: str) -> None:
@@ -477,13 +468,3 @@ def write_json(path: Path, data: dict) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2))
     return path
-
-
-def wait_for_socket(path: Path, timeout: float = 30.0) -> bool:
-    """Wait until a UNIX socket file exists."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if path.exists():
-            return True
-        time.sleep(0.1)
-    return False
