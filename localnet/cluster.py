@@ -267,7 +267,8 @@ class LocalCluster:
         return self.kubeconfig
 
     def _up_real_node(self, state: dict, deadline: float) -> None:
-        """containerd (with the images), the API relay, CoreDNS, kube-proxy, then the kubelet."""
+        """containerd (with the images), the API relay, CoreDNS, kube-proxy, the kubelet, then
+        kube-router; ready when the node is Ready and CoreDNS answers."""
         spec, paths = self.real_node, self.node_paths
         assert spec is not None
         pki = self.root / "pki"
@@ -291,8 +292,8 @@ class LocalCluster:
         )  # fmt: skip
         self.apply_manifests(real.build_kubernetes_endpoints(spec))
 
-        ports = {k: free_port() for k in ("dns_health", "dns_ready", "kp_health", "kp_metrics")}
-        ports |= {k: free_port() for k in ("kubelet", "kubelet_healthz")}
+        names = ("dns_health", "dns_ready", "kp_health", "kp_metrics", "kubelet", "kubelet_healthz")
+        ports = {k: free_port() for k in names}
         state["ports"] |= ports
         corefile = paths.root / "Corefile"
         corefile.write_text(
@@ -313,7 +314,7 @@ class LocalCluster:
                 spec, paths, pki / "ca.crt", ports["kubelet"], ports["kubelet_healthz"]
             ),
         )
-        self._write_node_kubeconfig(state)
+        self._write_node_kubeconfig()
         labels = f"subnetes.io/pool={spec.pool},node.kubernetes.io/instance-type=real-{spec.pool}"
         self._start(
             state, "kubelet",
@@ -527,7 +528,7 @@ class LocalCluster:
             state["real_node"] = dataclasses.asdict(self.real_node)
         self._write_state(state)
 
-    def _write_node_kubeconfig(self, state: dict) -> None:
+    def _write_node_kubeconfig(self) -> None:
         """The kubelet's kubeconfig: the admin kubeconfig's cluster, the node's certificate."""
         pki = self.root / "pki"
         config = json.loads(self.kubeconfig.read_text())
