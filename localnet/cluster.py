@@ -696,6 +696,40 @@ class LocalCluster:
         return "\n".join(text.splitlines()[-lines:])
 
 
+def real_node_cluster_dir() -> Path:
+    """The state directory of the cluster with a real node (the e2e suite's)."""
+    return cache_dir() / "e2e-cluster"
+
+
+# Admission plugins a hardened cluster enables: the charts' RBAC must satisfy them for real.
+HARDENED_ADMISSION_PLUGINS = ("OwnerReferencesPermissionEnforcement", "NodeRestriction")
+# Next to a real CPU node, only the kwok GPU nodes: every CPU pod then runs for real.
+REAL_NODE_KWOK_NODES = tuple(n for n in DEFAULT_NODES if n.gpus)
+
+
+def real_node_cluster(
+    root: Path | None = None, images: dict[str, Path] | None = None
+) -> LocalCluster:
+    """The cluster with a real node: its images built (cached) and imported on ``up``.
+
+    Start it with ``up(nodes=REAL_NODE_KWOK_NODES)`` (kwok GPU nodes, scheduled, not run).
+    """
+    if images is None:
+        from subnetes.localnet.image import ImageBuildError, build_images
+
+        try:
+            images = build_images()
+        except ImageBuildError as exc:
+            raise ClusterError(f"building the real node's images failed: {exc}") from exc
+    return LocalCluster(
+        root=root or real_node_cluster_dir(),
+        real_node=real.RealNodeSpec(),
+        images=tuple(images.values()),
+        sandbox_image=next((n for n in images if "pause" in n), LocalCluster.sandbox_image),
+        admission_plugins=HARDENED_ADMISSION_PLUGINS,
+    )
+
+
 def _is_our_process(pid: int, exe: Path) -> bool:
     """True if ``pid`` still runs the binary we started (guards against reused PIDs)."""
     try:
@@ -729,17 +763,28 @@ def _terminate(pid: int, grace: float = 10.0) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m subnetes.localnet.cluster up|down|status``."""
+    """``python -m subnetes.localnet.cluster up|down|status [--real-node]``."""
     parser = argparse.ArgumentParser(prog="subnetes-cluster", description=__doc__.split("\n")[0])
     parser.add_argument("action", choices=["up", "down", "status"])
     parser.add_argument("--dir", type=Path, default=None, help="cluster state directory")
-    parser.add_argument("--timeout", type=float, default=180.0)
+    parser.add_argument("--timeout", type=float, default=300.0)
+    parser.add_argument(
+        "--real-node",
+        action="store_true",
+        help="the cluster with a real node (root; builds the images): ~/.cache/subnetes/e2e-cluster",
+    )
     args = parser.parse_args(argv)
-    cluster = LocalCluster(root=args.dir) if args.dir else LocalCluster()
     try:
+        nodes = DEFAULT_NODES
+        if args.real_node:
+            # down/status need no images: only up imports them.
+            cluster = real_node_cluster(args.dir, images=None if args.action == "up" else {})
+            nodes = REAL_NODE_KWOK_NODES
+        else:
+            cluster = LocalCluster(root=args.dir) if args.dir else LocalCluster()
         if args.action == "up":
             started = time.monotonic()
-            kubeconfig = cluster.up(timeout=args.timeout)
+            kubeconfig = cluster.up(timeout=args.timeout, nodes=nodes)
             print(f"control plane ready in {time.monotonic() - started:.1f}s")
             print(f"export KUBECONFIG={kubeconfig}")
         elif args.action == "down":

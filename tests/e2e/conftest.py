@@ -13,39 +13,22 @@ from pathlib import Path
 
 import pytest
 
-from subnetes.localnet.cluster import DEFAULT_NODES, LocalCluster, cache_dir
-from subnetes.localnet.node import RealNodeSpec
-
-E2E_CLUSTER_DIR = cache_dir() / "e2e-cluster"
-# Admission plugins a hardened cluster enables: the chart's RBAC must satisfy them.
-ADMISSION_PLUGINS = ("OwnerReferencesPermissionEnforcement", "NodeRestriction")
-
-
-def build_images() -> dict[str, Path]:
-    """Build (cached) the pause and product images; return name -> OCI archive."""
-    from subnetes.localnet.image import build_images as build
-
-    return build()
+from subnetes.localnet.cluster import REAL_NODE_KWOK_NODES, LocalCluster, real_node_cluster
+from subnetes.localnet.image import build_images
 
 
 @pytest.fixture(scope="session")
 def images() -> dict[str, Path]:
+    """The pause and product images, built (cached): name -> OCI archive."""
     return build_images()
 
 
 @pytest.fixture(scope="session")
 def real_cluster(images: dict[str, Path]) -> Iterator[LocalCluster]:
     """The e2e cluster: kwok GPU nodes (scheduled, not run) plus one real CPU node."""
-    pause = next(name for name in images if "pause" in name)
-    cluster = LocalCluster(
-        root=E2E_CLUSTER_DIR,
-        real_node=RealNodeSpec(),
-        images=tuple(images.values()),
-        sandbox_image=pause,
-        admission_plugins=ADMISSION_PLUGINS,
-    )
+    cluster = real_node_cluster(images=images)
     was_up = cluster.is_up()
-    cluster.up(timeout=300, nodes=tuple(n for n in DEFAULT_NODES if n.gpus))
+    cluster.up(timeout=300, nodes=REAL_NODE_KWOK_NODES)
     if was_up:
         cluster.import_images()  # a rebuilt image replaces the one a previous run imported
     yield cluster
