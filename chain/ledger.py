@@ -1,7 +1,7 @@
 """The chain core: genesis, the current state and head, block stepping, durable commit.
 
-No I/O beyond the storage interface and no clock: the service (``service.py``) decides when
-to step. With ``storage=None`` it runs in memory (unit tests).
+No I/O beyond the storage interface and no clock: the node (``node.py``, :class:`Node`) decides
+when to step. With ``storage=None`` it runs in memory (unit tests).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The validator and the axon use only ``ChainAPI``: read a subnet's metagraph and set weights.
 ``subnetes.sdk.memchain.MemoryChain`` implements it in memory (for unit tests and subnet teams'
-own tests); ``subnetes.sdk.chain_http`` implements it on the chain service through
+own tests); ``subnetes.sdk.chain_client.ServiceChain`` implements it on the chain service through
 ``subnetes.chain.client``.
 """
 
