@@ -1,4 +1,4 @@
-"""Docs and docstrings name things that exist.
+"""Docs and docstrings name things that exist, and link nothing outside the repository.
 
 Users get the repository alone: a link to ``../shared/...`` or a module name that was renamed
 away sends a reader nowhere. Pure checks on the text (no imports of the packages).
@@ -86,6 +86,20 @@ def test_file_names_in_docstrings_exist() -> None:
             for m in re.finditer(r"``([\w/]+\.py)``", p.read_text()):
                 if m.group(1).rsplit("/", 1)[-1] not in existing:
                     bad.append(f"{p.relative_to(REPO)}: {m.group(1)}")
+    assert not bad, bad
+
+
+def test_markdown_links_stay_inside_the_repository() -> None:
+    """Relative links of README.md and docs/ resolve to a file or folder of the repository."""
+    bad = []
+    for md in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]:
+        for m in re.finditer(r"\]\(([^)\s]+)\)", md.read_text()):
+            target = m.group(1).split("#", 1)[0]
+            if not target or re.match(r"^[a-z][a-z0-9+.-]*:", target):
+                continue  # an anchor in the page, or an absolute URL
+            path = (md.parent / target).resolve()
+            if not path.is_relative_to(REPO) or not path.exists():
+                bad.append(f"{md.relative_to(REPO)}: {m.group(1)}")
     assert not bad, bad
 
 
