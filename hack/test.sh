@@ -10,6 +10,11 @@ logs="${TMPDIR:-/tmp}/subnetes-test-logs"
 mkdir -p "$logs"
 
 bash hack/setup.sh
+
+# Lint first, as `make lint` does (issue 12 #7): a lint or format failure fails the run at once.
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+
 started=$(date +%s)
 bash hack/build-control-plane.sh > "$logs/build.log" 2>&1 &
 build_pid=$!
