@@ -7,10 +7,12 @@ from typing import Any
 import jax
 import numpy as np
 
+from subnetes.chain.units import U16_MAX
+
 from .buckets import bucket_shape, pad_batch
 from .epoch import KernelParams, epoch_batched
 from .host import check_shapes, normalized_stake, rao_split, resolve_dtype
-from .interface import U16_MAX, EpochInputs, EpochOutputs, SubnetParams
+from .interface import EpochInputs, EpochOutputs, SubnetParams
 from .sharding import shard_batch
 
 

@@ -24,7 +24,9 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from .interface import U16_MAX, EpochInputs
+from subnetes.chain.units import U16_MAX
+
+from .interface import EpochInputs
 
 
 class KernelParams(NamedTuple):

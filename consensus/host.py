@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .interface import U16_MAX, EpochInputs, SubnetParams
+from subnetes.chain.units import U16_MAX
+
+from .interface import EpochInputs, SubnetParams
 
 FLOAT_DTYPES = {"float64": np.float64, "float32": np.float32}
 

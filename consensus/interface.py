@@ -53,8 +53,6 @@ import numpy as np
 
 Array = Any  # numpy.ndarray or jax.Array
 
-U16_MAX = 65535
-
 # Subtensor defaults (runtime / new subnet), used by SubnetParams.defaults.
 DEFAULT_TEMPO = 360
 DEFAULT_ACTIVITY_CUTOFF = 5000

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from subnetes.chain.units import U16_MAX
+
 from .host import (
     check_shapes,
     max_upscale_u16,
@@ -23,7 +25,7 @@ from .host import (
     resolve_dtype,
     to_u16,
 )
-from .interface import U16_MAX, EpochInputs, EpochOutputs, SubnetParams
+from .interface import EpochInputs, EpochOutputs, SubnetParams
 
 # Step 4 as a function of (weights [V, N], row stake [V], kappa) -> consensus [N].
 Quantile = Callable[[np.ndarray, np.ndarray, Any], np.ndarray]

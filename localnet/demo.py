@@ -29,13 +29,14 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from subnetes.chain.units import RAO_PER_TAO, U16_MAX
+
 from .cluster import REPO_ROOT, LocalCluster, cache_dir, free_port
 from .devrunner import stop_process
 
 DEFAULT_NAMESPACE = "subnetes-demo"
 SUBNET = "compute"
 EXAMPLE = REPO_ROOT / "examples" / "compute-subnet"
-RAO_PER_TAO = 10**9
 FAUCET_TAO = 10_000
 
 
@@ -263,8 +264,8 @@ def render(snap: dict[str, Any]) -> Table:
         kind, name, phase = snap["phases"].get(n["hotkey"], ("owner", "-", "-"))
         table.add_row(
             str(n["uid"]), kind, name, n["hotkey"][:10] + "…", phase,
-            f"{n['stake'] / RAO_PER_TAO:,.2f}", f"{n['incentive'] / 65535:.4f}",
-            f"{n['dividends'] / 65535:.4f}", f"{n['emission'] / RAO_PER_TAO:.6f}",
+            f"{n['stake'] / RAO_PER_TAO:,.2f}", f"{n['incentive'] / U16_MAX:.4f}",
+            f"{n['dividends'] / U16_MAX:.4f}", f"{n['emission'] / RAO_PER_TAO:.6f}",
         )  # fmt: skip
     return table
 

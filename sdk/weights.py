@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-U16_MAX = 65535
+from subnetes.chain.units import U16_MAX
 
 
 def ema_update(

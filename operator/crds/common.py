@@ -7,13 +7,13 @@ in status. Status follows the Kubernetes API conventions as kstatus, Flux and Ar
 
 from __future__ import annotations
 
+from subnetes.chain.units import U16_MAX
+
 from .schema import Schema, array, integer, obj, rule, string
 
 GROUP = "subnetes.io"
 VERSION = "v1alpha1"
 CATEGORY = "subnetes"
-
-U16_MAX = 65_535
 
 # TAO: no sign, no exponent, at most 9 decimals (1 rao), below 100M TAO (supply is 21M).
 TAO_PATTERN = r"^(0|[1-9][0-9]{0,7})(\.[0-9]{1,9})?$"
