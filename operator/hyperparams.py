@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .formatting import tao_to_rao
+from subnetes.chain.units import tao_to_rao
 
 # spec field (camelCase) -> chain name; plain integers/booleans.
 PLAIN = {

@@ -11,10 +11,11 @@ import logging
 import time
 from typing import Any
 
+from subnetes.chain.units import rao_to_tao, tao_to_rao
+
 from . import conditions as c
 from . import metrics
 from .chainlink import ChainError
-from .formatting import rao_to_tao, tao_to_rao
 from .keys import SecretKeyError, coldkey_from_secret, hotkey_from_secret, new_hotkey
 from .labels import hotkey_secret_name
 from .manifests import build_axon_service, build_hotkey_secret, build_workload_statefulset

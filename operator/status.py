@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from subnetes.chain.units import rao_to_tao, tao_to_rao, u16_to_fraction
+
 from . import conditions as c
-from .formatting import rao_to_tao, tao_to_rao, u16_to_fraction
 
 Reason = tuple[str, str]  # (CamelCase reason, human message)
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import logging
 import time
-from decimal import Decimal
 from typing import Any
+
+from subnetes.chain.units import parts_to_fraction, rao_to_tao, tao_to_rao
 
 from . import conditions as c
 from . import hyperparams, metrics
 from .chainlink import ChainError
-from .formatting import rao_to_tao, tao_to_rao
 from .keys import SecretKeyError, coldkey_from_secret, hotkey_from_secret
 from .neurons import create_hotkey_secret, write_status
 from .runtime import Retry, Runtime
@@ -39,8 +39,7 @@ def owner_hotkey_secret_name(name: str) -> str:
 
 def emission_share_fraction(share: int) -> str:
     """The chain's emission share (parts per 1e9) as a 6-decimal status string."""
-    x = min(max(Decimal(int(share)) / Decimal(1_000_000_000), Decimal(0)), Decimal(1))
-    return str(x.quantize(Decimal("0.000001")))
+    return parts_to_fraction(share, 1_000_000_000)
 
 
 async def reconcile_subnet(rt: Runtime, ns: str, name: str) -> None:

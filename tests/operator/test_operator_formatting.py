@@ -2,7 +2,7 @@
 
 import pytest
 
-from subnetes.operator.formatting import (
+from subnetes.chain.units import (
     float_to_fraction,
     rao_to_tao,
     tao_to_rao,
