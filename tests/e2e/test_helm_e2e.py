@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
+from subnetes.chain.units import RAO_PER_TAO
 from subnetes.localnet.cluster import REPO_ROOT, LocalCluster
 from subnetes.localnet.polling import wait_for
 
@@ -27,7 +28,6 @@ RELEASE = "subnetes"
 NETWORK_RELEASE = "compute"
 STORAGE_CLASS = "e2e-local"
 PV_DIR = Path("/var/lib/subnetes-e2e/chain-pv")
-RAO_PER_TAO = 10**9
 
 
 def kget(cluster: LocalCluster, *args: str) -> Any:
