@@ -364,14 +364,18 @@ def test_operator_pod_deleted_resumes_without_double_registration(network: Local
 
 
 def probe_pod(name: str, namespace: str, labels: dict, image: str, url: str) -> dict:
-    """A one-shot pod that GETs ``url`` (exit 0 on an answer, 1 on refusal or time-out)."""
+    """A one-shot pod that GETs ``url`` for up to ~40 s: exit 0 at the first answer, 1 if every
+    try is refused or times out. The tries cover the moment between a new pod starting and the
+    policy enforcer (kube-router) adding its address to the allowed set."""
     script = (
-        "import sys, urllib.request\n"
-        "try:\n"
-        f"    urllib.request.urlopen({url!r}, timeout=8).read()\n"
-        "except Exception as exc:\n"
-        "    print('unreachable:', exc); sys.exit(1)\n"
-        "print('reached')\n"
+        "import sys, time, urllib.request\n"
+        "for attempt in range(20):\n"
+        "    try:\n"
+        f"        urllib.request.urlopen({url!r}, timeout=5).read()\n"
+        "        print('reached'); sys.exit(0)\n"
+        "    except Exception as exc:\n"
+        "        last = exc; time.sleep(2)\n"
+        "print('unreachable:', last); sys.exit(1)\n"
     )
     return {
         "apiVersion": "v1",
@@ -431,7 +435,7 @@ def test_network_policy_admits_the_scraper_and_nobody_else(
     try:
         outcomes = {
             (ns, name): wait_for(
-                lambda ns=ns, name=name: phase(ns, name), timeout=180, what=f"the {name} pod"
+                lambda ns=ns, name=name: phase(ns, name), timeout=240, what=f"the {name} pod"
             )
             for ns, name in probes
         }
