@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .errors import ChainError
-from .units import U16_MAX, fmt_tao, tao
+from .units import SHARE_ONE, U16_MAX, fmt_tao, tao
 
 out = Console()
 ENDPOINT_ENV = "SUBNETES_CHAIN_ENDPOINT"
@@ -330,7 +330,7 @@ def subnet_list(endpoint: str) -> None:
             str(s["tempo"]),
             fmt_tao(s["burn"]),
             fmt_tao(s["lock"]),
-            f"{s['emission_share'] / 1e9:.4f}",
+            f"{s['emission_share'] / SHARE_ONE:.4f}",
             fmt_tao(s["pending_emission"]),
             str(s["immune"]),
         )

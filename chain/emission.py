@@ -5,8 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-from .state import SHARE_ONE
-from .units import RAO_PER_TAO, TOTAL_SUPPLY, U16_MAX
+from .units import RAO_PER_TAO, SHARE_ONE, TOTAL_SUPPLY, U16_MAX
 
 
 def block_emission(issuance: int, base: int = RAO_PER_TAO, supply: int = TOTAL_SUPPLY) -> int:

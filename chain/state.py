@@ -99,7 +99,7 @@ class Subnet:
     lock: int = 0
     burn: int = 0
     pending_emission: int = 0
-    emission_share: int = 0  # parts per 1e9 of block emission
+    emission_share: int = 0  # parts per SHARE_ONE of block emission
     regs_this_block: int = 0  # registrations in block regs_block
     regs_block: int = 0
     regs_this_interval: int = 0
@@ -124,9 +124,6 @@ class Globals:
     last_lock: int = 0
     last_lock_block: int | None = None
     total_recycled: int = 0
-
-
-SHARE_ONE = 1_000_000_000  # emission_share denominator
 
 
 class State:

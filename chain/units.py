@@ -22,6 +22,8 @@ TAO_DECIMALS = 9
 U16_MAX = 65_535
 U64_MAX = 2**64 - 1
 TOTAL_SUPPLY = 21_000_000 * RAO_PER_TAO
+# A subnet's emission share of each block, in parts per SHARE_ONE (not rao: same number, other unit).
+SHARE_ONE = 1_000_000_000
 FRACTION_DECIMALS = 6
 
 # The canonical TAO string of spec and status (the CRD pattern without its length cap):

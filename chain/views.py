@@ -9,6 +9,7 @@ from .emission import block_emission
 from .registration import is_immune
 from .state import ROOT_NETUID, State, Subnet
 from .subnets import current_lock_cost
+from .units import SHARE_ONE
 
 
 def network(st: State) -> dict[str, Any]:
@@ -85,7 +86,7 @@ def subnet(st: State, s: Subnet) -> dict[str, Any]:
         "n": len(s.neurons),
         "max_allowed_uids": s.hp.max_allowed_uids,
         "emission_share": s.emission_share,
-        "emission_per_block": block_emission(st.g.issuance) * s.emission_share // 1_000_000_000,
+        "emission_per_block": block_emission(st.g.issuance) * s.emission_share // SHARE_ONE,
         "pending_emission": s.pending_emission,
         "tempo": tempo,
         "last_epoch_block": s.last_epoch_block,

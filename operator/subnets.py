@@ -10,7 +10,7 @@ import logging
 import time
 from typing import Any
 
-from subnetes.chain.units import parts_to_fraction, rao_to_tao, tao_to_rao
+from subnetes.chain.units import SHARE_ONE, parts_to_fraction, rao_to_tao, tao_to_rao
 
 from . import conditions as c
 from . import hyperparams, metrics
@@ -38,8 +38,8 @@ def owner_hotkey_secret_name(name: str) -> str:
 
 
 def emission_share_fraction(share: int) -> str:
-    """The chain's emission share (parts per 1e9) as a 6-decimal status string."""
-    return parts_to_fraction(share, 1_000_000_000)
+    """The chain's emission share (parts per SHARE_ONE) as a 6-decimal status string."""
+    return parts_to_fraction(share, SHARE_ONE)
 
 
 async def reconcile_subnet(rt: Runtime, ns: str, name: str) -> None:

@@ -28,7 +28,7 @@ from subnetes.chain.units import (
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("chain", "operator", "sdk", "consensus", "workloads", "subnetes", "localnet")
-UNIT_NAMES = {"RAO_PER_TAO", "U16_MAX", "U64_MAX", "TOTAL_SUPPLY"}
+UNIT_NAMES = {"RAO_PER_TAO", "U16_MAX", "U64_MAX", "TOTAL_SUPPLY", "SHARE_ONE"}
 UNIT_FUNCS = {"tao", "tao_to_rao", "rao_to_tao", "fmt_tao", "u16_to_fraction", "float_to_fraction"}
 
 

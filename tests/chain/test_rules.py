@@ -19,8 +19,7 @@ from subnetes.chain.registration import (
     prune_candidate,
     subnet_to_prune,
 )
-from subnetes.chain.state import SHARE_ONE
-from subnetes.chain.units import RAO_PER_TAO, U64_MAX, fmt_tao, tao
+from subnetes.chain.units import RAO_PER_TAO, SHARE_ONE, U64_MAX, fmt_tao, tao
 
 T = RAO_PER_TAO
 
