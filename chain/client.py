@@ -38,18 +38,32 @@ def _raise_for(resp: httpx.Response) -> Any:
     raise ChainError(name, msg)
 
 
+class SSEParser:
+    """Incremental Server-Sent Events parser, one for the sync and the async client: feed it
+    lines; a blank line ends an event and returns its (id, JSON data)."""
+
+    def __init__(self) -> None:
+        self.ev_id: str | None = None
+        self.data: list[str] = []
+
+    def feed(self, line: str) -> tuple[str | None, dict[str, Any]] | None:
+        if line == "":
+            ev_id, data = self.ev_id, self.data
+            self.ev_id, self.data = None, []
+            return (ev_id, json.loads("\n".join(data))) if data else None
+        if line.startswith("id:"):
+            self.ev_id = line[3:].strip()
+        elif line.startswith("data:"):
+            self.data.append(line[5:].strip())
+        return None
+
+
 def _sse_events(lines: Iterator[str]) -> Iterator[tuple[str | None, dict[str, Any]]]:
     """Parse SSE lines into (id, data) pairs."""
-    ev_id, data = None, []
+    parser = SSEParser()
     for line in lines:
-        if line == "":
-            if data:
-                yield ev_id, json.loads("\n".join(data))
-            ev_id, data = None, []
-        elif line.startswith("id:"):
-            ev_id = line[3:].strip()
-        elif line.startswith("data:"):
-            data.append(line[5:].strip())
+        if (event := parser.feed(line)) is not None:
+            yield event
 
 
 class _Calls:
@@ -448,17 +462,12 @@ class AsyncChainClient(_Calls):
                     if resp.status_code >= 400:
                         await resp.aread()
                         _raise_for(resp)
-                    ev_id, data = None, []
+                    parser = SSEParser()
                     async for line in resp.aiter_lines():
-                        if line == "":
-                            if data:
-                                last = ev_id or last
-                                yield json.loads("\n".join(data))
-                            ev_id, data = None, []
-                        elif line.startswith("id:"):
-                            ev_id = line[3:].strip()
-                        elif line.startswith("data:"):
-                            data.append(line[5:].strip())
+                        if (event := parser.feed(line)) is not None:
+                            ev_id, payload = event
+                            last = ev_id or last
+                            yield payload
             except (httpx.TransportError, httpx.StreamError):
                 if not reconnect:
                     raise
