@@ -2,7 +2,7 @@
 
 A leaf module (standard library only) so that the chain, the operator, the SDK, consensus and the
 workloads share one definition without importing the chain's state machine
-(specs/interfaces.md, "Units and number formats"):
+(docs/specs/interfaces.md, "Units and number formats"):
 
 * amounts are integers in rao, 1 TAO = 10^9 rao; text carries TAO as a decimal string with at
   most 9 decimals, written with exactly 9 (``"0.041000000"``);

@@ -3,7 +3,7 @@
 Written for clarity, not speed: it is the test oracle for the JAX path and the benchmark
 baseline. Step 4 runs column by column, as the spec states it; ``baseline.py`` is the same
 epoch with that loop vectorized over columns (the fair NumPy speed baseline, same results).
-Step numbers refer to ``shared/specs/yuma.md``; the layout (validator rows ``[V, N]``) is
+Step numbers refer to ``docs/specs/yuma.md``; the layout (validator rows ``[V, N]``) is
 described in ``subnetes.consensus.interface``. Semantics: Subtensor's dense epoch with sorted
 UIDs, in floating point.
 """

@@ -1,4 +1,4 @@
-"""Hotkeys and coldkeys from Secrets (formats of specs/interfaces.md, "Keys and Secrets").
+"""Hotkeys and coldkeys from Secrets (formats of docs/specs/interfaces.md, "Keys and Secrets").
 
 Key material stays inside these functions and the Keypair objects they return: nothing here logs,
 and errors name the Secret and data key, never the contents.

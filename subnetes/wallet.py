@@ -1,6 +1,6 @@
 """``subnetes wallet import``: a btcli wallet directory as Kubernetes Secrets.
 
-The Secret formats are the ones in specs/interfaces.md ("Keys and Secrets"): a coldkey Secret
+The Secret formats are the ones in docs/specs/interfaces.md ("Keys and Secrets"): a coldkey Secret
 holds the btcli ``coldkey`` file (encrypted, with its ``password``; or unencrypted JSON in dev)
 and each hotkey Secret holds the btcli hotkey file under ``hotkey``. A wrong password is
 caught here, at import, not later in the operator. Key material is never printed.

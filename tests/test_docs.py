@@ -92,7 +92,7 @@ def test_file_names_in_docstrings_exist() -> None:
 def test_markdown_links_stay_inside_the_repository() -> None:
     """Relative links of README.md and docs/ resolve to a file or folder of the repository."""
     bad = []
-    for md in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]:
+    for md in [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md"))]:
         for m in re.finditer(r"\]\(([^)\s]+)\)", md.read_text()):
             target = m.group(1).split("#", 1)[0]
             if not target or re.match(r"^[a-z][a-z0-9+.-]*:", target):
@@ -111,3 +111,37 @@ def test_unresolved_names_catches_a_renamed_module() -> None:
     assert unresolved_names("subnetes.chain.block.no_such_function") == [
         "subnetes.chain.block.no_such_function"
     ]
+
+
+# A spec or design page named in code or docs: ``specs/x.md`` or ``DESIGN.md``.
+SPEC_REFERENCE = re.compile(r"(?<![\w/.])((?:[\w.]+/)*(?:specs/[\w-]+\.md|DESIGN\.md))")
+
+
+def unresolved_spec_references(text: str) -> list[str]:
+    """Spec/design page names in ``text`` that are not a file of the repository's docs/ folder."""
+    bad = []
+    for m in SPEC_REFERENCE.finditer(text):
+        name = m.group(1)
+        rel = name if name.startswith("docs/") else f"docs/{name}"
+        if name.startswith(("../", "shared/")) or not (REPO / rel).is_file():
+            bad.append(name)
+    return bad
+
+
+def test_spec_pages_named_in_code_and_docs_are_in_the_repository() -> None:
+    """The design decisions live in docs/specs/; naming a page users do not get is a dead end."""
+    bad = {
+        f"{p.relative_to(REPO)}: {name}"
+        for p in _files(".py", ".md")
+        if p != Path(__file__).resolve()
+        for name in unresolved_spec_references(p.read_text(errors="replace"))
+    }
+    assert not bad, sorted(bad)
+
+
+def test_unresolved_spec_references_catches_outside_pages() -> None:
+    assert unresolved_spec_references("see shared/specs/yuma.md and DESIGN.md") == [
+        "shared/specs/yuma.md",
+        "DESIGN.md",
+    ]
+    assert unresolved_spec_references("see docs/specs/yuma.md or specs/chain.md") == []

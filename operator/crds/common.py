@@ -1,6 +1,6 @@
 """Schema pieces shared by the three kinds: units, key references, status conventions.
 
-Units follow specs/interfaces.md ("Units and number formats"): TAO amounts in spec and status are
+Units follow docs/specs/interfaces.md ("Units and number formats"): TAO amounts in spec and status are
 decimal strings with at most 9 decimals, fractions are u16 integers in spec and 6-decimal strings
 in status. Status follows the Kubernetes API conventions as kstatus, Flux and Argo CD read them.
 """

@@ -1,4 +1,4 @@
-"""Number formats of specs/interfaces.md: rao <-> TAO strings, u16 fractions."""
+"""Number formats of docs/specs/interfaces.md: rao <-> TAO strings, u16 fractions."""
 
 import pytest
 
