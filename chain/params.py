@@ -60,7 +60,7 @@ ROOT_ONLY_HYPERPARAMS = frozenset(
 
 @dataclass(frozen=True)
 class Hyperparams:
-    """Per-subnet hyperparameters (defaults: specs/chain.md)."""
+    """Per-subnet hyperparameters (defaults: docs/specs/chain.md)."""
 
     tempo: int = 360
     rho: int = 10

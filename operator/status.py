@@ -3,8 +3,8 @@
 The reconcilers gather facts (chain, Secrets, pods) into small dataclasses; the functions here
 turn them into the fields of ``.status`` and :func:`status_patch` reduces that to the minimal
 merge patch, or ``None`` when nothing changed (so unchanged objects are never written).
-Conditions follow the conventions in DESIGN.md: a summary ``Ready``; ``Reconciling`` while work
-is in progress; ``Stalled`` when a user must act (kstatus: Failed; Argo CD: Degraded).
+Conditions follow the Kubernetes API conventions (docs/operator.md): a summary ``Ready``;
+``Reconciling`` while work is in progress; ``Stalled`` when a user must act (kstatus: Failed; Argo CD: Degraded).
 """
 
 from __future__ import annotations
@@ -192,7 +192,7 @@ def neuron_conditions(view: NeuronView, now: str) -> list[c.Condition]:
 
     problem, progress, ready = view.problem, view.progress, None
     if problem is None and view.phase == DEREGISTERED and view.stopped:
-        # Stopped after deregistration: a failure the GitOps user must see (DESIGN.md).
+        # Stopped after deregistration: a failure the GitOps user must see.
         problem = ("Deregistered", "The UID was deregistered and policy Stop removed the workload.")
     if problem is None and progress is None:
         if view.phase == DEREGISTERED:
