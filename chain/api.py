@@ -299,6 +299,17 @@ def create_app(node: Node) -> FastAPI:
         s = subnet_or_404(netuid)
         return s if isinstance(s, JSONResponse) else views.metagraph(st(), s)
 
+    @app.get("/v1/subnets/{netuid}/neurons/{uid}", responses=errors(404))
+    async def neuron(netuid: int = NetUid, uid: int = Path(ge=0, le=65535)) -> Any:
+        """One metagraph row (the same fields as a row of the metagraph), for readers that
+        need one UID rather than the whole subnet."""
+        s = subnet_or_404(netuid)
+        if isinstance(s, JSONResponse):
+            return s
+        if uid >= len(s.neurons):
+            return not_found(f"uid {uid} does not exist on subnet {netuid}")
+        return views.neuron(st(), s, uid)
+
     @app.get("/v1/subnets/{netuid}/burn", responses=errors(404))
     async def burn(netuid: int = NetUid) -> Any:
         """The burn a neuron registration on this subnet pays now (rao)."""

@@ -96,32 +96,34 @@ def subnet(st: State, s: Subnet) -> dict[str, Any]:
 
 
 def metagraph(st: State, s: Subnet) -> dict[str, Any]:
+    rows = [neuron(st, s, n.uid) for n in s.neurons]
+    return {"netuid": s.netuid, "block": st.g.block, "n": len(rows), "neurons": rows}
+
+
+def neuron(st: State, s: Subnet, uid: int) -> dict[str, Any]:
+    """One metagraph row: UID ``uid`` of subnet ``s`` (the caller checks that it exists)."""
     now = st.g.block
-    rows = []
-    for n in s.neurons:
-        h = st.hotkeys.get(n.hotkey)
-        rows.append(
-            {
-                "uid": n.uid,
-                "hotkey": n.hotkey,
-                "coldkey": h.owner if h else None,
-                "stake": h.total_stake if h else 0,
-                "rank": n.rank,
-                "trust": n.trust,
-                "consensus": n.consensus,
-                "incentive": n.incentive,
-                "dividends": n.dividends,
-                "validator_trust": n.validator_trust,
-                "emission": n.emission,
-                "pruning_score": n.pruning_score,
-                "validator_permit": n.validator_permit,
-                "active": n.active,
-                "last_update": n.last_update,
-                "registered_at": n.registered_at,
-                "immune_until": n.registered_at + s.hp.immunity_period,
-                "immune": is_immune(now, n.registered_at, s.hp.immunity_period),
-                "axon": dataclasses.asdict(n.axon) if n.axon else None,
-                "weights": sorted(n.weights.items()),
-            }
-        )
-    return {"netuid": s.netuid, "block": now, "n": len(rows), "neurons": rows}
+    n = s.neurons[uid]
+    h = st.hotkeys.get(n.hotkey)
+    return {
+        "uid": n.uid,
+        "hotkey": n.hotkey,
+        "coldkey": h.owner if h else None,
+        "stake": h.total_stake if h else 0,
+        "rank": n.rank,
+        "trust": n.trust,
+        "consensus": n.consensus,
+        "incentive": n.incentive,
+        "dividends": n.dividends,
+        "validator_trust": n.validator_trust,
+        "emission": n.emission,
+        "pruning_score": n.pruning_score,
+        "validator_permit": n.validator_permit,
+        "active": n.active,
+        "last_update": n.last_update,
+        "registered_at": n.registered_at,
+        "immune_until": n.registered_at + s.hp.immunity_period,
+        "immune": is_immune(now, n.registered_at, s.hp.immunity_period),
+        "axon": dataclasses.asdict(n.axon) if n.axon else None,
+        "weights": sorted(n.weights.items()),
+    }

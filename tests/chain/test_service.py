@@ -50,6 +50,15 @@ def test_client_flow_and_metagraph(service: Service) -> None:
         "registered_at",
     ):
         assert field in row
+    # One row without the whole metagraph: the same fields; 404 for a UID or subnet not there.
+    one = c.get("/v1/subnets/1/neurons/1")  # blocks (and epochs) may have passed since: the
+    assert one.keys() == row.keys()  # fields an epoch changes are compared by name only
+    for field in ("uid", "hotkey", "coldkey", "axon", "registered_at", "immune_until"):
+        assert one[field] == row[field]
+    for path in ("/v1/subnets/1/neurons/7", "/v1/subnets/9/neurons/0"):
+        with pytest.raises(ChainError) as e:
+            c.get(path)
+        assert e.value.name == "NotFound"
     assert c.subnet(1)["hyperparameters"]["tempo"] == 10
     assert c.burn(1) > 0 and c.lock_cost() > 0
     with pytest.raises(ChainError) as e:
