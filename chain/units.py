@@ -1,6 +1,7 @@
 """Units, declared once: rao amounts, TAO decimal strings and u16 fractions.
 
-A leaf module (standard library only) so that the chain, the operator, the SDK, consensus and the
+A leaf module (the standard library and ``subnetes.wire.units``, where the numbers are
+declared) so that the chain, the operator, the SDK, consensus and the
 workloads share one definition without importing the chain's state machine
 (docs/specs/interfaces.md, "Units and number formats"):
 
@@ -17,14 +18,35 @@ from __future__ import annotations
 import re
 from decimal import ROUND_HALF_EVEN, Decimal
 
-RAO_PER_TAO = 1_000_000_000
-TAO_DECIMALS = 9
-U16_MAX = 65_535
-U64_MAX = 2**64 - 1
-TOTAL_SUPPLY = 21_000_000 * RAO_PER_TAO
-# A subnet's emission share of each block, in parts per SHARE_ONE (not rao: same number, other unit).
-SHARE_ONE = 1_000_000_000
-FRACTION_DECIMALS = 6
+# The numbers are declared in the wire contract (a leaf too); this module adds the conversions.
+from subnetes.wire.units import (
+    FRACTION_DECIMALS,
+    RAO_PER_TAO,
+    SHARE_ONE,
+    TAO_DECIMALS,
+    TOTAL_SUPPLY,
+    U16_MAX,
+    U64_MAX,
+)
+
+__all__ = [
+    "FRACTION_DECIMALS",
+    "RAO_PER_TAO",
+    "SHARE_ONE",
+    "TAO_DECIMALS",
+    "TOTAL_SUPPLY",
+    "U16_MAX",
+    "U64_MAX",
+    "float_to_fraction",
+    "fmt_tao",
+    "parts_to_fraction",
+    "rao_to_tao",
+    "tao",
+    "tao_to_rao",
+    "u16_fraction",
+    "u16_to_float",
+    "u16_to_fraction",
+]
 
 # The canonical TAO string of spec and status (the CRD pattern without its length cap):
 # no sign, no leading zeros, no exponent, 1 to 9 decimals after a point.

@@ -27,7 +27,9 @@ from subnetes.chain.units import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("chain", "operator", "sdk", "consensus", "workloads", "subnetes", "localnet")
+PACKAGES = ("chain", "operator", "sdk", "consensus", "workloads", "subnetes", "localnet", "wire")
+# The numbers are declared in the wire contract, the conversions in the chain's units module.
+DECLARING = {Path("wire/units.py"): "numbers", Path("chain/units.py"): "conversions"}
 UNIT_NAMES = {"RAO_PER_TAO", "U16_MAX", "U64_MAX", "TOTAL_SUPPLY", "SHARE_ONE"}
 UNIT_FUNCS = {"tao", "tao_to_rao", "rao_to_tao", "fmt_tao", "u16_to_fraction", "float_to_fraction"}
 
@@ -44,16 +46,18 @@ def test_units_is_a_leaf() -> None:
         "print(sorted(m for m in sys.modules if m.startswith('subnetes')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "['subnetes', 'subnetes.chain', 'subnetes.chain.units']"
+    assert out.stdout.strip() == (
+        "['subnetes', 'subnetes.chain', 'subnetes.chain.units', 'subnetes.wire', "
+        "'subnetes.wire.units']"
+    )
 
 
 def test_declared_once() -> None:
-    """No module outside chain/units.py assigns a unit constant or defines a unit conversion."""
+    """Only wire/units.py assigns a unit constant; only chain/units.py defines a conversion."""
     found = []
     for pkg in PACKAGES:
         for path in (ROOT / pkg).rglob("*.py"):
-            if path == ROOT / "chain" / "units.py":
-                continue
+            allowed = DECLARING.get(path.relative_to(ROOT))
             for node in ast.walk(ast.parse(path.read_text(), str(path))):
                 targets = node.targets if isinstance(node, ast.Assign) else []
                 if isinstance(node, ast.AnnAssign):
@@ -66,6 +70,10 @@ def test_declared_once() -> None:
                     and not path.match("operator/crds/*.py")
                 ):
                     names.add(node.name)
+                if allowed == "numbers":
+                    names -= UNIT_NAMES
+                elif allowed == "conversions":
+                    names -= UNIT_FUNCS
                 found += [
                     f"{path.relative_to(ROOT)}: {n}" for n in names & (UNIT_NAMES | UNIT_FUNCS)
                 ]
