@@ -18,34 +18,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from . import views
 from .calls import CALLS, is_ss58
 from .dashboard import mount_dashboard
-from .errors import ChainError
+from .errors import ChainError, http_status
 from .extrinsic import MAX_EXTRINSIC_BYTES
 from .node import Node
-
-STATUS = {
-    "MalformedJSON": 400,
-    "MalformedExtrinsic": 400,
-    "InvalidArguments": 400,
-    "UnknownCall": 400,
-    "InvalidSigner": 400,
-    "WrongGenesis": 400,
-    "BadSignature": 401,
-    "StaleNonce": 409,
-    "FutureNonce": 409,
-    "NotSudo": 403,
-    "NotSubnetOwner": 403,
-    "NonAssociatedColdKey": 403,
-    "PayloadTooLarge": 413,
-    "QueueFull": 503,
-    "BlockProductionFailed": 503,
-    "NotFound": 404,
-    "InvalidAddress": 400,
-}
 
 
 def status_of(e: ChainError) -> int:
     """HTTP status of a rejection: 4xx always (rule violations: 422)."""
-    return STATUS.get(e.name, 422)
+    return http_status(e.name)
 
 
 def error(name: str, message: str, status: int | None = None) -> JSONResponse:

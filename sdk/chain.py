@@ -12,25 +12,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from subnetes.wire.errors import ChainError, ChainRejected, ChainUnavailable
 
-class ChainError(Exception):
-    """The chain refused or could not answer. ``name`` is the chain's error name when it gave one."""
-
-    def __init__(self, name: str, message: str) -> None:
-        super().__init__(f"{name}: {message}")
-        self.name = name
-        self.message = message
-
-
-class ChainUnavailable(ChainError):
-    """The chain could not be reached (connection, timeout, 5xx): worth retrying with backoff."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__("ChainUnavailable", message)
-
-
-class ChainRejected(ChainError):
-    """The chain answered and refused (e.g. ``SettingWeightsTooFast``): retrying now won't help."""
+__all__ = [
+    "AxonInfo",
+    "ChainAPI",
+    "ChainError",
+    "ChainRejected",
+    "ChainUnavailable",
+    "Metagraph",
+    "NeuronInfo",
+    "WeightsPolicy",
+]
 
 
 @dataclass(frozen=True)

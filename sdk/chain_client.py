@@ -13,7 +13,8 @@ import httpx
 from bittensor_wallet import Keypair
 
 from subnetes.chain.client import AsyncChainClient
-from subnetes.chain.errors import ChainError as ServiceError
+from subnetes.wire.errors import UNAVAILABLE as _UNAVAILABLE
+from subnetes.wire.errors import ChainError as ServiceError
 
 from .chain import (
     AxonInfo,
@@ -23,9 +24,6 @@ from .chain import (
     NeuronInfo,
     WeightsPolicy,
 )
-
-# Error names that mean "the service could not answer", not "the service said no".
-_UNAVAILABLE = {"HTTPError", "NotReady", "InternalError", "ServiceUnavailable"}
 
 
 def neuron_from_row(row: dict[str, Any]) -> NeuronInfo:

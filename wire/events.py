@@ -1,0 +1,280 @@
+"""Chain events, declared once: the kinds the chain emits and the payload of each.
+
+A block's events are plain JSON dicts (hashed into the block's ``events_root`` and served as
+they are by ``GET /v1/blocks/{n}`` and the ``/v1/events`` SSE stream, whose ``event:`` field is
+the kind). Every event carries ``type`` (its :class:`EventKind`), ``block`` and ``index`` (its
+position in the block); events an extrinsic caused carry ``extrinsic`` (its index in the block).
+The payload types below are ``TypedDict``s, so the chain keeps emitting plain dicts while
+readers, the type checker and the OpenAPI document see one declaration per kind.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal, NotRequired, TypedDict
+
+from .rows import EpochUidRow
+
+
+class EventKind(StrEnum):
+    """Every event type the chain emits (``type`` of an event, ``event:`` of an SSE message)."""
+
+    TRANSFER = "Transfer"
+    FAUCET = "Faucet"
+    BALANCE_SET = "BalanceSet"
+    SUBNET_REGISTERED = "SubnetRegistered"
+    SUBNET_DEREGISTERED = "SubnetDeregistered"
+    HYPERPARAMETER_SET = "HyperparameterSet"
+    BONDS_RESET = "BondsReset"
+    NEURON_REGISTERED = "NeuronRegistered"
+    NEURON_DEREGISTERED = "NeuronDeregistered"
+    AXON_SERVED = "AxonServed"
+    STAKE_CHANGED = "StakeChanged"
+    DELEGATE_TAKE_SET = "DelegateTakeSet"
+    WEIGHTS_SET = "WeightsSet"
+    WEIGHTS_COMMITTED = "WeightsCommitted"
+    EPOCH_RESULT = "EpochResult"
+    BLOCK = "Block"
+
+
+# The fields every event has once its block is built: each payload type repeats them (a
+# TypedDict cannot narrow an inherited ``type`` to its own Literal).
+
+
+class TransferEvent(TypedDict):
+    """``transfer``: ``amount`` rao moved from ``source`` to ``dest``."""
+
+    type: Literal["Transfer"]
+    block: int
+    index: int
+    extrinsic: NotRequired[int]
+    source: str
+    dest: str
+    amount: int
+
+
+class FaucetEvent(TypedDict):
+    """``faucet`` (dev networks): ``amount`` rao minted to ``dest``."""
+
+    type: Literal["Faucet"]
+    block: int
+    index: int
+    extrinsic: NotRequired[int]
+    dest: str
+    amount: int
+
+
+class BalanceSetEvent(TypedDict):
+    """``sudo_set_balance``: ``who``'s free balance is now ``amount`` rao."""
+
+    type: Literal["BalanceSet"]
+    block: int
+    index: int
+    extrinsic: NotRequired[int]
+    who: str
+    amount: int
+
+
+class SubnetRegisteredEvent(TypedDict):
+    """``register_network``: subnet ``netuid`` created, ``lock`` rao locked from ``owner``."""
+
+    type: Literal["SubnetRegistered"]
+    block: int
+    index: int
+    extrinsic: NotRequired[int]
+    netuid: int
+    owner: str
+    owner_hotkey: str
+    lock: int
+
+
+class SubnetDeregisteredEvent(TypedDict):
+    """A subnet was removed (``reason``: ``"dissolved"`` or ``"pruned"``); its lock returned."""
+
+    type: Literal["SubnetDeregistered"]
+    block: int
+    index: int
+    extrinsic: NotRequired[int]
+    netuid: int
+    owner: str | None
+    lock_returned: int
+    reason: str
+
+
+class HyperparameterSetEvent(TypedDict):
+    """A subnet hyperparameter changed (owner or sudo)."""
+
+    type: Literal["HyperparameterSet"]
+    block: int
+    index: int
+    extrinsic: NotRequired[int]
+    netuid: int
+    name: str
+    value: bool | int | float
+
+
+class BondsResetEvent(TypedDict):
+    """``reset_bonds``: the bonds of ``uid`` on ``netuid`` were cleared."""
+
+    type: Literal["BondsReset"]
+    block: int
+    index: int
+    extrinsic: NotRequired[int]
+    netuid: int
+    uid: int
+
+
+class NeuronRegisteredEvent(TypedDict):
+    """``hotkey`` took ``uid`` on ``netuid`` (``burn``: rao recycled, for burned_register)."""
+
+    type: Literal["NeuronRegistered"]
+    block: int
+    index: int
+    extrinsic: NotRequired[int]
+    netuid: int
+    uid: int
+    hotkey: str
+    burn: NotRequired[int]
+
+
+class NeuronDeregisteredEvent(TypedDict):
+    """``hotkey`` lost ``uid`` on ``netuid`` (replaced, or its subnet was removed)."""
+
+    type: Literal["NeuronDeregistered"]
+    block: int
+    index: int
+    extrinsic: NotRequired[int]
+    netuid: int
+    uid: int
+    hotkey: str
+
+
+class AxonServedEvent(TypedDict):
+    """``serve_axon``: where ``uid`` on ``netuid`` serves."""
+
+    type: Literal["AxonServed"]
+    block: int
+    index: int
+    extrinsic: NotRequired[int]
+    netuid: int
+    uid: int
+    hotkey: str
+    ip: str
+    port: int
+    protocol: int
+
+
+class StakeChangedEvent(TypedDict):
+    """``add_stake``/``remove_stake``: ``coldkey``'s stake on ``hotkey`` changed by ``delta``."""
+
+    type: Literal["StakeChanged"]
+    block: int
+    index: int
+    extrinsic: NotRequired[int]
+    hotkey: str
+    coldkey: str
+    delta: int
+    stake: int
+    total_stake: int
+
+
+class DelegateTakeSetEvent(TypedDict):
+    """The take (u16 fraction) of ``hotkey`` changed."""
+
+    type: Literal["DelegateTakeSet"]
+    block: int
+    index: int
+    extrinsic: NotRequired[int]
+    hotkey: str
+    take: int
+
+
+class WeightsSetEvent(TypedDict):
+    """``set_weights``/``reveal_weights``: ``uid`` set ``count`` weights on ``netuid``."""
+
+    type: Literal["WeightsSet"]
+    block: int
+    index: int
+    extrinsic: NotRequired[int]
+    netuid: int
+    uid: int
+    hotkey: str
+    count: int
+
+
+class WeightsCommittedEvent(TypedDict):
+    """``commit_weights``: ``uid`` committed the hash of its next weights."""
+
+    type: Literal["WeightsCommitted"]
+    block: int
+    index: int
+    extrinsic: NotRequired[int]
+    netuid: int
+    uid: int
+    hotkey: str
+    commit_hash: str
+
+
+class EpochResultEvent(TypedDict):
+    """An epoch ran on ``netuid``: ``pending`` rao drained, ``owner_cut`` paid to the owner,
+    ``distributed`` minted to the UIDs (per UID in ``uids``)."""
+
+    type: Literal["EpochResult"]
+    block: int
+    index: int
+    netuid: int
+    pending: int
+    owner_cut: int
+    distributed: int
+    uids: list[EpochUidRow]
+
+
+class BlockEvent(TypedDict):
+    """The last event of every block: extrinsics applied, rao emitted, issuance after it."""
+
+    type: Literal["Block"]
+    block: int
+    index: int
+    extrinsics: int
+    block_emission: int
+    issuance: int
+
+
+Event = (
+    TransferEvent
+    | FaucetEvent
+    | BalanceSetEvent
+    | SubnetRegisteredEvent
+    | SubnetDeregisteredEvent
+    | HyperparameterSetEvent
+    | BondsResetEvent
+    | NeuronRegisteredEvent
+    | NeuronDeregisteredEvent
+    | AxonServedEvent
+    | StakeChangedEvent
+    | DelegateTakeSetEvent
+    | WeightsSetEvent
+    | WeightsCommittedEvent
+    | EpochResultEvent
+    | BlockEvent
+)
+
+# The payload type of each kind (a test checks that every kind has one with a matching Literal).
+PAYLOADS: dict[EventKind, type] = {
+    EventKind.TRANSFER: TransferEvent,
+    EventKind.FAUCET: FaucetEvent,
+    EventKind.BALANCE_SET: BalanceSetEvent,
+    EventKind.SUBNET_REGISTERED: SubnetRegisteredEvent,
+    EventKind.SUBNET_DEREGISTERED: SubnetDeregisteredEvent,
+    EventKind.HYPERPARAMETER_SET: HyperparameterSetEvent,
+    EventKind.BONDS_RESET: BondsResetEvent,
+    EventKind.NEURON_REGISTERED: NeuronRegisteredEvent,
+    EventKind.NEURON_DEREGISTERED: NeuronDeregisteredEvent,
+    EventKind.AXON_SERVED: AxonServedEvent,
+    EventKind.STAKE_CHANGED: StakeChangedEvent,
+    EventKind.DELEGATE_TAKE_SET: DelegateTakeSetEvent,
+    EventKind.WEIGHTS_SET: WeightsSetEvent,
+    EventKind.WEIGHTS_COMMITTED: WeightsCommittedEvent,
+    EventKind.EPOCH_RESULT: EpochResultEvent,
+    EventKind.BLOCK: BlockEvent,
+}
