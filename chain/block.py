@@ -158,6 +158,7 @@ def apply_epoch_result(
         n.incentive, n.dividends = r.incentive[uid], r.dividends[uid]
         n.validator_trust, n.pruning_score = r.validator_trust[uid], r.pruning_score[uid]
         n.emission = r.emission[uid]
+        n.total_emission += n.emission  # per registration: a new hotkey starts a fresh Neuron
         n.bonds = r.bonds.get(uid, {})
         uids.append(
             {
@@ -174,6 +175,8 @@ def apply_epoch_result(
                 "validator_trust": n.validator_trust,
                 "pruning_score": n.pruning_score,
                 "emission": n.emission,
+                "total_emission": n.total_emission,
+                "weights_block": n.weights_block,
                 "server_emission": r.server_emission[uid],
                 "validator_emission": r.validator_emission[uid],
             }

@@ -71,6 +71,9 @@ class Neuron:
     validator_trust: int = 0
     pruning_score: int = 0
     emission: int = 0
+    # rao this registration has earned, summed over its epochs (reset when a new hotkey takes
+    # the UID): the chain keeps the total so readers mirror it instead of adding epochs up.
+    total_emission: int = 0
     axon: Axon | None = None
     commits: list[list[Any]] = field(default_factory=list)  # [[hash, block, epoch], ...]
 
