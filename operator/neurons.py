@@ -3,13 +3,21 @@
 Level-based and idempotent: every run starts from what the chain and the API server say now
 (the chain is the source of truth for registration: the hotkey is looked up before anything is
 paid), so a run interrupted anywhere and repeated never registers or pays twice.
+
+The reconcile is :data:`NEURON_STEPS`, run in order by :func:`~.steps.run_steps` on one
+:class:`NeuronRun`. Each step returns CONTINUE, :class:`~.steps.Wait` or :class:`~.steps.Done`;
+the decisions are pure functions of the run (``subnet_gate``, ``pruned``, ``burn_gate``, ...)
+so tests check them without a cluster or a chain.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
+
+from bittensor_wallet import Keypair
 
 from subnetes.chain.units import rao_to_tao, tao_to_rao
 
@@ -27,9 +35,11 @@ from .status import (
     REGISTERED,
     REGISTERING,
     NeuronView,
+    PodState,
     neuron_status,
     status_patch,
 )
+from .steps import CONTINUE, Continue, Done, Outcome, Step, Wait, requeue_after, run_steps
 from .tracing import tracer
 
 log = logging.getLogger("subnetes.operator.neurons")
@@ -44,6 +54,8 @@ USER_ERRORS = {
     "HotKeyAlreadyRegisteredInSubNet": "HotkeyInUse",
     "NonAssociatedColdKey": "HotkeyOwnedElsewhere",
 }
+
+NeuronOutcome = Outcome[NeuronView]
 
 
 async def write_status(rt: Runtime, kind: str, ns: str, name: str, old: dict, new: dict) -> bool:
@@ -86,310 +98,223 @@ async def reconcile_validator(rt: Runtime, ns: str, name: str) -> None:
     await reconcile(rt, "Validator", ns, name)
 
 
-async def _reconcile(rt: Runtime, kind: str, ns: str, name: str) -> None:
-    body = await rt.kube.get(kind, ns, name)
-    if body is None or body["metadata"].get("deletionTimestamp"):
-        return
-    key: Key = (kind, ns, name)
-    spec: dict[str, Any] = body.get("spec") or {}
-    old: dict[str, Any] = body.get("status") or {}
-    gen = body["metadata"].get("generation")
-    now = c.now_rfc3339()
-    delay = rt.config.retry_delay
+# -- the run's record ---------------------------------------------------------------------------
 
-    if not old.get("conditions"):
-        # First visit: Ready=Unknown before any work, so kstatus waits for us.
-        first = {"phase": PENDING, "conditions": c.first_visit(gen, now)}
-        await write_status(rt, kind, ns, name, old, first)
-        old = first
 
-    async def finish(view: NeuronView, retry: float | None = None) -> None:
-        await write_status(rt, kind, ns, name, old, neuron_status(view, old, c.now_rfc3339()))
-        if retry is not None:
-            raise Retry(retry, (view.problem or view.progress or ("", ""))[1])
+@dataclass
+class NeuronRun:
+    """What one reconcile of a Miner/Validator has learned so far; the steps fill it in order.
 
-    # Carried over from the last status until the chain says otherwise.
-    base = {
-        "generation": gen,
-        "hotkey": old.get("hotkey"),
-        "hotkey_secret": old.get("hotkeySecretName"),
-        "netuid": old.get("netuid"),
-    }
-    was_phase = old.get("phase", PENDING)
+    ``old`` is the status the next write is compared with (it moves on when a step writes an
+    intermediate status). ``hotkey``, ``hotkey_secret`` and ``netuid`` start from the last
+    status and are carried into every view until the chain or the API server says otherwise.
+    """
 
-    # -- the subnet ----------------------------------------------------------------------------
-    subnet_name = spec["subnetRef"]["name"]
-    subnet = await rt.kube.get("Subnet", ns, subnet_name)
-    sub_status = (subnet or {}).get("status") or {}
-    if subnet is None:
-        msg = f"Subnet {subnet_name} does not exist in namespace {ns}."
-        return await finish(
-            NeuronView(
-                phase=was_phase if was_phase == DEREGISTERED else PENDING,
-                progress=("SubnetNotFound", msg),
-                **base,
-            ),
-            delay,
+    kind: str
+    body: dict[str, Any]
+    old: dict[str, Any]
+    delay: float  # config.retry_delay: the wait after a problem
+    was_phase: str = PENDING
+    hotkey: str | None = None  # ss58
+    hotkey_secret: str | None = None
+    netuid: int | None = None
+    keypair: Keypair | None = None  # the hotkey (signs serve_axon)
+    uid: int | None = None
+    dereg: tuple[int | None, str | None] | None = None  # (block, reason) while deregistered
+    burn: int | None = None  # the registration burn seen before registering (rao)
+    burn_paid: int | None = None
+    coldkey: Keypair | None = None
+    row: dict[str, Any] | None = None  # the UID's metagraph row
+    stake_rao: int | None = None
+    pod: PodState | None = None
+    axon: str | None = None
+
+    @classmethod
+    def begin(cls, kind: str, body: dict[str, Any], old: dict[str, Any], delay: float) -> NeuronRun:
+        """A run of ``body`` whose current status is ``old``."""
+        return cls(
+            kind=kind,
+            body=body,
+            old=old,
+            delay=delay,
+            was_phase=old.get("phase", PENDING),
+            hotkey=old.get("hotkey"),
+            hotkey_secret=old.get("hotkeySecretName"),
+            netuid=old.get("netuid"),
         )
+
+    @property
+    def ns(self) -> str:
+        return self.body["metadata"]["namespace"]
+
+    @property
+    def name(self) -> str:
+        return self.body["metadata"]["name"]
+
+    @property
+    def key(self) -> Key:
+        return (self.kind, self.ns, self.name)
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        return self.body.get("spec") or {}
+
+    @property
+    def policy(self) -> str:
+        """spec.registration.policy: Reregister (default) or Stop."""
+        return (self.spec.get("registration") or {}).get("policy", "Reregister")
+
+    @property
+    def max_burn(self) -> int | None:
+        """spec.registration.maxBurn in rao; None when unset."""
+        text = (self.spec.get("registration") or {}).get("maxBurn")
+        return tao_to_rao(text) if text else None
+
+    @property
+    def stopped(self) -> bool:
+        """Deregistered under policy Stop: no re-registration, the workload at zero replicas."""
+        return self.uid is None and self.was_phase == DEREGISTERED and self.policy == "Stop"
+
+    @property
+    def needs_registration(self) -> bool:
+        return self.uid is None and not self.stopped
+
+    def view(self, phase: str, *, with_dereg: bool = False, **fields: Any) -> NeuronView:
+        """A view with the carried facts and ``fields`` (problem, progress, uid, ...);
+        ``with_dereg`` adds the deregistration block and reason."""
+        if with_dereg and self.dereg is not None:
+            fields["deregistered_block"], fields["deregistration_reason"] = self.dereg
+        return NeuronView(
+            generation=self.body["metadata"].get("generation"),
+            phase=phase,
+            hotkey=self.hotkey,
+            hotkey_secret=self.hotkey_secret,
+            netuid=self.netuid,
+            **fields,
+        )
+
+    def unless_deregistered(self, phase: str) -> str:
+        """``phase``, or Deregistered while the neuron was deregistered."""
+        return DEREGISTERED if self.was_phase == DEREGISTERED else phase
+
+
+# -- pure decisions ------------------------------------------------------------------------------
+
+
+def subnet_gate(run: NeuronRun, subnet_name: str, subnet: dict[str, Any] | None) -> Wait | int:
+    """The netuid of the referenced Subnet, or a Wait while it is missing or not registered."""
+    if subnet is None:
+        msg = f"Subnet {subnet_name} does not exist in namespace {run.ns}."
+        view = run.view(run.unless_deregistered(PENDING), progress=("SubnetNotFound", msg))
+        return Wait(view, run.delay)
+    sub_status = subnet.get("status") or {}
     if sub_status.get("phase") != REGISTERED or sub_status.get("netuid") is None:
         msg = f"Waiting for Subnet {subnet_name} to be registered on the chain."
-        return await finish(
-            NeuronView(
-                phase=PENDING if was_phase != DEREGISTERED else was_phase,
-                progress=("SubnetNotReady", msg),
-                **base,
-            ),
-            delay,
-        )
-    netuid = int(sub_status["netuid"])
-    base["netuid"] = netuid
+        view = run.view(run.unless_deregistered(PENDING), progress=("SubnetNotReady", msg))
+        return Wait(view, run.delay)
+    return int(sub_status["netuid"])
 
-    # -- the hotkey ----------------------------------------------------------------------------
-    ref = (spec.get("hotkeySecretRef") or {}).get("name")
-    secret_name = ref or old.get("hotkeySecretName") or hotkey_secret_name(name)
-    base["hotkey_secret"] = secret_name
-    data = await rt.kube.secret_data(ns, secret_name)
-    if data is None and ref:
-        msg = f"Secret {secret_name} (spec.hotkeySecretRef) does not exist."
-        return await finish(
-            NeuronView(phase=FAILED, problem=("SecretNotFound", msg), **base), delay
-        )
-    if data is None:
-        data, created = await create_hotkey_secret(rt, body, ns, secret_name)
-        if created:
-            await rt.kube.event(
-                body, "Normal", "HotkeyCreated", f"Created a new hotkey in Secret {secret_name}."
-            )
-    try:
-        hotkey = hotkey_from_secret(secret_name, data)
-    except SecretKeyError as e:
-        return await finish(NeuronView(phase=FAILED, problem=(e.reason, str(e)), **base), delay)
-    ss58 = hotkey.ss58_address
-    base["hotkey"] = ss58
-    rt.indexes.hotkeys[ss58] = key
 
-    # -- registration (chain first: never pay twice) --------------------------------------------
-    regs = await rt.chain.registrations(ss58)
-    uid = regs.get(netuid)
-    policy = (spec.get("registration") or {}).get("policy", "Reregister")
-    max_burn_text = (spec.get("registration") or {}).get("maxBurn")
-    max_burn = tao_to_rao(max_burn_text) if max_burn_text else None
-    dereg: dict[str, Any] = {}
-    burn_paid: int | None = None
+def missing_secret(run: NeuronRun, phase: str, secret: str, field: str, with_dereg: bool) -> Wait:
+    """Stalled on a Secret the spec names that does not exist."""
+    msg = f"Secret {secret} ({field}) does not exist."
+    return Wait(run.view(phase, with_dereg=with_dereg, problem=("SecretNotFound", msg)), run.delay)
 
-    if (
-        uid is None
-        and was_phase == REGISTERED
-        and old.get("uid") is not None
-        and old.get("netuid") == netuid
-    ):
-        # Registered before, gone now: the chain pruned it (maybe while we were down).
-        block, reason = rt.dereg_hints.pop(key, (None, "Pruned"))
-        if block is None:
-            block = await rt.chain.head()
-        dereg = {"deregistered_block": block, "deregistration_reason": reason}
-        was_phase = DEREGISTERED
-        await rt.kube.event(
-            body,
-            "Warning",
-            "Deregistered",
-            f"UID {old.get('uid')} on netuid {netuid} was deregistered at block {block} ({reason}); "
-            f"policy {policy}.",
-        )
-    elif was_phase == DEREGISTERED:
-        dereg = {
-            "deregistered_block": old.get("deregisteredBlock"),
-            "deregistration_reason": old.get("deregistrationReason"),
-        }
 
-    coldkey = None
-    if uid is None and was_phase == DEREGISTERED and policy == "Stop":
-        # Stop: no re-registration; the workload goes to zero replicas below.
-        pass
-    elif uid is None:
-        if was_phase == DEREGISTERED:
-            wait = rt.next_reregister_delay(key)
-            if wait > 0:
-                return await finish(
-                    NeuronView(
-                        phase=DEREGISTERED,
-                        progress=("Reregistering", f"Re-registering in {wait:.0f}s (backoff)."),
-                        **base,
-                        **dereg,
-                    ),
-                    wait,
-                )
-        coldkey = await _coldkey(rt, ns, spec, base, finish, was_phase, dereg)
-        burn = int(await rt.chain.call("burn", netuid))
-        if max_burn is not None and burn > max_burn:
-            msg = (
-                f"The registration burn is {rao_to_tao(burn)} TAO, above spec.registration.maxBurn "
-                f"{rao_to_tao(max_burn)} TAO; waiting for it to fall."
-            )
-            phase = DEREGISTERED if was_phase == DEREGISTERED else PENDING
-            return await finish(
-                NeuronView(phase=phase, problem=("BurnAboveLimit", msg), **base, **dereg), delay
-            )
-        if was_phase == DEREGISTERED:
-            rt.note_reregister(key)
-        else:
-            await write_status(
-                rt,
-                kind,
-                ns,
-                name,
-                old,
-                neuron_status(
-                    NeuronView(
-                        phase=REGISTERING,
-                        progress=(
-                            "Registering",
-                            f"Registering on netuid {netuid}, burn {rao_to_tao(burn)} TAO.",
-                        ),
-                        **base,
-                    ),
-                    old,
-                    c.now_rfc3339(),
-                ),
-            )
-            old = rt.indexes.status.get(key, old)
-        try:
-            async with rt.unslotted():  # waits for the coldkey's turn and a block
-                res = await rt.chain.call(
-                    "burned_register", coldkey, netuid, ss58, max_burn=max_burn
-                )
-        except ChainError as e:
-            if e.name == "HotKeyAlreadyRegisteredInSubNet":
-                # Registered by a run that died before writing status: the chain knows best.
-                regs = await rt.chain.registrations(ss58)
-                uid = regs.get(netuid)
-            elif e.name in USER_ERRORS:
-                phase = DEREGISTERED if was_phase == DEREGISTERED else PENDING
-                return await finish(
-                    NeuronView(
-                        phase=phase, problem=(USER_ERRORS[e.name], e.message), **base, **dereg
-                    ),
-                    delay,
-                )
-            else:
-                phase = DEREGISTERED if was_phase == DEREGISTERED else PENDING
-                return await finish(
-                    NeuronView(
-                        phase=phase,
-                        progress=("RegistrationRetrying", f"{e.name}: {e.message}"),
-                        **base,
-                        **dereg,
-                    ),
-                    min(delay, 2.0),
-                )
-        else:
-            for ev in res.get("events", []):
-                if ev.get("type") == "NeuronRegistered" and ev.get("hotkey") == ss58:
-                    uid = int(ev["uid"])
-                    burn_paid = int(ev.get("burn", burn))
-            if uid is None:
-                uid = (await rt.chain.registrations(ss58)).get(netuid)
-            await rt.kube.event(
-                body, "Normal", "Registered", f"Registered on netuid {netuid} as UID {uid}."
-            )
-        dereg = {}
-        rt.backoff.pop(key, None)
+def unusable_key(run: NeuronRun, phase: str, e: SecretKeyError, with_dereg: bool) -> Wait:
+    """Stalled on a Secret whose key cannot be read."""
+    return Wait(run.view(phase, with_dereg=with_dereg, problem=(e.reason, str(e))), run.delay)
 
-    stopped = uid is None and was_phase == DEREGISTERED and policy == "Stop"
-    if uid is None and not stopped:
-        return await finish(
-            NeuronView(
-                phase=REGISTERING,
-                progress=("Registering", "Waiting for the registration to show on chain."),
-                **base,
-            ),
-            2.0,
-        )
 
-    row = await rt.chain.neuron(netuid, uid) if uid is not None else None
-    if burn_paid is None and old.get("burnPaid") and uid is not None and old.get("uid") == uid:
-        burn_paid = tao_to_rao(old["burnPaid"])
-
-    # -- validators: stake and take ---------------------------------------------------------------
-    stake_rao = None
-    if kind == "Validator" and uid is not None:
-        stake_rao, applied = await _ensure_stake(
-            rt, body, ss58, base, finish, coldkey, old.get("stakeTarget")
-        )
-        if applied is not None and old.get("stakeTarget") != applied:
-            # Recorded at once, not with the final status: a later step that fails (and is
-            # retried) must not leave the old target behind, or the retry would sweep the
-            # dividends earned meanwhile.
-            new = dict(old, stakeTarget=applied)
-            await write_status(rt, kind, ns, name, old, new)
-            old = rt.indexes.status.get(key, new)
-
-    # -- workload ------------------------------------------------------------------------------------
-    await rt.kube.apply(
-        build_workload_statefulset(
-            body,
-            hotkey_secret=secret_name,
-            chain_endpoint=rt.config.endpoint_for_workloads,
-            netuid=netuid,
-            stopped=stopped,
-        )
+def pruned(run: NeuronRun) -> bool:
+    """Registered before (per the last status), gone from the chain now: pruned, maybe while
+    the operator was down."""
+    return (
+        run.uid is None
+        and run.was_phase == REGISTERED
+        and run.old.get("uid") is not None
+        and run.old.get("netuid") == run.netuid
     )
-    if kind == "Miner":
-        await rt.kube.apply(build_axon_service(body))
-    pod = None if stopped else await rt.kube.pod(ns, f"{name}-0")
-
-    # -- axon: served with the pod IP, again whenever it changes --------------------------------------
-    axon = old.get("axon")
-    if kind == "Miner" and row is not None and pod is not None and pod.ip:
-        port = int(spec.get("axonPort") or 8091)
-        served = row.get("axon") or {}
-        if served.get("ip") != pod.ip or int(served.get("port") or 0) != port:
-            async with rt.unslotted():
-                await rt.chain.call("serve_axon", hotkey, netuid, pod.ip, port)
-        axon = f"{pod.ip}:{port}"
-
-    if stopped:
-        view = NeuronView(phase=DEREGISTERED, stopped=True, **base, **dereg)
-    else:
-        view = NeuronView(
-            phase=REGISTERED,
-            uid=uid,
-            registered_block=int(row["registered_at"]) if row else None,
-            immune_until=int(row["immune_until"]) if row else None,
-            burn_paid_rao=burn_paid,
-            pod=pod,
-            axon=axon,
-            stake_rao=stake_rao,
-            **base,
-        )
-    await finish(view)
 
 
-async def _coldkey(rt, ns, spec, base, finish, was_phase, dereg):
-    """The coldkey paying registration and stake; a finished Stalled status when unusable."""
-    name = spec["coldkeySecretRef"]["name"]
-    data = await rt.kube.secret_data(ns, name)
-    phase = DEREGISTERED if was_phase == DEREGISTERED else FAILED
-    if data is None:
-        await finish(
-            NeuronView(
-                phase=phase,
-                problem=(
-                    "SecretNotFound",
-                    f"Secret {name} (spec.coldkeySecretRef) does not exist.",
-                ),
-                **base,
-                **dereg,
-            ),
-            rt.config.retry_delay,
-        )
-    try:
-        return coldkey_from_secret(name, data)
-    except SecretKeyError as e:
-        await finish(
-            NeuronView(phase=phase, problem=(e.reason, str(e)), **base, **dereg),
-            rt.config.retry_delay,
-        )
+def backoff_gate(run: NeuronRun, wait: float) -> NeuronOutcome:
+    """Wait out the re-registration backoff (``wait`` seconds left), else go on."""
+    if wait <= 0:
+        return CONTINUE
+    progress = ("Reregistering", f"Re-registering in {wait:.0f}s (backoff).")
+    return Wait(run.view(DEREGISTERED, with_dereg=True, progress=progress), wait)
+
+
+def burn_gate(run: NeuronRun) -> NeuronOutcome:
+    """Wait while the registration burn (``run.burn``) is above spec.registration.maxBurn."""
+    max_burn = run.max_burn
+    if max_burn is None or run.burn is None or run.burn <= max_burn:
+        return CONTINUE
+    msg = (
+        f"The registration burn is {rao_to_tao(run.burn)} TAO, above spec.registration.maxBurn "
+        f"{rao_to_tao(max_burn)} TAO; waiting for it to fall."
+    )
+    phase = run.unless_deregistered(PENDING)
+    return Wait(run.view(phase, with_dereg=True, problem=("BurnAboveLimit", msg)), run.delay)
+
+
+def registration_refused(run: NeuronRun, e: ChainError) -> Wait:
+    """A refused burned_register: Stalled on a user's problem, else retried soon."""
+    phase = run.unless_deregistered(PENDING)
+    if e.name in USER_ERRORS:
+        view = run.view(phase, with_dereg=True, problem=(USER_ERRORS[e.name], e.message))
+        return Wait(view, run.delay)
+    progress = ("RegistrationRetrying", f"{e.name}: {e.message}")
+    return Wait(run.view(phase, with_dereg=True, progress=progress), min(run.delay, 2.0))
+
+
+def registered_uid(
+    result: dict[str, Any], hotkey: str, burn: int | None
+) -> tuple[int | None, int | None]:
+    """(uid, burn paid) from a burned_register result's events; Nones when none is ours."""
+    uid = paid = None
+    for ev in result.get("events", []):
+        if ev.get("type") == "NeuronRegistered" and ev.get("hotkey") == hotkey:
+            uid = int(ev["uid"])
+            paid = int(ev.get("burn", burn))
+    return uid, paid
+
+
+def carried_burn(run: NeuronRun) -> int | None:
+    """The burn paid: this run's, else the last status's while the UID is the same."""
+    if run.burn_paid is not None:
+        return run.burn_paid
+    if run.old.get("burnPaid") and run.uid is not None and run.old.get("uid") == run.uid:
+        return tao_to_rao(run.old["burnPaid"])
+    return None
+
+
+def axon_stale(row: dict[str, Any], ip: str, port: int) -> bool:
+    """Whether the chain's axon for the UID differs from the pod's ``ip:port``."""
+    served = row.get("axon") or {}
+    return served.get("ip") != ip or int(served.get("port") or 0) != port
+
+
+def final_view(run: NeuronRun) -> NeuronView:
+    """The status view at the end of a run: Registered with the chain's facts, or Stopped."""
+    if run.stopped:
+        return run.view(DEREGISTERED, with_dereg=True, stopped=True)
+    row = run.row
+    return run.view(
+        REGISTERED,
+        uid=run.uid,
+        registered_block=int(row["registered_at"]) if row else None,
+        immune_until=int(row["immune_until"]) if row else None,
+        burn_paid_rao=run.burn_paid,
+        pod=run.pod,
+        axon=run.axon,
+        stake_rao=run.stake_rao,
+    )
+
+
+def stake_of(hk: dict[str, Any], coldkey: str) -> int:
+    """The stake (rao) ``coldkey`` holds on the hotkey described by ``hk``."""
+    return sum(int(s["amount"]) for s in hk.get("stakes", []) if s.get("coldkey") == coldkey)
 
 
 def stake_change(want: int, have: int, target: int | None) -> int:
@@ -409,52 +334,304 @@ def stake_change(want: int, have: int, target: int | None) -> int:
     return 0
 
 
+# -- the steps -----------------------------------------------------------------------------------
+
+
+async def subnet_ready(rt: Runtime, run: NeuronRun) -> NeuronOutcome:
+    """The referenced Subnet exists and is registered: its netuid."""
+    subnet_name = run.spec["subnetRef"]["name"]
+    gate = subnet_gate(run, subnet_name, await rt.kube.get("Subnet", run.ns, subnet_name))
+    if isinstance(gate, Wait):
+        return gate
+    run.netuid = gate
+    return CONTINUE
+
+
+async def hotkey(rt: Runtime, run: NeuronRun) -> NeuronOutcome:
+    """The hotkey: from spec.hotkeySecretRef, or a Secret of the operator's (created once)."""
+    ref = (run.spec.get("hotkeySecretRef") or {}).get("name")
+    secret_name = ref or run.old.get("hotkeySecretName") or hotkey_secret_name(run.name)
+    run.hotkey_secret = secret_name
+    data = await rt.kube.secret_data(run.ns, secret_name)
+    if data is None and ref:
+        return missing_secret(run, FAILED, secret_name, "spec.hotkeySecretRef", False)
+    if data is None:
+        data, created = await create_hotkey_secret(rt, run.body, run.ns, secret_name)
+        if created:
+            msg = f"Created a new hotkey in Secret {secret_name}."
+            await rt.kube.event(run.body, "Normal", "HotkeyCreated", msg)
+    try:
+        keypair = hotkey_from_secret(secret_name, data)
+    except SecretKeyError as e:
+        return unusable_key(run, FAILED, e, False)
+    run.keypair, run.hotkey = keypair, keypair.ss58_address
+    rt.indexes.hotkeys[keypair.ss58_address] = run.key
+    return CONTINUE
+
+
+async def chain_registration(rt: Runtime, run: NeuronRun) -> NeuronOutcome:
+    """The hotkey's UID on the chain (before anything is paid); notices a pruned UID."""
+    assert run.hotkey is not None
+    run.uid = (await rt.chain.registrations(run.hotkey)).get(run.netuid)  # type: ignore[arg-type]
+    if pruned(run):
+        block, reason = rt.dereg_hints.pop(run.key, (None, "Pruned"))
+        if block is None:
+            block = await rt.chain.head()
+        run.dereg = (block, reason)
+        run.was_phase = DEREGISTERED
+        msg = (
+            f"UID {run.old.get('uid')} on netuid {run.netuid} was deregistered at block {block} "
+            f"({reason}); policy {run.policy}."
+        )
+        await rt.kube.event(run.body, "Warning", "Deregistered", msg)
+    elif run.was_phase == DEREGISTERED:
+        run.dereg = (run.old.get("deregisteredBlock"), run.old.get("deregistrationReason"))
+    return CONTINUE
+
+
+async def reregister_backoff(rt: Runtime, run: NeuronRun) -> NeuronOutcome:
+    """A deregistered neuron re-registers no sooner than its backoff allows."""
+    if not run.needs_registration or run.was_phase != DEREGISTERED:
+        return CONTINUE
+    return backoff_gate(run, rt.next_reregister_delay(run.key))
+
+
+async def load_coldkey(rt: Runtime, run: NeuronRun, registering: bool) -> Keypair | Wait:
+    """The coldkey paying registration and stake, or a Wait when its Secret is unusable.
+
+    While registering, a deregistered neuron stays Deregistered (with its block and reason);
+    otherwise the phase is Failed.
+    """
+    name = run.spec["coldkeySecretRef"]["name"]
+    data = await rt.kube.secret_data(run.ns, name)
+    phase = run.unless_deregistered(FAILED) if registering else FAILED
+    if data is None:
+        return missing_secret(run, phase, name, "spec.coldkeySecretRef", registering)
+    try:
+        return coldkey_from_secret(name, data)
+    except SecretKeyError as e:
+        return unusable_key(run, phase, e, registering)
+
+
+async def registration_coldkey(rt: Runtime, run: NeuronRun) -> NeuronOutcome:
+    """The coldkey that pays the registration."""
+    if not run.needs_registration:
+        return CONTINUE
+    coldkey = await load_coldkey(rt, run, registering=True)
+    if isinstance(coldkey, Wait):
+        return coldkey
+    run.coldkey = coldkey
+    return CONTINUE
+
+
+async def burn_within_limit(rt: Runtime, run: NeuronRun) -> NeuronOutcome:
+    """The burn now, within spec.registration.maxBurn."""
+    if not run.needs_registration:
+        return CONTINUE
+    assert run.netuid is not None
+    run.burn = await rt.chain.burn(run.netuid)
+    return burn_gate(run)
+
+
+async def register(rt: Runtime, run: NeuronRun) -> NeuronOutcome:
+    """burned_register (Registering status first on a first registration); a hotkey already
+    registered by a run that died before writing status is taken from the chain."""
+    if not run.needs_registration:
+        return CONTINUE
+    assert run.netuid is not None and run.hotkey is not None and run.coldkey is not None
+    if run.was_phase == DEREGISTERED:
+        rt.note_reregister(run.key)
+    else:
+        msg = f"Registering on netuid {run.netuid}, burn {rao_to_tao(run.burn or 0)} TAO."
+        view = run.view(REGISTERING, progress=("Registering", msg))
+        await write_status(
+            rt, run.kind, run.ns, run.name, run.old, neuron_status(view, run.old, c.now_rfc3339())
+        )
+        run.old = rt.indexes.status.get(run.key, run.old)
+    try:
+        async with rt.unslotted():  # waits for the coldkey's turn and a block
+            res = await rt.chain.burned_register(
+                run.coldkey, run.netuid, run.hotkey, max_burn=run.max_burn
+            )
+    except ChainError as e:
+        if e.name != "HotKeyAlreadyRegisteredInSubNet":
+            return registration_refused(run, e)
+        # Registered by a run that died before writing status: the chain knows best.
+        run.uid = (await rt.chain.registrations(run.hotkey)).get(run.netuid)
+    else:
+        uid, paid = registered_uid(res, run.hotkey, run.burn)
+        run.uid = uid
+        if paid is not None:
+            run.burn_paid = paid
+        if run.uid is None:
+            run.uid = (await rt.chain.registrations(run.hotkey)).get(run.netuid)
+        msg = f"Registered on netuid {run.netuid} as UID {run.uid}."
+        await rt.kube.event(run.body, "Normal", "Registered", msg)
+    run.dereg = None
+    rt.backoff.pop(run.key, None)
+    return CONTINUE
+
+
+async def registration_visible(rt: Runtime, run: NeuronRun) -> NeuronOutcome:
+    """Wait until the registration shows on the chain (a UID, or Stopped by policy)."""
+    if not run.needs_registration:
+        return CONTINUE
+    progress = ("Registering", "Waiting for the registration to show on chain.")
+    return Wait(run.view(REGISTERING, progress=progress), 2.0)
+
+
+async def chain_row(rt: Runtime, run: NeuronRun) -> NeuronOutcome:
+    """The UID's metagraph row (registration block, immunity, axon) and the burn paid."""
+    if run.uid is not None:
+        assert run.netuid is not None
+        run.row = await rt.chain.neuron(run.netuid, run.uid)
+    run.burn_paid = carried_burn(run)
+    return CONTINUE
+
+
+async def validator_stake(rt: Runtime, run: NeuronRun) -> NeuronOutcome:
+    """Validators: stake follows spec.stake, take follows spec.delegateTake."""
+    if run.kind != "Validator" or run.uid is None:
+        return CONTINUE
+    out = await _ensure_stake(rt, run, run.coldkey, run.old.get("stakeTarget"))
+    if isinstance(out, Wait):
+        return out
+    run.stake_rao, applied = out
+    if applied is not None and run.old.get("stakeTarget") != applied:
+        # Recorded at once, not with the final status: a later step that fails (and is
+        # retried) must not leave the old target behind, or the retry would sweep the
+        # dividends earned meanwhile.
+        new = dict(run.old, stakeTarget=applied)
+        await write_status(rt, run.kind, run.ns, run.name, run.old, new)
+        run.old = rt.indexes.status.get(run.key, new)
+    return CONTINUE
+
+
+async def workload(rt: Runtime, run: NeuronRun) -> NeuronOutcome:
+    """The StatefulSet (zero replicas when stopped), the Miner's axon Service, the pod."""
+    assert run.netuid is not None and run.hotkey_secret is not None
+    await rt.kube.apply(
+        build_workload_statefulset(
+            run.body,
+            hotkey_secret=run.hotkey_secret,
+            chain_endpoint=rt.config.endpoint_for_workloads,
+            netuid=run.netuid,
+            stopped=run.stopped,
+        )
+    )
+    if run.kind == "Miner":
+        await rt.kube.apply(build_axon_service(run.body))
+    run.pod = None if run.stopped else await rt.kube.pod(run.ns, f"{run.name}-0")
+    return CONTINUE
+
+
+async def axon(rt: Runtime, run: NeuronRun) -> NeuronOutcome:
+    """Miners: the axon served with the pod IP, again whenever it changes."""
+    run.axon = run.old.get("axon")
+    pod = run.pod
+    if run.kind == "Miner" and run.row is not None and pod is not None and pod.ip:
+        assert run.keypair is not None and run.netuid is not None
+        port = int(run.spec.get("axonPort") or 8091)
+        if axon_stale(run.row, pod.ip, port):
+            async with rt.unslotted():
+                await rt.chain.serve_axon(run.keypair, run.netuid, pod.ip, port)
+        run.axon = f"{pod.ip}:{port}"
+    return CONTINUE
+
+
+async def report(rt: Runtime, run: NeuronRun) -> NeuronOutcome:
+    """The end: Registered (or Stopped) with everything the run learned."""
+    return Done(final_view(run))
+
+
+NEURON_STEPS: tuple[Step[Runtime, NeuronRun, NeuronView], ...] = (
+    subnet_ready,
+    hotkey,
+    chain_registration,
+    reregister_backoff,
+    registration_coldkey,
+    burn_within_limit,
+    register,
+    registration_visible,
+    chain_row,
+    validator_stake,
+    workload,
+    axon,
+    report,
+)
+
+
+async def _reconcile(rt: Runtime, kind: str, ns: str, name: str) -> None:
+    body = await rt.kube.get(kind, ns, name)
+    if body is None or body["metadata"].get("deletionTimestamp"):
+        return
+    old: dict[str, Any] = body.get("status") or {}
+    if not old.get("conditions"):
+        # First visit: Ready=Unknown before any work, so kstatus waits for us.
+        gen = body["metadata"].get("generation")
+        first = {"phase": PENDING, "conditions": c.first_visit(gen, c.now_rfc3339())}
+        await write_status(rt, kind, ns, name, old, first)
+        old = first
+    run = NeuronRun.begin(kind, body, old, rt.config.retry_delay)
+    outcome = await run_steps(NEURON_STEPS, rt, run)
+    if isinstance(outcome, Continue):  # the last step always stops; nothing to write
+        return
+    view = outcome.view
+    await write_status(rt, kind, ns, name, run.old, neuron_status(view, run.old, c.now_rfc3339()))
+    after = requeue_after(outcome)
+    if after is not None:
+        raise Retry(after, (view.problem or view.progress or ("", ""))[1])
+
+
 async def _ensure_stake(
-    rt, body, ss58, base, finish, coldkey, target_text
-) -> tuple[int, str | None]:
+    rt: Runtime, run: NeuronRun, coldkey: Keypair | None, target_text: str | None
+) -> tuple[int, str | None] | Wait:
     """Move the coldkey's stake on the hotkey to spec.stake (see :func:`stake_change`), with a
     Normal Event on the Validator; set the delegate take. Returns (total stake on the hotkey,
-    spec.stake applied as a status TAO string, or None when spec.stake is unset)."""
-    ns, spec = body["metadata"]["namespace"], body.get("spec") or {}
+    spec.stake applied as a status TAO string, or None when spec.stake is unset), or a Wait
+    (Stalled) when the coldkey is unusable or the chain refuses the stake change."""
+    spec, ss58 = run.spec, run.hotkey
+    assert ss58 is not None
     want = tao_to_rao(spec["stake"]) if spec.get("stake") else None
     take = spec.get("delegateTake")
-    hk = await rt.chain.call("hotkey", ss58) or {}
+    hk = await rt.chain.hotkey(ss58) or {}
     if coldkey is None and ((want is not None) or (take is not None and hk.get("take") != take)):
-        coldkey = await _coldkey(rt, ns, spec, base, finish, REGISTERED, {})
+        loaded = await load_coldkey(rt, run, registering=False)
+        if isinstance(loaded, Wait):
+            return loaded
+        coldkey = loaded
     if coldkey is None:
         return int(hk.get("total_stake", 0)), None
-    have = sum(
-        int(s["amount"]) for s in hk.get("stakes", []) if s.get("coldkey") == coldkey.ss58_address
-    )
+    have = stake_of(hk, coldkey.ss58_address)
     if want is not None:
         target = tao_to_rao(target_text) if target_text else None
         change = stake_change(want, have, target)
         if change:
             call = "add_stake" if change > 0 else "remove_stake"
+            move = rt.chain.add_stake if change > 0 else rt.chain.remove_stake
             try:
                 async with rt.unslotted():
-                    await rt.chain.call(call, coldkey, ss58, abs(change))
+                    await move(coldkey, ss58, abs(change))
             except ChainError as e:
                 fallback = "StakeFailed" if change > 0 else "UnstakeFailed"
-                reason = USER_ERRORS.get(e.name, fallback)
-                await finish(
-                    NeuronView(phase=REGISTERED, problem=(reason, f"{call}: {e.message}"), **base),
-                    rt.config.retry_delay,
-                )
+                problem = (USER_ERRORS.get(e.name, fallback), f"{call}: {e.message}")
+                return Wait(run.view(REGISTERED, problem=problem), run.delay)
             amount = rao_to_tao(abs(change))
             log.info("%s %s TAO on %s", call, amount, ss58)
             if change > 0:
                 reason, message = "StakeAdded", f"Added {amount} TAO of the coldkey's stake"
             else:
                 reason, message = "StakeRemoved", f"Returned {amount} TAO of stake to the coldkey"
-            await rt.kube.event(body, "Normal", reason, f"{message} (spec.stake {spec['stake']}).")
+            await rt.kube.event(
+                run.body, "Normal", reason, f"{message} (spec.stake {spec['stake']})."
+            )
     if take is not None and hk.get("take") != take:
         try:
             async with rt.unslotted():
-                await rt.chain.call("set_take", coldkey, ss58, int(take))
+                await rt.chain.set_take(coldkey, ss58, int(take))
         except ChainError as e:
             log.warning("set_take for %s refused: %s", ss58, e.name)
-    hk = await rt.chain.call("hotkey", ss58) or {}
+    hk = await rt.chain.hotkey(ss58) or {}
     applied = rao_to_tao(want) if want is not None else None
     return int(hk.get("total_stake", 0)), applied
 
@@ -479,12 +656,9 @@ async def release(rt: Runtime, kind: str, body: dict[str, Any]) -> None:
     except SecretKeyError:
         log.warning("cannot remove stake of %s: coldkey Secret %s unusable", ss58, name)
         return
-    hk = await rt.chain.call("hotkey", ss58) or {}
-    have = sum(
-        int(s["amount"]) for s in hk.get("stakes", []) if s.get("coldkey") == coldkey.ss58_address
-    )
+    have = stake_of(await rt.chain.hotkey(ss58) or {}, coldkey.ss58_address)
     if have > 0:
-        await rt.chain.call("remove_stake", coldkey, ss58, have)
+        await rt.chain.remove_stake(coldkey, ss58, have)
 
 
 async def create_hotkey_secret(

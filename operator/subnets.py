@@ -151,15 +151,15 @@ async def _reconcile(rt: Runtime, ns: str, name: str) -> None:
     if netuid is None:
         max_text = (spec.get("registration") or {}).get("maxLockCost")
         max_lock = tao_to_rao(max_text) if max_text else None
-        lock = int(await rt.chain.call("lock_cost"))
+        lock = await rt.chain.lock_cost()
         if max_lock is not None and lock > max_lock:
             msg = f"The lock cost is {rao_to_tao(lock)} TAO, above spec.registration.maxLockCost {rao_to_tao(max_lock)} TAO; waiting."
             return await finish(
                 SubnetView(phase=PENDING, problem=("LockCostAboveLimit", msg), **base), delay
             )
         try:
-            res = await rt.chain.call(
-                "register_network", coldkey, hotkey.ss58_address, max_lock_cost=max_lock
+            res = await rt.chain.register_network(
+                coldkey, hotkey.ss58_address, max_lock_cost=max_lock
             )
         except ChainError as e:
             reason = {
@@ -190,14 +190,14 @@ async def _reconcile(rt: Runtime, ns: str, name: str) -> None:
     assert netuid is not None
 
     # -- hyperparameters: push spec drift with the owner key ---------------------------------------
-    chain_hp = await rt.chain.call("hyperparameters", netuid)
+    chain_hp = await rt.chain.hyperparameters(netuid)
     refused: list[str] = []
     todo = hyperparams.drift(spec.get("hyperparameters"), chain_hp)
     for attempt in range(2):  # a second pass settles order-dependent pairs (min <= max)
         failed = []
         for hp_name, value in todo:
             try:
-                await rt.chain.call("set_hyperparameter", coldkey, netuid, hp_name, value)
+                await rt.chain.set_hyperparameter(coldkey, netuid, hp_name, value)
             except ChainError as e:
                 failed.append((hp_name, value))
                 if attempt:
@@ -213,7 +213,7 @@ async def _reconcile(rt: Runtime, ns: str, name: str) -> None:
     )
 
     sub = await rt.chain.subnet(netuid) or {}
-    mg = await rt.chain.call("metagraph", netuid)
+    mg = await rt.chain.metagraph(netuid)
     validators = sum(1 for r in mg.get("neurons", []) if r.get("validator_permit"))
     view = SubnetView(
         phase=REGISTERED,
@@ -288,7 +288,7 @@ async def delete_subnet(rt: Runtime, body: dict[str, Any]) -> None:
         log.warning("cannot dissolve netuid %s: owner coldkey Secret %s unusable", netuid, ck_name)
         return
     try:
-        await rt.chain.call("dissolve_network", coldkey, int(netuid))
+        await rt.chain.dissolve_network(coldkey, int(netuid))
     except ChainError as e:
         if e.name not in ("SubNetworkDoesNotExist", "NotSubnetOwner"):
             raise

@@ -7,9 +7,9 @@ import pytest
 from bittensor_wallet import Keypair
 
 from subnetes.operator.chainlink import ChainError
-from subnetes.operator.neurons import _ensure_stake, stake_change
-from subnetes.operator.runtime import Retry
+from subnetes.operator.neurons import NeuronRun, _ensure_stake, stake_change
 from subnetes.operator.status import NeuronView, neuron_status
+from subnetes.operator.steps import Wait
 
 TAO = 10**9
 COLDKEY = Keypair.create_from_uri("//Alice")
@@ -55,15 +55,22 @@ class FakeChain:
     def __init__(self, stake: int, refuse: str | None = None) -> None:
         self.stake, self.refuse, self.calls = stake, refuse, []
 
-    async def call(self, name: str, *args):
-        if name == "hotkey":
-            stakes = [{"coldkey": COLDKEY.ss58_address, "amount": self.stake}]
-            return {"stakes": stakes, "total_stake": self.stake, "take": None}
-        self.calls.append((name, args[-1]))
+    async def hotkey(self, ss58: str) -> dict:
+        stakes = [{"coldkey": COLDKEY.ss58_address, "amount": self.stake}]
+        return {"stakes": stakes, "total_stake": self.stake, "take": None}
+
+    async def _move(self, name: str, amount: int) -> dict:
+        self.calls.append((name, amount))
         if name == self.refuse:
             raise ChainError("NotEnoughStakeToWithdraw", "cannot remove")
-        self.stake += args[-1] if name == "add_stake" else -args[-1]
+        self.stake += amount if name == "add_stake" else -amount
         return {}
+
+    async def add_stake(self, coldkey: Keypair, hotkey: str, amount: int) -> dict:
+        return await self._move("add_stake", amount)
+
+    async def remove_stake(self, coldkey: Keypair, hotkey: str, amount: int) -> dict:
+        return await self._move("remove_stake", amount)
 
 
 class FakeKube:
@@ -87,19 +94,14 @@ class FakeRuntime:
 
 async def ensure(chain: FakeChain, stake: str, target: str | None) -> tuple:
     views: list[NeuronView] = []
-
-    async def finish(view: NeuronView, retry: float | None = None) -> None:
-        views.append(view)
-        if retry is not None:
-            raise Retry(retry)
-
-    base = {"generation": 1, "hotkey": "hk", "hotkey_secret": "s", "netuid": 1}
     spec = {"stake": stake, "coldkeySecretRef": {"name": "c"}}
-    body = {"metadata": {"namespace": "ns", "name": "v"}, "spec": spec}
+    body = {"metadata": {"namespace": "ns", "name": "v", "generation": 1}, "spec": spec}
+    run = NeuronRun.begin("Validator", body, {}, 2.0)
+    run.hotkey, run.hotkey_secret, run.netuid = "hk", "s", 1
     rt = FakeRuntime(chain)
-    try:
-        result = await _ensure_stake(rt, body, "hk", base, finish, COLDKEY, target)
-    except Retry:
+    result = await _ensure_stake(rt, run, COLDKEY, target)
+    if isinstance(result, Wait):  # the reconcile writes this view and comes back later
+        views.append(result.view)
         return None, views
     chain.events = rt.kube.events
     return result, views
@@ -124,7 +126,7 @@ async def test_lowered_stake_is_removed_and_recorded() -> None:
 async def test_refused_unstake_is_stalled_and_not_recorded() -> None:
     chain = FakeChain(107 * TAO, refuse="remove_stake")
     result, views = await ensure(chain, "60", "100.000000000")
-    assert result is None  # Retry: status.stakeTarget keeps 100, so the next run tries again
+    assert result is None  # Wait: status.stakeTarget keeps 100, so the next run tries again
     (view,) = views
     assert view.problem is not None and view.problem[0] == "UnstakeFailed"
     assert "remove_stake" in view.problem[1] and view.phase == "Registered"
