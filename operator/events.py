@@ -16,7 +16,7 @@ from typing import Any
 from . import metrics
 from .neurons import write_status
 from .runtime import Key, Runtime
-from .status import REGISTERED, epoch_fields, epoch_is_stale
+from .status import REGISTERED, epoch_fields
 from .subnets import emission_share_fraction
 
 log = logging.getLogger("subnetes.operator.events")
@@ -30,9 +30,9 @@ def fold_epochs(
 ) -> dict[str, Any] | None:
     """The status after ``epochs`` ((block, row) of one neuron) on top of ``old``, or None.
 
-    Pure. Rows carry the chain's own totals, so folding is mirroring: the newest epoch wins,
-    and an epoch older than the one ``old`` reflects (a replayed stream) is skipped so status
-    never moves back. Only the registration the status describes: a pruned UID's row is
+    Pure. Epochs apply in block order, each on the status the previous one left, so merging
+    several epochs into one patch counts every epoch's emission once (``epoch_fields`` skips a
+    block already counted). Only the registration the status describes: a pruned UID's row is
     someone else's now.
     """
     cur, touched = old, False
@@ -41,14 +41,7 @@ def fold_epochs(
             continue
         if cur.get("uid") is not None and int(cur["uid"]) != int(row["uid"]):
             continue
-        if epoch_is_stale(cur, block):
-            continue
-        cur = dict(cur)
-        for field, value in epoch_fields(kind, row, block).items():
-            if value is None:
-                cur.pop(field, None)
-            else:
-                cur[field] = value
+        cur = dict(cur) | epoch_fields(kind, row, block, cur)
         touched = True
     return cur if touched else None
 
