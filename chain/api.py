@@ -15,11 +15,13 @@ from prometheus_client import generate_latest
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from subnetes.wire.signing import MAX_EXTRINSIC_BYTES
+from subnetes.wire.ss58 import is_ss58
+
 from . import views
-from .calls import CALLS, is_ss58
+from .calls import CALLS
 from .dashboard import mount_dashboard
 from .errors import ChainError, http_status
-from .extrinsic import MAX_EXTRINSIC_BYTES
 from .node import Node
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bittensor_wallet import Keypair
+from subnetes.wire.ss58 import is_ss58
 
 from .codec import obj_hash
 from .context import Ctx
@@ -34,14 +34,6 @@ class Arg:
     kind: str
     required: bool = True
     default: Any = None
-
-
-def is_ss58(value: str) -> bool:
-    """True for a valid SS58 address (format 42)."""
-    try:
-        return Keypair(ss58_address=value).ss58_format == 42
-    except Exception:
-        return False
 
 
 def _check_arg(name: str, spec: Arg, v: Any) -> None:

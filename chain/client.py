@@ -19,8 +19,8 @@ from typing import Any
 import httpx
 from bittensor_wallet import Keypair
 
-from .errors import ChainError
-from .extrinsic import sign
+from subnetes.wire.errors import ChainError
+from subnetes.wire.signing import sign
 
 NONCE_ERRORS = ("StaleNonce", "FutureNonce")
 DEFAULT_ENDPOINT = "http://127.0.0.1:9944"

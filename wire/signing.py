@@ -1,0 +1,129 @@
+"""Extrinsics on the wire: their shape, signing and signature verification.
+
+Body: ``{"call", "args", "signer", "nonce", "genesis", "signature"}``; the signed bytes are the
+canonical JSON of the body without ``signature`` (docs/specs/interfaces.md). This is what a
+client needs to sign and what the chain checks before it applies anything; applying (nonce,
+rules, state) stays in the chain (``subnetes.chain.extrinsic``), so signing never imports the
+chain's state machine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bittensor_wallet import Keypair
+
+from .codec import canonical, hex_hash
+from .errors import ErrorName, fail, require
+from .ss58 import is_ss58
+
+FIELDS = ("call", "args", "signer", "nonce", "genesis", "signature")
+MAX_EXTRINSIC_BYTES = 1 << 20
+MAX_DEPTH = 16  # nesting of JSON containers in a body (arguments are at most lists)
+
+
+@dataclass(frozen=True)
+class Extrinsic:
+    """A parsed extrinsic body (shape checked, signature not yet)."""
+
+    call: str
+    args: dict[str, Any]
+    signer: str
+    nonce: int
+    genesis: str
+    signature: str
+
+    def body(self) -> dict[str, Any]:
+        """The wire form."""
+        return {
+            "call": self.call,
+            "args": self.args,
+            "signer": self.signer,
+            "nonce": self.nonce,
+            "genesis": self.genesis,
+            "signature": self.signature,
+        }
+
+    def signed_bytes(self) -> bytes:
+        """What the signature covers: the canonical JSON of the body without ``signature``."""
+        b = self.body()
+        del b["signature"]
+        return canonical(b)
+
+    @property
+    def hash(self) -> str:
+        """``0x``-hex blake2b-256 of the canonical JSON of the whole body."""
+        return hex_hash(canonical(self.body()))
+
+
+def _depth_ok(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """True when ``value`` nests containers at most ``limit`` deep (iterative: no recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        v, d = stack.pop()
+        if isinstance(v, dict | list):
+            if d > limit:
+                return False
+            stack.extend((x, d + 1) for x in (v.values() if isinstance(v, dict) else v))
+    return True
+
+
+def parse(body: Any) -> Extrinsic:
+    """Check the wire shape (fields, types); raise ChainError ``MalformedExtrinsic``."""
+    bad = ErrorName.MALFORMED_EXTRINSIC
+    if not isinstance(body, dict):
+        fail(bad, "the body must be a JSON object")
+    require(_depth_ok(body), bad, f"the body nests deeper than {MAX_DEPTH} levels")
+    unknown = sorted(set(body) - set(FIELDS))
+    require(not unknown, bad, f"unknown field(s): {', '.join(unknown)}")
+    missing = [f for f in FIELDS if f not in body]
+    require(not missing, bad, f"missing field(s): {', '.join(missing)}")
+    for f in ("call", "signer", "genesis", "signature"):
+        require(isinstance(body[f], str), bad, f"{f} must be a string")
+    require(isinstance(body["args"], dict), bad, "args must be a JSON object")
+    n = body["nonce"]
+    require(
+        isinstance(n, int) and not isinstance(n, bool) and 0 <= n < 2**64,
+        bad,
+        "nonce must be a non-negative integer",
+    )
+    return Extrinsic(**{f: body[f] for f in FIELDS})
+
+
+def sign(
+    keypair: Keypair, call: str, args: dict[str, Any], nonce: int, genesis: str
+) -> dict[str, Any]:
+    """Build and sign an extrinsic body (what the client sends)."""
+    unsigned = {
+        "call": call,
+        "args": args,
+        "signer": keypair.ss58_address,
+        "nonce": nonce,
+        "genesis": genesis,
+    }
+    sig = keypair.sign(canonical(unsigned))
+    return {**unsigned, "signature": "0x" + sig.hex()}
+
+
+def verify_signature(xt: Extrinsic, genesis: str) -> None:
+    """Signer address, genesis and sr25519 signature; raises ChainError."""
+    require(
+        is_ss58(xt.signer), ErrorName.INVALID_SIGNER, "signer must be an SS58 address (format 42)"
+    )
+    require(
+        xt.genesis == genesis,
+        ErrorName.WRONG_GENESIS,
+        f"extrinsic is for genesis {xt.genesis}, this chain is {genesis}",
+    )
+    sig_hex = xt.signature[2:] if xt.signature.startswith("0x") else xt.signature
+    try:
+        sig = bytes.fromhex(sig_hex)
+    except ValueError:
+        fail(ErrorName.BAD_SIGNATURE, "signature is not hex")
+    require(len(sig) == 64, ErrorName.BAD_SIGNATURE, "signature must be 64 bytes")
+    try:
+        ok = Keypair(ss58_address=xt.signer).verify(xt.signed_bytes(), sig)
+    except Exception:
+        ok = False
+    require(ok, ErrorName.BAD_SIGNATURE, "signature does not match signer and body")
