@@ -198,20 +198,21 @@ def register_network(st: State, ctx: Ctx, signer: str, a: dict[str, Any]) -> Non
     gm = st.globals_mut()
     gm.last_lock, gm.last_lock_block = cost, now
     claim_hotkey(st, hotkey, signer)
-    st.subnets[netuid] = Subnet(
-        netuid=netuid,
-        owner_coldkey=signer,
-        owner_hotkey=hotkey,
-        registered_at=now,
-        hp=c.default_hyperparams,
-        lock=cost,
-        burn=max(
-            c.default_hyperparams.min_burn, min(c.default_hyperparams.max_burn, c.initial_burn)
-        ),
-        last_adjustment_block=now,
-        last_epoch_block=now,
+    st.insert_subnet(
+        Subnet(
+            netuid=netuid,
+            owner_coldkey=signer,
+            owner_hotkey=hotkey,
+            registered_at=now,
+            hp=c.default_hyperparams,
+            lock=cost,
+            burn=max(
+                c.default_hyperparams.min_burn, min(c.default_hyperparams.max_burn, c.initial_burn)
+            ),
+            last_adjustment_block=now,
+            last_epoch_block=now,
+        )
     )
-    st.dirty.add(f"s/{netuid}")
     ctx.emit("SubnetRegistered", netuid=netuid, owner=signer, owner_hotkey=hotkey, lock=cost)
     add_neuron(st, ctx, netuid, hotkey, None)
     update_shares(st)

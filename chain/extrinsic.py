@@ -49,16 +49,25 @@ def check_nonce(st: State, xt: Extrinsic) -> None:
 def apply_extrinsic(
     st: State, ctx: Ctx, xt: Extrinsic, genesis: str, verified: bool = False
 ) -> None:
-    """Verify then apply; on ChainError nothing changed. Bumps the signer's nonce on success."""
+    """Verify then apply, all or nothing; bumps the signer's nonce on success.
+
+    On any error (a rule's ChainError, or a bug surfaced as ``InternalError``) the state, its
+    dirty set and ``ctx.events`` are exactly as before: the call runs inside
+    :meth:`State.atomic`, which rolls back whatever the rule changed before it failed.
+    """
     if not verified:
         verify_signature(xt, genesis)
     check_nonce(st, xt)
+    first_event = len(ctx.events)
     try:
-        apply_call(st, ctx, xt.signer, xt.call, xt.args)
-    except ChainError:
+        with st.atomic():
+            try:
+                apply_call(st, ctx, xt.signer, xt.call, xt.args)
+            except ChainError:
+                raise
+            except Exception as e:  # a bug in a rule: rolled back, answered without a 500
+                raise ChainError("InternalError", f"{type(e).__name__}: {e}") from e
+            st.account_mut(xt.signer).nonce += 1
+    except BaseException:
+        del ctx.events[first_event:]
         raise
-    except (
-        Exception
-    ) as e:  # a bug in a rule must never leave half a change: surface as 500-free error
-        raise ChainError("InternalError", f"{type(e).__name__}: {e}") from e
-    st.account_mut(xt.signer).nonce += 1

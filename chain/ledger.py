@@ -27,7 +27,7 @@ def genesis_state(config: ChainConfig) -> State:
     create_root(st)
     for ss58, amount in config.balances:
         st.account_mut(ss58).balance += amount
-        st.g.issuance += amount
+        st.globals_mut().issuance += amount
     return st
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .context import Ctx
 from .errors import require
 from .registration import Candidate, is_immune, prune_candidate
-from .state import ROOT_NETUID, Hotkey, Neuron, State
+from .state import ROOT_NETUID, Neuron, State
 
 
 def ensure_hotkey(st: State, hotkey: str, coldkey: str) -> None:
@@ -21,8 +21,7 @@ def ensure_hotkey(st: State, hotkey: str, coldkey: str) -> None:
 def claim_hotkey(st: State, hotkey: str, coldkey: str) -> None:
     """Create the hotkey record owned by ``coldkey`` if it does not exist yet."""
     if hotkey not in st.hotkeys:
-        st.hotkeys[hotkey] = Hotkey(owner=coldkey, take=st.config.default_take)
-        st.dirty.add(f"h/{hotkey}")
+        st.create_hotkey(hotkey, coldkey, st.config.default_take)
 
 
 def replacement_uid(st: State, netuid: int, now: int) -> int | None:
@@ -50,25 +49,18 @@ def root_replacement_uid(st: State, new_hotkey: str) -> int | None:
 
 def add_neuron(st: State, ctx: Ctx, netuid: int, hotkey: str, uid: int | None) -> int:
     """Append a UID (uid None) or replace ``uid``; emits the (de)registration events."""
-    s = st.subnet_mut(netuid)
+    s = st.subnets[netuid]
     now = ctx.block
-    fresh = Neuron(uid=0, hotkey=hotkey, registered_at=now, last_update=now)
-    if uid is None:
-        uid = fresh.uid = len(s.neurons)
-        s.neurons.append(fresh)
-    else:
-        old = s.neurons[uid]
-        fresh.uid = uid
-        s.uid_of.pop(old.hotkey, None)
-        s.neurons[uid] = fresh
+    new_uid = len(s.neurons) if uid is None else uid
+    fresh = Neuron(uid=new_uid, hotkey=hotkey, registered_at=now, last_update=now)
+    old = st.put_neuron(netuid, fresh)
+    if old is not None:
         # Nobody keeps weights or bonds on the new occupant (Subtensor's clear_neuron).
         for other in s.neurons:
-            if uid in other.weights or uid in other.bonds:
-                other.weights.pop(uid, None)
-                other.bonds.pop(uid, None)
-                st.dirty.add(f"n/{netuid}/{other.uid}")
-        ctx.emit("NeuronDeregistered", netuid=netuid, uid=uid, hotkey=old.hotkey)
-    st.dirty.add(f"n/{netuid}/{uid}")
-    s.uid_of[hotkey] = uid
-    ctx.emit("NeuronRegistered", netuid=netuid, uid=uid, hotkey=hotkey)
-    return uid
+            if new_uid in other.weights or new_uid in other.bonds:
+                om = st.neuron_mut(netuid, other.uid)
+                om.weights.pop(new_uid, None)
+                om.bonds.pop(new_uid, None)
+        ctx.emit("NeuronDeregistered", netuid=netuid, uid=new_uid, hotkey=old.hotkey)
+    ctx.emit("NeuronRegistered", netuid=netuid, uid=new_uid, hotkey=hotkey)
+    return new_uid

@@ -2,14 +2,24 @@
 
 Chunks (storage keys): ``g`` (globals), ``a/<ss58>`` (account), ``h/<hotkey>`` (hotkey owner,
 take and its stakes), ``s/<netuid>`` (subnet without neurons), ``n/<netuid>/<uid>`` (neuron).
-Mutations go through the ``*_mut`` accessors, which mark the chunk dirty; at the end of a
-block only dirty chunks are written and re-hashed. The state root is the sum, mod 2^256, of
-the hashes of all chunks (an incremental multiset hash), so it updates in O(dirty).
+Only this module knows the key format. Every mutation goes through an accessor (``*_mut``,
+``create_hotkey``, ``insert_subnet``, ``remove_subnet``, ``put_neuron``), which marks the chunk
+dirty; at the end of a block only dirty chunks are written and re-hashed. The state root is the
+sum, mod 2^256, of the hashes of all chunks (an incremental multiset hash), so it updates in
+O(dirty).
+
+:meth:`State.atomic` makes a block of rule code all-or-nothing: the first time an accessor
+hands out a chunk inside it, the chunk is copied into an undo log, and an exception restores
+every copied chunk and the dirty set (so a rejected extrinsic changes neither the state root
+nor what is stored).
 """
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import dataclasses
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +28,33 @@ from .params import ChainConfig, Hyperparams
 
 ROOT_NETUID = 0
 _MOD = 2**256
+GLOBALS_KEY = "g"
+
+
+# ---- chunk keys: formatted here and nowhere else ---------------------------------------------
+def _account_key(ss58: str) -> str:
+    return f"a/{ss58}"
+
+
+def _hotkey_key(hotkey: str) -> str:
+    return f"h/{hotkey}"
+
+
+def _subnet_key(netuid: int) -> str:
+    return f"s/{netuid}"
+
+
+def _neuron_key(netuid: int, uid: int) -> str:
+    return f"n/{netuid}/{uid}"
+
+
+def _chunk_hash(key: str, raw: bytes) -> int:
+    return int.from_bytes(h256(key.encode() + b"\0" + raw), "big")
+
+
+def _restore(obj: Any, snapshot: Any) -> None:
+    """Put ``snapshot``'s fields back into ``obj`` (in place: references stay valid)."""
+    obj.__dict__.update(snapshot.__dict__)
 
 
 @dataclass
@@ -138,33 +175,168 @@ class State:
         self.accounts: dict[str, Account] = {}
         self.hotkeys: dict[str, Hotkey] = {}
         self.subnets: dict[int, Subnet] = {}
-        self.dirty: set[str] = {"g"}
+        self.dirty: set[str] = {GLOBALS_KEY}
         self.chunk_hashes: dict[str, int] = {}
         self.root_sum = 0
+        # Undo log while inside atomic(): chunk key -> action that restores it, and the keys
+        # that became dirty (None outside atomic()).
+        self._undo: dict[str, Callable[[], None]] | None = None
+        self._newly_dirty: list[str] = []
 
-    # ---- mutating accessors (mark chunks dirty) -------------------------------------------
+    # ---- all-or-nothing ---------------------------------------------------------------------
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[None]:
+        """Run a block of rule code all-or-nothing: if it raises, every chunk it changed through
+        the accessors, and the dirty set, are restored before the exception propagates."""
+        if self._undo is not None:
+            raise RuntimeError("State.atomic() does not nest")
+        self._undo, self._newly_dirty = {}, []
+        try:
+            yield
+        except BaseException:
+            undo, newly = self._undo, self._newly_dirty
+            for action in reversed(list(undo.values())):
+                action()
+            self.dirty.difference_update(newly)
+            raise
+        finally:
+            self._undo, self._newly_dirty = None, []
+
+    def _touch(self, key: str) -> bool:
+        """Mark ``key`` dirty; True when an undo action for it must be recorded now."""
+        if key not in self.dirty:
+            self.dirty.add(key)
+            if self._undo is not None:
+                self._newly_dirty.append(key)
+        return self._undo is not None and key not in self._undo
+
+    def _save_mapping_entry(self, key: str, table: dict[Any, Any], k: Any, deep: bool) -> None:
+        """Record how to restore ``table[k]`` (an account, hotkey or subnet) as it is now."""
+        assert self._undo is not None
+        old = table.get(k)
+        snap = None if old is None else copy.deepcopy(old) if deep else copy.copy(old)
+
+        def undo() -> None:
+            if old is None:  # created inside atomic(): drop it again
+                table.pop(k, None)
+            else:
+                _restore(old, snap)
+                table[k] = old
+
+        self._undo[key] = undo
+
+    # ---- mutating accessors (mark chunks dirty, feed the undo log) ---------------------------
     def globals_mut(self) -> Globals:
-        self.dirty.add("g")
+        if self._touch(GLOBALS_KEY):
+            assert self._undo is not None
+            old, snap = self.g, copy.copy(self.g)
+
+            def undo() -> None:
+                _restore(old, snap)
+                self.g = old
+
+            self._undo[GLOBALS_KEY] = undo
         return self.g
 
     def account_mut(self, ss58: str) -> Account:
-        self.dirty.add(f"a/{ss58}")
+        """The account of ``ss58`` to change (created empty when it does not exist)."""
+        key = _account_key(ss58)
+        if self._touch(key):
+            self._save_mapping_entry(key, self.accounts, ss58, deep=False)
         acct = self.accounts.get(ss58)
         if acct is None:
             acct = self.accounts[ss58] = Account()
         return acct
 
     def hotkey_mut(self, hotkey: str) -> Hotkey:
-        self.dirty.add(f"h/{hotkey}")
+        key = _hotkey_key(hotkey)
+        if self._touch(key):
+            self._save_mapping_entry(key, self.hotkeys, hotkey, deep=True)
         return self.hotkeys[hotkey]
 
+    def create_hotkey(self, hotkey: str, owner: str, take: int) -> Hotkey:
+        """Record a new hotkey owned by ``owner`` (it must not exist yet)."""
+        assert hotkey not in self.hotkeys, hotkey
+        key = _hotkey_key(hotkey)
+        if self._touch(key):
+            self._save_mapping_entry(key, self.hotkeys, hotkey, deep=True)
+        hk = self.hotkeys[hotkey] = Hotkey(owner=owner, take=take)
+        return hk
+
+    def _save_subnet(self, netuid: int) -> None:
+        key = _subnet_key(netuid)
+        if not self._touch(key):
+            return
+        assert self._undo is not None
+        old = self.subnets.get(netuid)
+        if old is None:  # created inside atomic(): drop it again
+            self._undo[key] = lambda: self._drop_subnet(netuid)
+            return
+        # The neurons are chunks of their own: the list and the hotkey index are copied, the
+        # Neuron objects are saved by neuron_mut/put_neuron when they change.
+        snap = copy.copy(old)
+        snap.neurons, snap.uid_of = list(old.neurons), dict(old.uid_of)
+
+        def undo() -> None:
+            _restore(old, snap)
+            self.subnets[netuid] = old
+
+        self._undo[key] = undo
+
+    def _drop_subnet(self, netuid: int) -> None:
+        self.subnets.pop(netuid, None)
+
     def subnet_mut(self, netuid: int) -> Subnet:
-        self.dirty.add(f"s/{netuid}")
+        """The subnet to change (its own fields; neurons change through neuron_mut/put_neuron)."""
+        self._save_subnet(netuid)
         return self.subnets[netuid]
 
+    def insert_subnet(self, subnet: Subnet) -> None:
+        """Add a subnet (no neurons yet) under a free netuid."""
+        assert subnet.netuid not in self.subnets and not subnet.neurons, subnet.netuid
+        self._save_subnet(subnet.netuid)
+        self.subnets[subnet.netuid] = subnet
+
+    def remove_subnet(self, netuid: int) -> Subnet:
+        """Delete a subnet and its neuron chunks; returns what was removed."""
+        self._save_subnet(netuid)
+        s = self.subnets.pop(netuid)
+        for uid in range(len(s.neurons)):
+            self._touch(_neuron_key(netuid, uid))  # deleted with the subnet: nothing to save
+        return s
+
+    def _save_neuron(self, netuid: int, uid: int) -> None:
+        key = _neuron_key(netuid, uid)
+        if not self._touch(key):
+            return
+        assert self._undo is not None
+        neurons = self.subnets[netuid].neurons
+        if uid >= len(neurons):  # a new UID: removed again by the subnet's own undo action
+            self._undo[key] = lambda: None
+            return
+        old = neurons[uid]
+        snap = copy.deepcopy(old)
+        self._undo[key] = lambda: _restore(old, snap)
+
     def neuron_mut(self, netuid: int, uid: int) -> Neuron:
-        self.dirty.add(f"n/{netuid}/{uid}")
+        self._save_neuron(netuid, uid)
         return self.subnets[netuid].neurons[uid]
+
+    def put_neuron(self, netuid: int, neuron: Neuron) -> Neuron | None:
+        """Append ``neuron`` (uid = the next UID) or replace the occupant of ``neuron.uid``;
+        keeps the subnet's hotkey index. Returns the replaced neuron, if any."""
+        self._save_subnet(netuid)
+        self._save_neuron(netuid, neuron.uid)
+        s = self.subnets[netuid]
+        old = None
+        if neuron.uid == len(s.neurons):
+            s.neurons.append(neuron)
+        else:
+            old = s.neurons[neuron.uid]
+            s.uid_of.pop(old.hotkey, None)
+            s.neurons[neuron.uid] = neuron
+        s.uid_of[neuron.hotkey] = neuron.uid
+        return old
 
     # ---- reads --------------------------------------------------------------------------------
     def balance(self, ss58: str) -> int:
@@ -186,7 +358,7 @@ class State:
     def chunk(self, key: str) -> dict[str, Any] | None:
         """The JSON of one chunk, or None when it no longer exists."""
         kind, _, rest = key.partition("/")
-        if kind == "g":
+        if key == GLOBALS_KEY:
             return dataclasses.asdict(self.g)
         if kind == "a":
             a = self.accounts.get(rest)
@@ -218,7 +390,7 @@ class State:
             old = self.chunk_hashes.pop(key, 0)
             self.root_sum = (self.root_sum - old) % _MOD
             if raw is not None:
-                hv = int.from_bytes(h256(key.encode() + b"\0" + raw), "big")
+                hv = _chunk_hash(key, raw)
                 self.chunk_hashes[key] = hv
                 self.root_sum = (self.root_sum + hv) % _MOD
             out[key] = raw
@@ -230,13 +402,19 @@ class State:
 
     def all_chunks(self) -> dict[str, dict[str, Any]]:
         """Every chunk (for tests and snapshots)."""
-        keys = ["g"]
-        keys += [f"a/{a}" for a in self.accounts]
-        keys += [f"h/{h}" for h in self.hotkeys]
+        keys = [GLOBALS_KEY]
+        keys += [_account_key(a) for a in self.accounts]
+        keys += [_hotkey_key(h) for h in self.hotkeys]
         for netuid, s in self.subnets.items():
-            keys.append(f"s/{netuid}")
-            keys += [f"n/{netuid}/{u}" for u in range(len(s.neurons))]
+            keys.append(_subnet_key(netuid))
+            keys += [_neuron_key(netuid, u) for u in range(len(s.neurons))]
         return {k: self.chunk(k) for k in sorted(keys)}  # type: ignore[misc]
+
+    def recomputed_root(self) -> str:
+        """The state root computed from scratch over every chunk (O(state); checks that the
+        incremental root, which only re-hashes dirty chunks, missed nothing)."""
+        total = sum(_chunk_hash(k, canonical(v)) for k, v in self.all_chunks().items()) % _MOD
+        return "0x" + total.to_bytes(32, "big").hex()
 
     @classmethod
     def load(cls, config: ChainConfig, chunks: dict[str, bytes]) -> State:
@@ -248,7 +426,7 @@ class State:
         for key, raw in chunks.items():
             d = json.loads(raw)
             kind, _, rest = key.partition("/")
-            if kind == "g":
+            if key == GLOBALS_KEY:
                 st.g = Globals(**d)
             elif kind == "a":
                 st.accounts[rest] = Account(**d)
@@ -262,7 +440,7 @@ class State:
             elif kind == "n":
                 netuid, uid = (int(x) for x in rest.split("/"))
                 neurons.setdefault(netuid, {})[uid] = Neuron.from_json(d)
-            hv = int.from_bytes(h256(key.encode() + b"\0" + raw), "big")
+            hv = _chunk_hash(key, raw)
             st.chunk_hashes[key] = hv
             st.root_sum = (st.root_sum + hv) % _MOD
         for netuid, by_uid in neurons.items():

@@ -32,14 +32,15 @@ def root_hyperparams(st: State) -> Hyperparams:
 
 def create_root(st: State) -> None:
     """Create the root network at genesis."""
-    st.subnets[ROOT_NETUID] = Subnet(
-        netuid=ROOT_NETUID,
-        owner_coldkey=None,
-        owner_hotkey=None,
-        registered_at=0,
-        hp=root_hyperparams(st),
+    st.insert_subnet(
+        Subnet(
+            netuid=ROOT_NETUID,
+            owner_coldkey=None,
+            owner_hotkey=None,
+            registered_at=0,
+            hp=root_hyperparams(st),
+        )
     )
-    st.dirty.add(f"s/{ROOT_NETUID}")
 
 
 def current_lock_cost(st: State, now: int) -> int:
@@ -80,9 +81,7 @@ def remove_subnet(st: State, ctx: Ctx, netuid: int, reason: str) -> None:
 
     Stake lives on hotkeys and is untouched. Root weights on the subnet are dropped.
     """
-    s = st.subnets.pop(netuid)
-    st.dirty.add(f"s/{netuid}")
-    st.dirty.update(f"n/{netuid}/{u}" for u in range(len(s.neurons)))
+    s = st.remove_subnet(netuid)
     if s.owner_coldkey and s.lock:
         st.account_mut(s.owner_coldkey).balance += s.lock
     # Pending emission was never minted; dropping it keeps issuance exact.
