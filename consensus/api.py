@@ -122,8 +122,8 @@ def run_epochs(
     pending = []
     with jax.enable_x64(f is np.float64):
         for lo in range(0, max(n_sub, 1), chunk):  # dispatch every chunk (async), then collect
-            part = jax.tree_util.tree_map(lambda a, lo=lo: a[lo : lo + chunk], (x, p))
-            xc, pc = pad_batch(*part, (chunk, v_b, n_b))
+            xs, ps = jax.tree_util.tree_map(lambda a, lo=lo: a[lo : lo + chunk], (x, p))
+            xc, pc = pad_batch(xs, ps, (chunk, v_b, n_b))
             if shard:
                 xc, pc = shard_batch((xc, pc), devices)
             pending.append(epoch_batched(xc, pc))

@@ -58,4 +58,4 @@ def pad_batch(inputs: EpochInputs, params: P, shape: tuple[int, int, int]) -> tu
         bonds_reset=None if inputs.bonds_reset is None else _pad(inputs.bonds_reset, (s, n), False),
         emission=None if inputs.emission is None else _pad(inputs.emission, (s,)),
     )
-    return padded, type(params)(*(_pad(np.asarray(a), (s,)) for a in params))
+    return padded, params._make(_pad(np.asarray(a), (s,)) for a in params)

@@ -26,7 +26,7 @@ from jax import lax
 
 from subnetes.chain.units import U16_MAX
 
-from .interface import EpochInputs
+from .interface import Array, EpochInputs
 
 
 class KernelParams(NamedTuple):
@@ -34,21 +34,22 @@ class KernelParams(NamedTuple):
 
     Fractions are divided on the host (numpy, correctly rounded in the computation dtype):
     XLA:CPU turns a division by a broadcast scalar into a multiplication by its reciprocal,
-    which is not exact and would e.g. make 1 - 1e6/1e6 non-zero.
+    which is not exact and would e.g. make 1 - 1e6/1e6 non-zero. Like ``EpochInputs`` the
+    fields are numpy arrays on the host (``api.kernel_params``) and ``jax.Array`` in the kernel.
     """
 
-    tempo: jax.Array  # int32
-    activity_cutoff: jax.Array  # int32
-    max_validators: jax.Array  # int32
-    yuma3: jax.Array  # bool
-    liquid_alpha: jax.Array  # bool
-    bonds_reset_enabled: jax.Array  # bool
-    kappa: jax.Array  # float: kappa/65535
-    bonds_penalty: jax.Array  # float: beta = bonds_penalty/65535
-    ema_alpha: jax.Array  # float: 1 - bma/1e6
-    alpha_low: jax.Array  # float: alpha_low/65535
-    alpha_high: jax.Array  # float: alpha_high/65535
-    steepness: jax.Array  # float: alpha_sigmoid_steepness/100
+    tempo: Array  # int32
+    activity_cutoff: Array  # int32
+    max_validators: Array  # int32
+    yuma3: Array  # bool
+    liquid_alpha: Array  # bool
+    bonds_reset_enabled: Array  # bool
+    kappa: Array  # float: kappa/65535
+    bonds_penalty: Array  # float: beta = bonds_penalty/65535
+    ema_alpha: Array  # float: 1 - bma/1e6
+    alpha_low: Array  # float: alpha_low/65535
+    alpha_high: Array  # float: alpha_high/65535
+    steepness: Array  # float: alpha_sigmoid_steepness/100
 
 
 # Value-bisection steps before the exact walk; a speed knob only (the result does not depend on it).
@@ -197,7 +198,9 @@ def kappa_quantile(
     done = done0 | (first == last)
     c = jnp.where(done0, c0, first)
 
-    def walk(state: Carry) -> Carry:
+    Walk = tuple[jax.Array, jax.Array, jax.Array]  # candidate, consensus, done
+
+    def walk(state: Walk) -> Walk:
         cand, c, done = state
         vals = values(cand)
         ok = (count_above(vals, cand) < kappa) | (cand == last)
@@ -270,6 +273,7 @@ def epoch_single(x: EpochInputs, p: KernelParams, new_permit: jax.Array) -> dict
     # per-subnet / per-column coefficients, selected per subnet; X is the new bond matrix before
     # storage scaling, and its column sums and maxima come from the same pass.
     keep_col = real & (x.block_at_registration < b - p.tempo)
+    assert x.bonds_reset is not None, "api.prepare fills bonds_reset in"
     keep_col &= ~(p.bonds_reset_enabled & x.bonds_reset)
     B_raw = jnp.where(has_row[:, None] & keep_col[None, :], x.bonds.astype(dt), 0)
     a = p.ema_alpha

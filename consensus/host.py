@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from subnetes.chain.units import U16_MAX
 
 from .interface import EpochInputs, SubnetParams
 
-FLOAT_DTYPES = {"float64": np.float64, "float32": np.float32}
+FLOAT_DTYPES: dict[str, type[np.floating]] = {"float64": np.float64, "float32": np.float32}
 
 
-def resolve_dtype(dtype: object) -> type[np.floating]:
+def resolve_dtype(dtype: npt.DTypeLike) -> type[np.floating]:
     """Map "float64" / "float32" / numpy dtypes to the numpy scalar type."""
-    name = np.dtype(dtype).name  # type: ignore[call-overload]
+    name = np.dtype(dtype).name
     if name not in FLOAT_DTYPES:
         raise ValueError(f"dtype must be float64 or float32, got {dtype!r}")
     return FLOAT_DTYPES[name]
