@@ -13,10 +13,12 @@ import logging
 import time
 from typing import Any
 
+from subnetes.wire.events import EventKind
+
 from . import metrics
 from .neurons import write_status
 from .runtime import Key, Runtime
-from .status import REGISTERED, epoch_fields
+from .status import REGISTERED, epoch_fields, epoch_is_stale
 from .subnets import emission_share_fraction
 
 log = logging.getLogger("subnetes.operator.events")
@@ -30,9 +32,9 @@ def fold_epochs(
 ) -> dict[str, Any] | None:
     """The status after ``epochs`` ((block, row) of one neuron) on top of ``old``, or None.
 
-    Pure. Epochs apply in block order, each on the status the previous one left, so merging
-    several epochs into one patch counts every epoch's emission once (``epoch_fields`` skips a
-    block already counted). Only the registration the status describes: a pruned UID's row is
+    Pure. Rows carry the chain's own totals, so folding is mirroring: the newest epoch wins,
+    and an epoch older than the one ``old`` reflects (a replayed stream) is skipped so status
+    never moves back. Only the registration the status describes: a pruned UID's row is
     someone else's now.
     """
     cur, touched = old, False
@@ -41,7 +43,14 @@ def fold_epochs(
             continue
         if cur.get("uid") is not None and int(cur["uid"]) != int(row["uid"]):
             continue
-        cur = dict(cur) | epoch_fields(kind, row, block, cur)
+        if epoch_is_stale(cur, block):
+            continue
+        cur = dict(cur)
+        for field, value in epoch_fields(kind, row, block).items():
+            if value is None:
+                cur.pop(field, None)
+            else:
+                cur[field] = value
         touched = True
     return cur if touched else None
 
@@ -152,60 +161,126 @@ async def apply_epoch(
     await writer.drain()
 
 
+async def repair_subnet(rt: Runtime, netuid: int) -> set[Key] | None:
+    """Write the chain's metagraph of ``netuid`` into the status of its neurons and the Subnet.
+
+    The rows carry the chain's own totals, so this rebuilds status exactly however many epochs
+    the operator missed. Returns the neurons it covered (registered there, per their status),
+    or None when the chain could not be read (try again later). A neuron the chain no longer
+    holds, or a subnet gone from the chain, is kicked so its reconcile applies the policy.
+    """
+    try:
+        sub = await rt.chain.subnet(netuid)
+        # After the subnet: rows at least as new as its last_epoch_block.
+        mg = await rt.chain.metagraph(netuid) if sub is not None else {}
+    except Exception as e:
+        log.debug("repair of netuid %s skipped: %s", netuid, e)
+        return None
+    if sub is None:
+        skey = rt.indexes.netuids.get(netuid)
+        if skey is not None:
+            rt.kick(skey)
+        return set()
+    rows = mg.get("neurons", [])
+    epoch = int(sub.get("last_epoch_block") or 0)
+    if epoch:
+        await apply_epoch(rt, netuid, epoch, rows, time.monotonic())
+    on_chain = {r["hotkey"]: int(r["uid"]) for r in rows}
+    covered: set[Key] = set()
+    for hotkey, key in list(rt.indexes.hotkeys.items()):
+        st = rt.indexes.status.get(key) or {}
+        if st.get("netuid") == netuid and st.get("phase") == REGISTERED:
+            covered.add(key)
+            if on_chain.get(hotkey) != st.get("uid"):
+                rt.kick(key)  # pruned (maybe while the operator was down): the reconcile decides
+    return covered
+
+
+class Repair:
+    """Status rebuilt from the chain once per stream connection.
+
+    :meth:`connect` lists every known subnet. At start-up the stream connects before the watch
+    has reported the objects, so :meth:`catch_up` (after each block) repairs what the watch
+    reports later: subnets not listed yet, and neurons registered before the connection (their
+    earlier epochs were never streamed to us). Neurons registered later get every epoch from
+    the stream.
+    """
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self.head = 0
+        self.neurons: set[Key] = set()  # covered since the connection
+        self.subnets: set[int] = set()
+
+    async def connect(self) -> int:
+        """Forget what was covered, read the head, repair every known subnet; the head."""
+        self.neurons, self.subnets = set(), set()
+        self.head = await self.rt.chain.head()
+        await self._repair(set(self.rt.indexes.netuids))
+        return self.head
+
+    def missed(self) -> set[int]:
+        """Netuids with a Subnet or a neuron registered by the head that no repair covered."""
+        out = set(self.rt.indexes.netuids) - self.subnets
+        for key in set(self.rt.indexes.hotkeys.values()) - self.neurons:
+            st = self.rt.indexes.status.get(key) or {}
+            since = st.get("registeredBlock")
+            if (
+                st.get("phase") == REGISTERED
+                and st.get("netuid") is not None
+                and since is not None
+                and int(since) <= self.head
+            ):
+                out.add(int(st["netuid"]))
+        return out
+
+    async def catch_up(self) -> None:
+        """Repair what :meth:`missed` names (nothing to do, no chain call)."""
+        await self._repair(self.missed())
+
+    async def _repair(self, netuids: set[int]) -> None:
+        for netuid in sorted(netuids):
+            covered = await repair_subnet(self.rt, netuid)
+            if covered is not None:
+                self.subnets.add(netuid)
+                self.neurons |= covered
+
+
 async def repair(rt: Runtime) -> int:
     """List the chain state we need and bring status up to date; returns the head block."""
-    head = await rt.chain.head()
-    for netuid in list(rt.indexes.netuids):
-        try:
-            mg = await rt.chain.metagraph(netuid)
-            sub = await rt.chain.subnet(netuid)
-        except Exception as e:
-            log.debug("repair of netuid %s skipped: %s", netuid, e)
-            continue
-        if sub is None:
-            rt.kick(rt.indexes.netuids[netuid])
-            continue
-        rows = mg.get("neurons", [])
-        on_chain = {r["hotkey"]: int(r["uid"]) for r in rows}
-        epoch = int(sub.get("last_epoch_block") or 0)
-        if epoch:
-            await apply_epoch(rt, netuid, epoch, rows, time.monotonic())
-        # Anything registered in status but absent on chain: let the reconcile sort it out.
-        for hotkey, key in list(rt.indexes.hotkeys.items()):
-            st = rt.indexes.status.get(key) or {}
-            if (
-                st.get("netuid") == netuid
-                and st.get("phase") == REGISTERED
-                and on_chain.get(hotkey) != st.get("uid")
-            ):
-                rt.kick(key)
-    return head
+    return await Repair(rt).connect()
+
+
+# SubnetDeregistered ``reason`` -> the neurons' deregistrationReason.
+SUBNET_REMOVAL_REASONS = {"dissolved": "SubnetDissolved", "pruned": "SubnetPruned"}
 
 
 async def handle(
     rt: Runtime, ev: dict[str, Any], t0: float, writer: EpochWriter | None = None
 ) -> None:
-    """Dispatch one chain event (epochs are queued on ``writer``; without one, awaited)."""
+    """Dispatch one chain event (epochs are queued on ``writer``; without one, awaited).
+
+    Three kinds change status: an epoch's results, a managed hotkey's (de)registration (its
+    reconcile applies the policy) and a subnet's removal. Every event moves the head metric.
+    """
     kind = ev.get("type")
     block = int(ev.get("block", 0))
     metrics.CHAIN_HEAD.set(block)
-    if kind == "EpochResult":
+    if kind == EventKind.EPOCH_RESULT:
         if writer is None:
             await apply_epoch(rt, int(ev["netuid"]), block, ev.get("uids", []), t0)
         else:
             writer.submit(int(ev["netuid"]), block, ev.get("uids", []), t0)
-    elif kind in ("NeuronDeregistered", "NeuronRegistered", "AxonServed", "StakeChanged"):
+    elif kind in (EventKind.NEURON_REGISTERED, EventKind.NEURON_DEREGISTERED):
         key = rt.indexes.hotkeys.get(ev.get("hotkey", ""))
         if key is None:
             return
-        if kind == "NeuronDeregistered":
+        if kind == EventKind.NEURON_DEREGISTERED:
             rt.dereg_hints[key] = (block, "Pruned")
-            rt.kick(key)
-        elif kind == "NeuronRegistered":
-            rt.kick(key)
-    elif kind == "SubnetDeregistered":
+        rt.kick(key)
+    elif kind == EventKind.SUBNET_DEREGISTERED:
         netuid = int(ev["netuid"])
-        reason = "SubnetDissolved" if ev.get("reason") in (None, "dissolved") else "SubnetPruned"
+        reason = SUBNET_REMOVAL_REASONS.get(ev.get("reason", ""), "SubnetPruned")
         for key, st in list(rt.indexes.status.items()):
             if key[0] != "Subnet" and st.get("netuid") == netuid and st.get("phase") == REGISTERED:
                 rt.dereg_hints[key] = (block, reason)
@@ -218,11 +293,14 @@ async def handle(
 async def follow(rt: Runtime, stop: asyncio.Event | None = None) -> None:
     """Repair, then stream; on any error wait a moment and do both again."""
     writer = EpochWriter(rt)
+    repairer = Repair(rt)
     while stop is None or not stop.is_set():
         try:
-            head = await repair(rt)
+            head = await repairer.connect()
             async for ev in rt.chain.client.events(from_block=head + 1, reconnect=False):
                 await handle(rt, ev, time.monotonic(), writer)
+                if ev.get("type") == EventKind.BLOCK:
+                    await repairer.catch_up()  # objects the watch reported since
                 if stop is not None and stop.is_set():
                     return
         except asyncio.CancelledError:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from subnetes.chain.units import rao_to_tao, tao_to_rao, u16_to_fraction
+from subnetes.chain.units import rao_to_tao, u16_to_fraction
 
 from . import conditions as c
 
@@ -268,40 +268,40 @@ VALIDATOR_FRACTIONS = MINER_FRACTIONS | {
 }
 
 
-def epoch_fields(
-    kind: str, row: dict[str, Any], block: int, old: dict[str, Any] | None
-) -> dict[str, Any]:
-    """Status fields from one UID's epoch outputs (an EpochResult row or a metagraph neuron).
+def epoch_fields(kind: str, row: dict[str, Any], block: int) -> dict[str, Any]:
+    """Status fields from one UID's epoch outputs (an EpochResult row or a metagraph neuron)
+    as of the epoch at ``block``.
 
-    ``totalEmission`` accumulates; an epoch at or before ``status.lastEpochBlock`` was already
-    counted (replayed stream, operator restart), so it is not added twice.
+    Every field mirrors the chain: ``totalEmission`` is the chain's per-registration
+    ``total_emission``, not a sum kept here, so a status written after any outage (epochs the
+    operator never saw) equals the chain's, and writing the same row twice changes nothing.
+    ``lastWeightsBlock`` is the row's ``weights_block``; None (remove the field) while this
+    registration never set weights (the chain says -1).
     """
-    old = old or {}
     fractions = VALIDATOR_FRACTIONS if kind == "Validator" else MINER_FRACTIONS
     out: dict[str, Any] = {
         dst: u16_to_fraction(row[src]) for src, dst in fractions.items() if src in row
     }
-    emission = int(row.get("emission", 0))
-    out["lastEmission"] = rao_to_tao(emission)
-    prev_block = old.get("lastEpochBlock")
-    prev_total = _tao_status_to_rao(old.get("totalEmission"))
-    if prev_block is None or block > int(prev_block):
-        out["totalEmission"] = rao_to_tao(prev_total + emission)
-        out["lastEpochBlock"] = block
-    else:
-        out["totalEmission"] = rao_to_tao(prev_total)
+    out["lastEmission"] = rao_to_tao(int(row.get("emission", 0)))
+    if "total_emission" in row:
+        out["totalEmission"] = rao_to_tao(int(row["total_emission"]))
+    out["lastEpochBlock"] = block
     if kind == "Validator":
         if "validator_permit" in row:
             out["validatorPermit"] = bool(row["validator_permit"])
         if "stake" in row:
             out["stake"] = rao_to_tao(int(row["stake"]))
-        if row.get("weights_block", -1) is not None and int(row.get("weights_block", -1)) >= 0:
-            out["lastWeightsBlock"] = int(row["weights_block"])
+        if "weights_block" in row:
+            weights_block = int(row["weights_block"])
+            out["lastWeightsBlock"] = weights_block if weights_block >= 0 else None
     return out
 
 
-def _tao_status_to_rao(text: str | None) -> int:
-    return tao_to_rao(text) if text else 0
+def epoch_is_stale(old: dict[str, Any], block: int) -> bool:
+    """Whether an epoch at ``block`` is older than the one ``old`` already reflects (a replayed
+    stream): its totals are older too, so writing them would move status back."""
+    prev = old.get("lastEpochBlock")
+    return prev is not None and block < int(prev)
 
 
 # ---- subnets ----------------------------------------------------------------------------------

@@ -39,7 +39,10 @@ def runtime(n: int, kube: FakeKube) -> Runtime:
 
 
 def rows(n: int) -> list[dict]:
-    return [{"hotkey": f"hk-{i}", "uid": i, "incentive": 0, "emission": 10} for i in range(n)]
+    return [
+        {"hotkey": f"hk-{i}", "uid": i, "incentive": 0, "emission": 10, "total_emission": 30}
+        for i in range(n)
+    ]
 
 
 def test_epoch_patches_go_out_concurrently_and_bounded() -> None:
@@ -56,7 +59,7 @@ def test_epoch_patches_go_out_concurrently_and_bounded() -> None:
     assert kube.peak == events.EPOCH_PATCH_CONCURRENCY
     assert took < 64 * 0.05 / 4  # one at a time would take 3.2 s
     st = rt.indexes.status[("Miner", "ns", "m-3")]
-    assert st["lastEpochBlock"] == 100 and st["totalEmission"] == "0.000000010"
+    assert st["lastEpochBlock"] == 100 and st["totalEmission"] == "0.000000030"
 
 
 def test_a_locked_neuron_does_not_hold_up_the_others() -> None:
@@ -78,16 +81,20 @@ def test_a_locked_neuron_does_not_hold_up_the_others() -> None:
     assert "m-0" in kube.patched
 
 
-def test_fold_epochs_counts_each_epoch_once_in_block_order() -> None:
+def test_fold_epochs_mirror_the_newest_epoch() -> None:
+    """Rows carry the chain's total: the newest epoch wins (block order, not arrival order),
+    and a replayed older epoch never moves status back."""
     old = {"phase": "Registered", "netuid": 1, "uid": 3, "totalEmission": "0.000000100"}
-    row = {"hotkey": "hk", "uid": 3, "emission": 10}
-    new = events.fold_epochs("Miner", old, 1, [(120, row | {"emission": 20}), (110, row)])
+    row = {"hotkey": "hk", "uid": 3, "emission": 10, "total_emission": 110}
+    newer = row | {"emission": 20, "total_emission": 130}
+    new = events.fold_epochs("Miner", old, 1, [(120, newer), (110, row)])
     assert new is not None
     assert new["lastEpochBlock"] == 120 and new["lastEmission"] == "0.000000020"
     assert new["totalEmission"] == "0.000000130"
-    # A replay of blocks already counted changes nothing in the total.
-    again = events.fold_epochs("Miner", new, 1, [(110, row), (120, row)])
-    assert again is not None and again["totalEmission"] == "0.000000130"
+    # A replay of blocks already reflected changes nothing.
+    again = events.fold_epochs("Miner", new, 1, [(110, row), (120, newer)])
+    assert again == new
+    assert events.fold_epochs("Miner", new, 1, [(110, row)]) is None
 
 
 def test_fold_epochs_ignores_other_registrations() -> None:
@@ -115,7 +122,7 @@ class RecordingKube:
 def test_epoch_write_reads_status_under_the_lock_and_merges_what_waited() -> None:
     """An epoch queued while the neuron's reconcile holds the lock is folded into the status
     that reconcile left (not the one read when the epoch arrived), and epochs that arrived
-    meanwhile go out as one patch that counts both emissions."""
+    meanwhile go out as one patch carrying the newest epoch's total."""
     kube = RecordingKube()
     rt = Runtime(Config(), kube=kube, chain=object())  # type: ignore[arg-type]
     key = ("Miner", "ns", "m-0")
@@ -128,8 +135,8 @@ def test_epoch_write_reads_status_under_the_lock_and_merges_what_waited() -> Non
         lock = rt.lock(key)
         await lock.acquire()  # the reconcile
         t = time.monotonic()
-        writer.submit(1, 100, [row], t)
-        writer.submit(1, 140, [row], t)
+        writer.submit(1, 100, [row | {"total_emission": 10}], t)
+        writer.submit(1, 140, [row | {"total_emission": 20}], t)
         took = time.monotonic() - t
         await asyncio.sleep(0.05)
         assert kube.patches == []
@@ -166,3 +173,69 @@ def test_a_slow_subnet_does_not_hold_up_the_event_consumer() -> None:
 
     assert asyncio.run(go()) < 0.1
     assert sorted(kube.patched) == [f"m-{i}" for i in range(4)]
+
+
+class FakeChain:
+    """A chain at block 200 whose subnet 1 ran its last epoch at 198."""
+
+    def __init__(self, rows: list[dict]) -> None:
+        self.rows = rows
+        self.calls: list[str] = []
+
+    async def head(self) -> int:
+        self.calls.append("head")
+        return 200
+
+    async def subnet(self, netuid: int) -> dict:
+        self.calls.append("subnet")
+        return {"netuid": netuid, "last_epoch_block": 198, "emission_share": 0}
+
+    async def metagraph(self, netuid: int) -> dict:
+        self.calls.append("metagraph")
+        return {"netuid": netuid, "block": 200, "neurons": self.rows}
+
+
+def test_repair_rebuilds_status_the_watch_reports_after_the_connection() -> None:
+    """At start-up the stream connects before the watch lists the objects: a neuron registered
+    before the connection and reported later is repaired from the metagraph (the chain's total,
+    epochs missed while the operator was down included), once; one registered after the
+    connection is left to the stream."""
+    kube = RecordingKube()
+    row = {"hotkey": "hk-0", "uid": 0, "emission": 7, "total_emission": 777, "weights_block": 150}
+    chain = FakeChain([row])
+    rt = Runtime(Config(), kube=kube, chain=chain)  # type: ignore[arg-type]
+    key = ("Validator", "ns", "v-0")
+
+    async def go() -> events.Repair:
+        repair = events.Repair(rt)
+        assert await repair.connect() == 200
+        assert chain.calls == ["head"] and kube.patches == []  # nothing known yet
+        # The watch reports the validator: registered at 50, status from before the outage.
+        rt.indexes.hotkeys["hk-0"] = key
+        rt.indexes.status[key] = {
+            "phase": "Registered",
+            "netuid": 1,
+            "uid": 0,
+            "registeredBlock": 50,
+            "lastEpochBlock": 99,
+            "totalEmission": "0.000000100",
+        }
+        await repair.catch_up()
+        await repair.catch_up()  # covered: no second listing
+        # Registered after the connection: its epochs come from the stream.
+        rt.indexes.hotkeys["hk-1"] = ("Miner", "ns", "m-1")
+        rt.indexes.status[("Miner", "ns", "m-1")] = {
+            "phase": "Registered",
+            "netuid": 1,
+            "uid": 1,
+            "registeredBlock": 205,
+        }
+        await repair.catch_up()
+        return repair
+
+    asyncio.run(go())
+    assert chain.calls == ["head", "subnet", "metagraph"]
+    assert [name for name, _ in kube.patches] == ["v-0"]
+    st = rt.indexes.status[key]
+    assert st["totalEmission"] == "0.000000777" and st["lastEpochBlock"] == 198
+    assert st["lastWeightsBlock"] == 150 and st["lastEmission"] == "0.000000007"

@@ -1,6 +1,8 @@
 """Condition list helpers and the status documents built from observations."""
 
+from subnetes.chain.units import rao_to_tao, tao_to_rao
 from subnetes.operator import conditions as c
+from subnetes.operator import events
 from subnetes.operator.status import (
     DEREGISTERED,
     PENDING,
@@ -117,16 +119,43 @@ def test_status_patch_only_when_changed() -> None:
     assert status_patch({"a": 1}, {}) == {"a": None}
 
 
-def test_epoch_fields_accumulate_once_per_epoch() -> None:
-    row = {"incentive": 65535, "trust": 0, "consensus": 32767, "rank": 2761, "emission": 41_000_000}
-    first = epoch_fields("Miner", row, 100, None)
+def test_epoch_fields_mirror_the_chain_total() -> None:
+    row = {
+        "incentive": 65535,
+        "trust": 0,
+        "consensus": 32767,
+        "rank": 2761,
+        "emission": 41_000_000,
+        "total_emission": 123_000_000,  # this registration's epochs, summed by the chain
+    }
+    first = epoch_fields("Miner", row, 100)
     assert first["incentive"] == "1.000000" and first["rank"] == "0.042130"
-    assert first["lastEmission"] == "0.041000000" and first["totalEmission"] == "0.041000000"
-    replay = epoch_fields("Miner", row, 100, first)
-    assert replay["totalEmission"] == "0.041000000"
-    nxt = epoch_fields("Miner", row, 111, first)
-    assert nxt["totalEmission"] == "0.082000000" and nxt["lastEpochBlock"] == 111
-    assert "dividends" not in nxt
+    assert first["lastEmission"] == "0.041000000" and first["totalEmission"] == "0.123000000"
+    assert first["lastEpochBlock"] == 100
+    assert epoch_fields("Miner", row, 100) == first  # a replay writes the same
+    assert "dividends" not in first and "lastWeightsBlock" not in first
+
+
+def test_status_after_missed_epochs_equals_the_chain() -> None:
+    """The operator sees epochs 1-2, is down for 3-5, repairs from the metagraph (rows as of
+    epoch 5), then streams epoch 6: totalEmission equals the chain's total each time. Adding
+    up the epochs seen (the old status) lost epochs 3 and 4 for good."""
+    emissions = [10, 20, 30, 40, 50, 60]
+    blocks = [11 * (i + 1) for i in range(len(emissions))]
+    chain_rows = [
+        {"hotkey": "hk", "uid": 3, "emission": em, "total_emission": sum(emissions[: i + 1])}
+        for i, em in enumerate(emissions)
+    ]
+    status = {"phase": "Registered", "netuid": 1, "uid": 3}
+    for i in (0, 1):  # streamed
+        status = events.fold_epochs("Miner", status, 1, [(blocks[i], chain_rows[i])]) or status
+    # Restart: repair writes the metagraph rows at the subnet's last_epoch_block.
+    status = events.fold_epochs("Miner", status, 1, [(blocks[4], chain_rows[4])]) or status
+    assert status["totalEmission"] == rao_to_tao(150) and status["lastEpochBlock"] == blocks[4]
+    assert tao_to_rao(status["totalEmission"]) > sum(emissions[i] for i in (0, 1, 4))
+    status = events.fold_epochs("Miner", status, 1, [(blocks[5], chain_rows[5])]) or status
+    assert status["totalEmission"] == rao_to_tao(sum(emissions))
+    assert status["lastEmission"] == rao_to_tao(60)
 
 
 def test_epoch_fields_validator() -> None:
@@ -140,10 +169,24 @@ def test_epoch_fields_validator() -> None:
         "validator_permit": True,
         "stake": 10**12,
         "emission": 5,
+        "total_emission": 15,
+        "weights_block": 42,
     }
-    out = epoch_fields("Validator", row, 10, None)
+    out = epoch_fields("Validator", row, 10)
     assert out["dividends"] == "1.000000" and out["validatorPermit"] is True
     assert out["stake"] == "1000.000000000" and out["validatorTrust"] == "0.457771"
+    assert out["lastWeightsBlock"] == 42 and out["totalEmission"] == "0.000000015"
+
+
+def test_last_weights_block_follows_the_chains_weights_block() -> None:
+    """lastWeightsBlock is read from the row's weights_block (the key the chain serves); a
+    registration that never set weights (-1) has none."""
+    old = {"phase": "Registered", "netuid": 1, "uid": 2, "lastWeightsBlock": 40}
+    row = {"hotkey": "hk", "uid": 2, "emission": 0, "total_emission": 0, "weights_block": 57}
+    new = events.fold_epochs("Validator", old, 1, [(66, row)])
+    assert new is not None and new["lastWeightsBlock"] == 57
+    fresh = events.fold_epochs("Validator", new, 1, [(77, row | {"weights_block": -1})])
+    assert fresh is not None and "lastWeightsBlock" not in fresh
 
 
 def test_subnet_status() -> None:
