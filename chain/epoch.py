@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from subnetes.wire.hyperparams import consensus_params
+
 from .state import State, Subnet
 
 
@@ -95,22 +97,8 @@ def build_inputs(
     weights = np.zeros((S, V, N), np.uint16)
     bonds = np.zeros((S, V, N), np.uint16)
     emission = np.zeros(S, np.int64)
-    hp_cols: dict[str, list[Any]] = {
-        k: []
-        for k in (
-            "tempo",
-            "activity_cutoff",
-            "kappa",
-            "bonds_moving_average",
-            "bonds_penalty",
-            "yuma_version",
-            "liquid_alpha_enabled",
-            "alpha_low",
-            "alpha_high",
-            "alpha_sigmoid_steepness",
-            "max_validators",
-        )
-    }
+    # One column per SubnetParams field the hyperparameter table feeds (subnetes.wire.hyperparams).
+    hp_cols: dict[str, list[Any]] = {}
     for i, (s, em) in enumerate(due):
         n = len(s.neurons)
         n_uids[i] = n
@@ -129,21 +117,8 @@ def build_inputs(
             for j, v in nr.bonds.items():
                 if j < n:
                     bonds[i, r, j] = v
-        hp = s.hp
-        for k, v in (
-            ("tempo", hp.tempo),
-            ("activity_cutoff", hp.activity_cutoff),
-            ("kappa", hp.kappa),
-            ("bonds_moving_average", hp.bonds_moving_average),
-            ("bonds_penalty", hp.bonds_penalty),
-            ("yuma_version", hp.yuma_version),
-            ("liquid_alpha_enabled", hp.liquid_alpha_enabled),
-            ("alpha_low", hp.alpha_low),
-            ("alpha_high", hp.alpha_high),
-            ("alpha_sigmoid_steepness", hp.alpha_sigmoid_steepness),
-            ("max_validators", hp.max_allowed_validators),
-        ):
-            hp_cols[k].append(v)
+        for k, v in consensus_params(s.hp).items():
+            hp_cols.setdefault(k, []).append(v)
     # Padding subnets copy the first subnet's parameters (n_uids = 0 masks them out).
     for col in hp_cols.values():
         col.extend([col[0]] * (S - real_s))

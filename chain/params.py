@@ -7,99 +7,21 @@ configuration hashes canonically into the genesis hash.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .units import RAO_PER_TAO, U16_MAX, U64_MAX
+from subnetes.wire import hyperparams
+from subnetes.wire.hyperparams import Hyperparams
+
+from .units import RAO_PER_TAO
 
 DAY = 7200  # blocks per day at 12 s
 
-# (min, max) for integer hyperparameters; bools are checked by type.
-HYPERPARAM_RANGES: dict[str, tuple[int, int]] = {
-    "tempo": (0, 50_400),
-    "rho": (0, 1_000),
-    "kappa": (0, U16_MAX),
-    "immunity_period": (0, 1_000_000),
-    "max_allowed_uids": (1, 4096),
-    "max_allowed_validators": (1, 4096),
-    "min_allowed_weights": (0, 4096),
-    "max_weight_limit": (0, U16_MAX),
-    "weights_rate_limit": (0, 1_000_000),
-    "weights_version_key": (0, 2**63 - 1),
-    "activity_cutoff": (0, 1_000_000),
-    "bonds_moving_average": (0, 1_000_000),
-    "bonds_penalty": (0, U16_MAX),
-    "alpha_low": (0, U16_MAX),
-    "alpha_high": (0, U16_MAX),
-    "alpha_sigmoid_steepness": (0, 32_767),
-    "yuma_version": (2, 3),
-    "min_burn": (0, 1_000_000 * RAO_PER_TAO),
-    "max_burn": (0, 1_000_000 * RAO_PER_TAO),
-    "target_registrations_per_interval": (0, 4096),
-    "adjustment_interval": (1, 1_000_000),
-    "adjustment_alpha": (0, U64_MAX),
-    "serving_rate_limit": (0, 1_000_000),
-    "max_registrations_per_block": (0, 4096),
-    "reveal_period_epochs": (1, 100),
-}
-
+# The hyperparameter table lives in the wire contract; these are the chain's views of it.
+HYPERPARAM_RANGES: dict[str, tuple[int, int]] = hyperparams.RANGES  # bools are checked by type
 # Root-only under hyperparameter_authority == "subtensor" (Subtensor's admin-utils split).
-ROOT_ONLY_HYPERPARAMS = frozenset(
-    {
-        "tempo",
-        "kappa",
-        "max_allowed_validators",
-        "weights_rate_limit",
-        "adjustment_interval",
-        "target_registrations_per_interval",
-        "max_registrations_per_block",
-        "registration_allowed",
-    }
-)
-
-
-@dataclass(frozen=True)
-class Hyperparams:
-    """Per-subnet hyperparameters (defaults: docs/specs/chain.md)."""
-
-    tempo: int = 360
-    rho: int = 10
-    kappa: int = 32_767
-    immunity_period: int = 5000
-    max_allowed_uids: int = 256
-    max_allowed_validators: int = 64
-    min_allowed_weights: int = 1
-    max_weight_limit: int = U16_MAX
-    weights_rate_limit: int = 100
-    weights_version_key: int = 0
-    activity_cutoff: int = 5000
-    bonds_moving_average: int = 900_000
-    bonds_penalty: int = U16_MAX
-    liquid_alpha_enabled: bool = False
-    alpha_low: int = 45_875
-    alpha_high: int = 58_982
-    alpha_sigmoid_steepness: int = 1000
-    yuma_version: int = 2
-    min_burn: int = 500_000
-    max_burn: int = 100 * RAO_PER_TAO
-    target_registrations_per_interval: int = 1
-    adjustment_interval: int = 360
-    adjustment_alpha: int = 17_893_341_751_498_265_066  # 0.97 as a u64 fraction
-    serving_rate_limit: int = 50
-    registration_allowed: bool = True
-    max_registrations_per_block: int = 1
-    commit_reveal_enabled: bool = False
-    reveal_period_epochs: int = 1
-
-    def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Hyperparams:
-        return cls(**data)
-
-
-HYPERPARAM_NAMES = tuple(f.name for f in fields(Hyperparams))
+ROOT_ONLY_HYPERPARAMS = hyperparams.ROOT_ONLY
+HYPERPARAM_NAMES = hyperparams.NAMES
 
 
 def check_hyperparam(hp: Hyperparams, name: str, value: object) -> Hyperparams:
@@ -117,12 +39,11 @@ def check_hyperparam(hp: Hyperparams, name: str, value: object) -> Hyperparams:
         if not lo <= value <= hi:
             raise ValueError(f"{name} must be in [{lo}, {hi}], got {value}")
     new = replace(hp, **{name: value})
-    if new.min_burn > new.max_burn:
-        raise ValueError("min_burn must not exceed max_burn")
-    if new.alpha_low > new.alpha_high:
-        raise ValueError("alpha_low must not exceed alpha_high")
-    if name == "max_allowed_validators" and new.max_allowed_validators > new.max_allowed_uids:
-        raise ValueError("max_allowed_validators must not exceed max_allowed_uids")
+    for bound in hyperparams.BOUNDS:
+        if (bound.always or name == bound.lower) and getattr(new, bound.lower) > getattr(
+            new, bound.upper
+        ):
+            raise ValueError(bound.message())
     return new
 
 

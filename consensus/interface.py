@@ -51,18 +51,19 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from subnetes.wire.hyperparams import Hyperparams, consensus_params
+
 Array = Any  # numpy.ndarray or jax.Array
 
-# Subtensor defaults (runtime / new subnet), used by SubnetParams.defaults.
-DEFAULT_TEMPO = 360
-DEFAULT_ACTIVITY_CUTOFF = 5000
-DEFAULT_KAPPA = 32767
-DEFAULT_BONDS_MOVING_AVERAGE = 900_000
-DEFAULT_BONDS_PENALTY = 65535
-DEFAULT_ALPHA_LOW = 45875
-DEFAULT_ALPHA_HIGH = 58982
-DEFAULT_ALPHA_SIGMOID_STEEPNESS = 1000
-DEFAULT_MAX_VALIDATORS = 64
+# SubnetParams.defaults: the hyperparameter table's defaults for the fields consensus reads
+# (subnetes.wire.hyperparams), Yuma 3 as new Subtensor subnets get, and the two epoch inputs
+# that are not subnet hyperparameters.
+DEFAULTS: dict[str, Any] = {
+    **consensus_params(Hyperparams()),
+    "yuma_version": 3,
+    "bonds_reset_enabled": False,
+    "stake_threshold": 0.0,
+}
 
 
 class EpochInputs(NamedTuple):
@@ -138,21 +139,7 @@ class SubnetParams(NamedTuple):
 
         Any field may be overridden by a scalar (broadcast) or an array of shape [S].
         """
-        base: dict[str, Any] = {
-            "tempo": DEFAULT_TEMPO,
-            "activity_cutoff": DEFAULT_ACTIVITY_CUTOFF,
-            "kappa": DEFAULT_KAPPA,
-            "bonds_moving_average": DEFAULT_BONDS_MOVING_AVERAGE,
-            "bonds_penalty": DEFAULT_BONDS_PENALTY,
-            "yuma_version": 3,
-            "liquid_alpha_enabled": False,
-            "alpha_low": DEFAULT_ALPHA_LOW,
-            "alpha_high": DEFAULT_ALPHA_HIGH,
-            "alpha_sigmoid_steepness": DEFAULT_ALPHA_SIGMOID_STEEPNESS,
-            "bonds_reset_enabled": False,
-            "max_validators": DEFAULT_MAX_VALIDATORS,
-            "stake_threshold": 0.0,
-        }
+        base = dict(DEFAULTS)
         unknown = set(overrides) - set(base)
         if unknown:
             raise TypeError(f"unknown SubnetParams fields: {sorted(unknown)}")

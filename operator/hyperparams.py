@@ -5,56 +5,27 @@ from __future__ import annotations
 from typing import Any
 
 from subnetes.chain.units import tao_to_rao
+from subnetes.wire.hyperparams import BOUNDS, HYPERPARAMS, Unit
 
-# spec field (camelCase) -> chain name; plain integers/booleans.
-PLAIN = {
-    "tempo": "tempo",
-    "rho": "rho",
-    "kappa": "kappa",
-    "immunityPeriod": "immunity_period",
-    "maxAllowedUids": "max_allowed_uids",
-    "maxAllowedValidators": "max_allowed_validators",
-    "minAllowedWeights": "min_allowed_weights",
-    "maxWeightLimit": "max_weight_limit",
-    "weightsRateLimit": "weights_rate_limit",
-    "weightsVersionKey": "weights_version_key",
-    "activityCutoff": "activity_cutoff",
-    "bondsMovingAverage": "bonds_moving_average",
-    "bondsPenalty": "bonds_penalty",
-    "yumaVersion": "yuma_version",
-    "targetRegistrationsPerInterval": "target_registrations_per_interval",
-    "adjustmentInterval": "adjustment_interval",
-    "maxRegistrationsPerBlock": "max_registrations_per_block",
-    "registrationAllowed": "registration_allowed",
-    "servingRateLimit": "serving_rate_limit",
-}
-TAO = {"minBurn": "min_burn", "maxBurn": "max_burn"}
-LIQUID_ALPHA = {
-    "enabled": "liquid_alpha_enabled",
-    "alphaLow": "alpha_low",
-    "alphaHigh": "alpha_high",
-    "sigmoidSteepness": "alpha_sigmoid_steepness",
-}
-COMMIT_REVEAL = {"enabled": "commit_reveal_enabled", "revealPeriodEpochs": "reveal_period_epochs"}
+# spec field path (camelCase; "group.field" for liquidAlpha/commitReveal) -> chain name.
+SPEC_TO_CHAIN: dict[str, str] = {h.crd: h.name for h in HYPERPARAMS if h.crd is not None}
+# Spec fields written as TAO strings (the chain takes rao).
+TAO_FIELDS = frozenset(h.crd for h in HYPERPARAMS if h.crd is not None and h.unit is Unit.RAO)
 
 # Raising a limit before the value it bounds keeps every intermediate state valid on chain.
-ORDER = ("max_allowed_uids", "max_burn", "alpha_high")
+ORDER = tuple(b.upper for b in BOUNDS)
 
 
 def desired(spec_hp: dict[str, Any] | None) -> dict[str, int | bool]:
     """Chain hyperparameters the spec sets (unset fields keep the chain's value)."""
     hp = spec_hp or {}
     out: dict[str, int | bool] = {}
-    for src, dst in PLAIN.items():
-        if src in hp:
-            out[dst] = hp[src]
-    for src, dst in TAO.items():
-        if src in hp:
-            out[dst] = tao_to_rao(str(hp[src]))
-    for group, names in (("liquidAlpha", LIQUID_ALPHA), ("commitReveal", COMMIT_REVEAL)):
-        for src, dst in names.items():
-            if src in (hp.get(group) or {}):
-                out[dst] = hp[group][src]
+    for path, name in SPEC_TO_CHAIN.items():
+        group, _, key = path.rpartition(".")
+        where = (hp.get(group) or {}) if group else hp
+        if key in where:
+            value = where[key]
+            out[name] = tao_to_rao(str(value)) if path in TAO_FIELDS else value
     return out
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from subnetes.wire.errors import ChainError, ChainRejected, ChainUnavailable
+from subnetes.wire.hyperparams import Hyperparams
 
 __all__ = [
     "AxonInfo",
@@ -55,15 +56,18 @@ class NeuronInfo:
     emission: int = 0
 
 
+_HP = Hyperparams()  # a new subnet's hyperparameters (subnetes.wire.hyperparams)
+
+
 @dataclass(frozen=True)
 class WeightsPolicy:
-    """The subnet hyperparameters that govern set_weights."""
+    """The subnet hyperparameters that govern set_weights (chain names, the table's defaults)."""
 
-    weights_rate_limit: int = 100
-    weights_version_key: int = 0
-    tempo: int = 360
-    min_allowed_weights: int = 1
-    max_allowed_uids: int = 256
+    weights_rate_limit: int = _HP.weights_rate_limit
+    weights_version_key: int = _HP.weights_version_key
+    tempo: int = _HP.tempo
+    min_allowed_weights: int = _HP.min_allowed_weights
+    max_allowed_uids: int = _HP.max_allowed_uids
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ callers retry with backoff; rule violations (4xx with an error name) become Chai
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import fields
 from typing import Any
 
 import httpx
@@ -51,11 +52,7 @@ def policy_from_hyperparameters(hp: dict[str, Any]) -> WeightsPolicy:
     """The weights-related subset of a subnet's hyperparameters."""
     d = WeightsPolicy()
     return WeightsPolicy(
-        weights_rate_limit=int(hp.get("weights_rate_limit", d.weights_rate_limit)),
-        weights_version_key=int(hp.get("weights_version_key", d.weights_version_key)),
-        tempo=int(hp.get("tempo", d.tempo)),
-        min_allowed_weights=int(hp.get("min_allowed_weights", d.min_allowed_weights)),
-        max_allowed_uids=int(hp.get("max_allowed_uids", d.max_allowed_uids)),
+        **{f.name: int(hp.get(f.name, getattr(d, f.name))) for f in fields(WeightsPolicy)}
     )
 
 

@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from subnetes.wire.hyperparams import MAX_UIDS
+
 from .common import DNS_1035_LABEL, DNS_LABEL, DNS_SUBDOMAIN
 from .neuron import MAX_NAME
 from .pod_template import container, pod_spec, pod_template
 from .schema import Schema, array, integer, obj, string
-from .subnet import MAX_UIDS
 from .subnet import spec as subnet_spec
 from .validator import spec as validator_spec
 

@@ -2,10 +2,22 @@
 
 Hyperparameters left unset keep the chain's value for new subnets (so a dev network keeps its
 short dev defaults); only kappa and the liquid-alpha bounds, which every network shares, have
-schema defaults. Ranges mirror the chain's (subnetes.chain.params.HYPERPARAM_RANGES).
+schema defaults. ``spec.hyperparameters`` is derived from the hyperparameter table
+(``subnetes.wire.hyperparams``): fields, descriptions, ranges, defaults and the bound rules.
 """
 
 from __future__ import annotations
+
+from subnetes.chain.units import U16_MAX
+from subnetes.wire.hyperparams import (
+    BOUNDS,
+    BY_NAME,
+    HYPERPARAMS,
+    INT32_MAX,
+    INT64_MAX,
+    Hyperparam,
+    Unit,
+)
 
 from .common import (
     block_number,
@@ -25,10 +37,13 @@ from .common import (
 from .definition import AGE, Column, Kind
 from .schema import Schema, boolean, immutable, integer, obj, rule, string
 
-DEFAULT_KAPPA = 32_767  # 0.5 as a u16 fraction
-DEFAULT_ALPHA_LOW = 45_875  # 0.7
-DEFAULT_ALPHA_HIGH = 58_982  # 0.9
-MAX_UIDS = 4096
+# The nested groups of spec.hyperparameters (their fields come from the table).
+GROUPS = {
+    "liquidAlpha": "Liquid alpha: a per-bond EMA alpha between alphaLow and alphaHigh instead of "
+    "the fixed bondsMovingAverage.",
+    "commitReveal": "Commit-reveal of weights: validators commit a hash and reveal the weights "
+    "later, so copying weights does not pay.",
+}
 
 
 def both_or_ok(a: str, b: str, check: str) -> str:
@@ -36,41 +51,75 @@ def both_or_ok(a: str, b: str, check: str) -> str:
     return f"!has(self.{a}) || !has(self.{b}) || {check}"
 
 
-def liquid_alpha() -> Schema:
-    """``spec.hyperparameters.liquidAlpha``: per-bond alpha between low and high (u16)."""
-    return obj(
-        "Liquid alpha: a per-bond EMA alpha between alphaLow and alphaHigh instead of the fixed "
-        "bondsMovingAverage.",
-        {
-            "enabled": boolean("Use liquid alpha.", default=False),
-            "alphaLow": u16("Lower alpha bound as a u16 fraction.", default=DEFAULT_ALPHA_LOW),
-            "alphaHigh": u16("Upper alpha bound as a u16 fraction.", default=DEFAULT_ALPHA_HIGH),
-            "sigmoidSteepness": integer(
-                "Steepness of the sigmoid mapping consensus to alpha.", minimum=0, maximum=32767
-            ),
-        },
-        rules=[
-            rule(
-                "self.alphaLow <= self.alphaHigh",
-                "alphaLow must not exceed alphaHigh",
-                field_path=".alphaLow",
+def hyperparameter_field(h: Hyperparam) -> Schema:
+    """The CRD schema of one table row, shaped by its unit."""
+    default = h.default if h.crd_default else None
+    if h.type is bool:
+        return boolean(h.description, default=default)
+    assert h.crd_range is not None
+    lo, hi = h.crd_range
+    shaped = h.unit in (Unit.RAO, Unit.BLOCKS, Unit.VERSION)
+    if shaped and default is not None:
+        raise ValueError(f"{h.name}: a {h.unit} field takes no CRD default")
+    if h.unit is Unit.RAO:
+        return tao(h.description)  # a TAO string: its pattern bounds it, the chain checks rao
+    if h.unit is Unit.BLOCKS:
+        return blocks(h.description, minimum=lo, maximum=hi)
+    if h.unit is Unit.VERSION:
+        return integer(h.description, enum=list(range(lo, hi + 1)))
+    if h.unit is Unit.U16_FRACTION:
+        if hi != U16_MAX:
+            raise ValueError(f"{h.name}: a u16 fraction ends at {U16_MAX}")
+        return u16(h.description, default=default, minimum=lo)
+    if hi > INT64_MAX:
+        raise ValueError(f"{h.name}: {hi} does not fit a CRD integer (int64)")
+    # int64 is wide enough for its own maximum, so the schema leaves it implied.
+    return integer(
+        h.description,
+        minimum=lo,
+        maximum=None if hi == INT64_MAX else hi,
+        default=default,
+        wide=hi > INT32_MAX,
+    )
+
+
+def bound_rules(group: str | None) -> list[Schema]:
+    """CEL rules for the table's bounds (``lower <= upper``) whose fields both sit in ``group``."""
+    rules = []
+    for bound in BOUNDS:
+        lower, upper = BY_NAME[bound.lower], BY_NAME[bound.upper]
+        if lower.crd is None or upper.crd is None:
+            continue
+        if not lower.crd_group == upper.crd_group == group:
+            continue
+        a, b = lower.crd_field, upper.crd_field
+        # TAO strings compare as numbers (CEL cannot parse them exactly; doubles keep the order).
+        check = (
+            f"double(self.{a}) <= double(self.{b})"
+            if lower.unit is Unit.RAO
+            else f"self.{a} <= self.{b}"
+        )
+        if not (lower.crd_default and upper.crd_default):
+            check = both_or_ok(a, b, check)  # optional fields: check only when both are set
+        rules.append(rule(check, f"{a} must not exceed {b}", field_path=f".{a}"))
+    return rules
+
+
+def hyperparameter_properties(group: str | None = None) -> dict[str, Schema]:
+    """The fields of spec.hyperparameters (``group`` None) or of one nested group, table order."""
+    props: dict[str, Schema] = {}
+    for h in HYPERPARAMS:
+        if h.crd is None or h.crd_field is None:
+            continue
+        if h.crd_group == group:
+            props[h.crd_field] = hyperparameter_field(h)
+        elif group is None and h.crd_group is not None and h.crd_group not in props:
+            props[h.crd_group] = obj(
+                GROUPS[h.crd_group],
+                hyperparameter_properties(h.crd_group),
+                rules=bound_rules(h.crd_group),
             )
-        ],
-    )
-
-
-def commit_reveal() -> Schema:
-    """``spec.hyperparameters.commitReveal``: weights are committed, then revealed later."""
-    return obj(
-        "Commit-reveal of weights: validators commit a hash and reveal the weights later, so "
-        "copying weights does not pay.",
-        {
-            "enabled": boolean("Require commit-reveal for weights."),
-            "revealPeriodEpochs": integer(
-                "Epochs between commit and reveal.", minimum=1, maximum=100
-            ),
-        },
-    )
+    return props
 
 
 def hyperparameters() -> Schema:
@@ -79,84 +128,9 @@ def hyperparameters() -> Schema:
         "Subnet hyperparameters, pushed to the chain with the owner key whenever they differ from "
         "it. Unset fields keep the chain's value. Fractions are u16 integers (65535 = 1.0), as "
         "Subtensor stores them.",
-        {
-            "tempo": blocks("Blocks between epochs.", minimum=1, maximum=50_400),
-            "rho": integer("Steepness of the trust sigmoid.", minimum=0, maximum=1000),
-            "kappa": u16(
-                "Consensus majority threshold as a u16 fraction (32767 = 0.5): the stake-weighted "
-                "median weight a miner keeps.",
-                default=DEFAULT_KAPPA,
-            ),
-            "immunityPeriod": blocks(
-                "Blocks after registration during which a neuron cannot be pruned.",
-                maximum=1_000_000,
-            ),
-            "maxAllowedUids": integer(
-                "Maximum number of neurons (UIDs) on the subnet.", minimum=1, maximum=MAX_UIDS
-            ),
-            "maxAllowedValidators": integer(
-                "Maximum number of validator permits; at most maxAllowedUids.",
-                minimum=1,
-                maximum=MAX_UIDS,
-            ),
-            "minAllowedWeights": integer(
-                "Minimum number of weights a validator must set.", minimum=0, maximum=MAX_UIDS
-            ),
-            "maxWeightLimit": u16("Largest single weight as a u16 fraction."),
-            "weightsRateLimit": blocks(
-                "Minimum blocks between two set_weights of one validator.", maximum=1_000_000
-            ),
-            "weightsVersionKey": integer(
-                "Weights version a validator must send.", minimum=0, wide=True
-            ),
-            "activityCutoff": blocks(
-                "Blocks without weights after which a validator counts as inactive.",
-                maximum=1_000_000,
-            ),
-            "bondsMovingAverage": integer(
-                "Bonds EMA factor in parts per million (900000 = 0.9).",
-                minimum=0,
-                maximum=1_000_000,
-            ),
-            "bondsPenalty": u16("Penalty on bonds to weights cut by consensus, as a u16 fraction."),
-            "liquidAlpha": liquid_alpha(),
-            "yumaVersion": integer(
-                "Yuma consensus version: 2 (classic) or 3 (Yuma 3 bonds).", enum=[2, 3]
-            ),
-            "minBurn": tao("Lowest registration burn the chain may ask."),
-            "maxBurn": tao("Highest registration burn the chain may ask."),
-            "targetRegistrationsPerInterval": integer(
-                "Registrations per adjustment interval the burn adjusts towards.",
-                minimum=0,
-                maximum=MAX_UIDS,
-            ),
-            "adjustmentInterval": blocks(
-                "Blocks between burn adjustments.", minimum=1, maximum=1_000_000
-            ),
-            "maxRegistrationsPerBlock": integer(
-                "Registrations accepted in one block.", minimum=0, maximum=MAX_UIDS
-            ),
-            "registrationAllowed": boolean("Whether neurons may register."),
-            "servingRateLimit": blocks("Minimum blocks between two serve_axon.", maximum=1_000_000),
-            "commitReveal": commit_reveal(),
-        },
+        hyperparameter_properties(),
         default={},
-        rules=[
-            rule(
-                both_or_ok(
-                    "maxAllowedValidators",
-                    "maxAllowedUids",
-                    "self.maxAllowedValidators <= self.maxAllowedUids",
-                ),
-                "maxAllowedValidators must not exceed maxAllowedUids",
-                field_path=".maxAllowedValidators",
-            ),
-            rule(
-                both_or_ok("minBurn", "maxBurn", "double(self.minBurn) <= double(self.maxBurn)"),
-                "minBurn must not exceed maxBurn",
-                field_path=".minBurn",
-            ),
-        ],
+        rules=bound_rules(None),
     )
 
 
