@@ -32,6 +32,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -202,7 +203,7 @@ class LocalCluster:
     # ---- lifecycle -------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _locked(self):
+    def _locked(self) -> Iterator[None]:
         """Serialize up/down across processes (parallel test sessions share one cluster)."""
         self.root.parent.mkdir(parents=True, exist_ok=True)
         with open(self.root.parent / f".{self.root.name}.lock", "w") as lock:
@@ -673,7 +674,9 @@ class LocalCluster:
         )  # fmt: skip
         return out.returncode == 0 and out.stdout.split().count("True") >= count
 
-    def _wait(self, state: dict, component: str, deadline: float, ready) -> None:
+    def _wait(
+        self, state: dict, component: str, deadline: float, ready: Callable[[], bool]
+    ) -> None:
         while time.monotonic() < deadline:
             for name, proc in self._children.items():
                 if proc.poll() is not None:

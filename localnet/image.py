@@ -44,6 +44,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from subnetes.localnet import oci
 
@@ -185,7 +186,7 @@ def _file_hash(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _run(args: list[str], *, log_file: Path | None = None, **kwargs) -> None:
+def _run(args: list[str], *, log_file: Path | None = None, **kwargs: Any) -> None:
     """Run a command; on failure raise with its output's tail."""
     proc = subprocess.run(args, capture_output=True, text=True, check=False, **kwargs)
     if log_file is not None:

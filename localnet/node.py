@@ -21,6 +21,7 @@ import json
 import os
 import signal
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -455,7 +456,7 @@ def import_image(ctr: str, socket: Path, archive: Path) -> None:
     )  # fmt: skip
 
 
-def node_ready(kubectl, name: str) -> bool:
+def node_ready(kubectl: Callable[..., subprocess.CompletedProcess[str]], name: str) -> bool:
     """True once the node is registered and Ready (its runtime and CNI are up)."""
     out = kubectl(
         "get", "node", name, "-o", "jsonpath={.status.conditions[?(@.type=='Ready')].status}"

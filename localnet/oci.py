@@ -21,6 +21,7 @@ import tarfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 MEDIA_INDEX = "application/vnd.oci.image.index.v1+json"
 MEDIA_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -60,12 +61,12 @@ class Layer:
 class _HashingWriter:
     """A write-only file that hashes and counts what passes through to ``raw``."""
 
-    def __init__(self, raw) -> None:
+    def __init__(self, raw: BinaryIO) -> None:
         self.raw = raw
         self.sha = hashlib.sha256()
         self.size = 0
 
-    def write(self, data) -> int:
+    def write(self, data: bytes) -> int:
         self.sha.update(data)
         self.size += len(data)
         self.raw.write(data)
@@ -115,6 +116,7 @@ def write_layer_tar(
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("wb", buffering=_CHUNK) as raw:
         sink = _HashingWriter(raw)
+        # typeshed wants read/seek/close on any fileobj; mode "w" only writes and tells.
         with tarfile.open(fileobj=sink, mode="w", format=tarfile.PAX_FORMAT) as tar:  # type: ignore[call-overload]
             for rel in _walk(root, skip):
                 path = root / rel
@@ -235,12 +237,13 @@ def write_oci_archive(
     plain OCI tools. Written to a temporary file and renamed, so a reader never sees half.
     """
     config_bytes = _canonical(config)
-    manifest = {
+    config_digest = _digest(config_bytes)
+    manifest: dict[str, object] = {
         "schemaVersion": 2,
         "mediaType": MEDIA_MANIFEST,
         "config": {
             "mediaType": MEDIA_CONFIG,
-            "digest": _digest(config_bytes),
+            "digest": config_digest,
             "size": len(config_bytes),
         },
         "layers": [
@@ -283,7 +286,7 @@ def write_oci_archive(
             info.size, info.mode, info.mtime = layer.size, 0o644, _ARCHIVE_MTIME
             with layer.path.open("rb") as fh:
                 tar.addfile(info, fh)
-        _add_bytes(tar, _blob_name(manifest["config"]["digest"]), config_bytes)
+        _add_bytes(tar, _blob_name(config_digest), config_bytes)
         _add_bytes(tar, _blob_name(manifest_digest), manifest_bytes)
         _add_bytes(tar, "index.json", _canonical(index))
     os.replace(tmp, out)
