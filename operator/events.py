@@ -176,24 +176,26 @@ async def repair_subnet(rt: Runtime, netuid: int) -> set[Key] | None:
     except Exception as e:
         log.debug("repair of netuid %s skipped: %s", netuid, e)
         return None
-    if sub is None:
+    mine = {
+        hotkey: key
+        for hotkey, key in rt.indexes.hotkeys.items()
+        if (st := rt.indexes.status.get(key) or {}).get("netuid") == netuid
+        and st.get("phase") == REGISTERED
+    }
+    if sub is None:  # the Subnet's reconcile (and its neurons') handle a subnet gone
         skey = rt.indexes.netuids.get(netuid)
         if skey is not None:
             rt.kick(skey)
-        return set()
+        return set(mine.values())
     rows = mg.get("neurons", [])
     epoch = int(sub.get("last_epoch_block") or 0)
     if epoch:
         await apply_epoch(rt, netuid, epoch, rows, time.monotonic())
     on_chain = {r["hotkey"]: int(r["uid"]) for r in rows}
-    covered: set[Key] = set()
-    for hotkey, key in list(rt.indexes.hotkeys.items()):
-        st = rt.indexes.status.get(key) or {}
-        if st.get("netuid") == netuid and st.get("phase") == REGISTERED:
-            covered.add(key)
-            if on_chain.get(hotkey) != st.get("uid"):
-                rt.kick(key)  # pruned (maybe while the operator was down): the reconcile decides
-    return covered
+    for hotkey, key in mine.items():
+        if on_chain.get(hotkey) != (rt.indexes.status.get(key) or {}).get("uid"):
+            rt.kick(key)  # pruned (maybe while the operator was down): the reconcile decides
+    return set(mine.values())
 
 
 class Repair:

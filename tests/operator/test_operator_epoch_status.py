@@ -239,3 +239,33 @@ def test_repair_rebuilds_status_the_watch_reports_after_the_connection() -> None
     st = rt.indexes.status[key]
     assert st["totalEmission"] == "0.000000777" and st["lastEpochBlock"] == 198
     assert st["lastWeightsBlock"] == 150 and st["lastEmission"] == "0.000000007"
+
+
+def test_repair_of_a_subnet_gone_from_the_chain_is_not_repeated_every_block() -> None:
+    """A neuron whose subnet the chain no longer has is covered (its reconcile and the Subnet's
+    handle it): catch_up does not ask the chain again on every block."""
+
+    class GoneChain(FakeChain):
+        async def subnet(self, netuid: int) -> None:  # type: ignore[override]
+            self.calls.append("subnet")
+            return None
+
+    chain = GoneChain([])
+    rt = Runtime(Config(), kube=RecordingKube(), chain=chain)  # type: ignore[arg-type]
+    key = ("Miner", "ns", "m-0")
+
+    async def go() -> None:
+        repair = events.Repair(rt)
+        await repair.connect()
+        rt.indexes.hotkeys["hk-0"] = key
+        rt.indexes.status[key] = {
+            "phase": "Registered",
+            "netuid": 1,
+            "uid": 0,
+            "registeredBlock": 50,
+        }
+        for _ in range(3):
+            await repair.catch_up()
+
+    asyncio.run(go())
+    assert chain.calls == ["head", "subnet"]
