@@ -6,15 +6,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from prometheus_client import generate_latest
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from subnetes.wire.blocks import BlockRow, SubmitResult
+from subnetes.wire.events import Event
+from subnetes.wire.rows import MetagraphRow, NeuronRow
 from subnetes.wire.signing import MAX_EXTRINSIC_BYTES
 from subnetes.wire.ss58 import is_ss58
 
@@ -84,6 +87,34 @@ def _openapi_errors_are_400(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+# Any event, told apart by its ``type`` (the payload types are declared in subnetes.wire.events).
+AnyEvent = Annotated[Event, Field(discriminator="type")]
+SCHEMA_REF = "#/components/schemas/{model}"
+
+
+def _openapi_events(schema: dict[str, Any]) -> dict[str, Any]:
+    """Declare the SSE stream's payload: every event type of subnetes.wire.events, generated
+    from the types into ``components`` (a streaming route has no response model of its own)."""
+    ev = TypeAdapter(AnyEvent).json_schema(ref_template=SCHEMA_REF)
+    comps = schema.setdefault("components", {}).setdefault("schemas", {})
+    comps.update(ev.pop("$defs", {}))
+    comps["Event"] = ev
+    route = schema.get("paths", {}).get("/v1/events", {}).get("get")
+    if route:
+        content = route["responses"]["200"].setdefault("content", {})
+        content["text/event-stream"] = {
+            "schema": {"type": "string", "description": "SSE messages; data: one Event as JSON"},
+            "x-event-data": {"$ref": SCHEMA_REF.format(model="Event")},
+        }
+    return schema
+
+
+def ok(model: Any, description: str = "OK") -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entry documenting a 200 body of a wire type (the handler returns
+    the plain dict: documented, not re-validated, so large metagraphs cost nothing extra)."""
+    return {200: {"model": model, "description": description}}
+
+
 # Endpoints that never read chain state: they answer while a block is being built.
 UNGATED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
@@ -116,12 +147,14 @@ def create_app(node: Node) -> FastAPI:
         if app.openapi_schema is None:
             from fastapi.openapi.utils import get_openapi
 
-            app.openapi_schema = _openapi_errors_are_400(
-                get_openapi(
-                    title=app.title,
-                    version=app.version,
-                    description=app.description,
-                    routes=app.routes,
+            app.openapi_schema = _openapi_events(
+                _openapi_errors_are_400(
+                    get_openapi(
+                        title=app.title,
+                        version=app.version,
+                        description=app.description,
+                        routes=app.routes,
+                    )
                 )
             )
         return app.openapi_schema
@@ -156,7 +189,7 @@ def create_app(node: Node) -> FastAPI:
             }
         },
         responses={
-            200: {"description": "in a committed block"},
+            **ok(SubmitResult, "in a committed block"),
             202: {"description": "queued"},
             **errors(400, 401, 403, 409, 413, 422, 503),
         },
@@ -231,11 +264,11 @@ def create_app(node: Node) -> FastAPI:
         v = views.network(st())
         return {"block": v["block"], "lock_cost": v["lock_cost"]}
 
-    @app.get("/v1/blocks/latest")
-    async def latest_block() -> dict[str, Any]:
+    @app.get("/v1/blocks/latest", responses=ok(BlockRow))
+    async def latest_block() -> Any:
         return node.ledger.head.to_json()
 
-    @app.get("/v1/blocks/{number}", responses=errors(404))
+    @app.get("/v1/blocks/{number}", responses={**ok(BlockRow), **errors(404)})
     async def block(number: int = BlockNumber) -> Any:
         rec = node.block(number) if number <= node.ledger.head.number else None
         return rec.to_json() if rec else not_found(f"no block {number}")
@@ -274,14 +307,14 @@ def create_app(node: Node) -> FastAPI:
         s = subnet_or_404(netuid)
         return s if isinstance(s, JSONResponse) else s.hp.to_json()
 
-    @app.get("/v1/subnets/{netuid}/metagraph", responses=errors(404))
+    @app.get("/v1/subnets/{netuid}/metagraph", responses={**ok(MetagraphRow), **errors(404)})
     async def metagraph(netuid: int = NetUid) -> Any:
         """Every UID with hotkey, stake, rank, trust, consensus, incentive, dividends, emission,
         validator permit, axon, registration block and immunity."""
         s = subnet_or_404(netuid)
         return s if isinstance(s, JSONResponse) else views.metagraph(st(), s)
 
-    @app.get("/v1/subnets/{netuid}/neurons/{uid}", responses=errors(404))
+    @app.get("/v1/subnets/{netuid}/neurons/{uid}", responses={**ok(NeuronRow), **errors(404)})
     async def neuron(netuid: int = NetUid, uid: int = Path(ge=0, le=65535)) -> Any:
         """One metagraph row (the same fields as a row of the metagraph), for readers that
         need one UID rather than the whole subnet."""

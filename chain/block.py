@@ -8,6 +8,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from subnetes.wire.rows import EpochUidRow
+
 from .codec import obj_hash
 from .context import Ctx
 from .emission import block_emission, owner_cut, split_dividends, subnet_block_emission
@@ -17,6 +19,7 @@ from .extrinsic import Extrinsic, apply_extrinsic
 from .registration import adjust_burn
 from .state import ROOT_NETUID, State, Subnet
 from .subnets import update_shares
+from .views import uid_scores
 
 
 @dataclass
@@ -149,7 +152,7 @@ def apply_epoch_result(
         st.account_mut(s.owner_coldkey).balance += cut
         minted += cut
     st.globals_mut().issuance += minted
-    uids = []
+    uids: list[EpochUidRow] = []
     for uid in range(len(s.neurons)):
         n = st.neuron_mut(netuid, uid)
         n.active = r.active[uid]
@@ -161,25 +164,11 @@ def apply_epoch_result(
         n.total_emission += n.emission  # per registration: a new hotkey starts a fresh Neuron
         n.bonds = r.bonds.get(uid, {})
         uids.append(
-            {
-                "uid": uid,
-                "hotkey": n.hotkey,
-                "stake": st.stake_of(n.hotkey),
-                "active": n.active,
-                "validator_permit": n.validator_permit,
-                "rank": n.rank,
-                "trust": n.trust,
-                "consensus": n.consensus,
-                "incentive": n.incentive,
-                "dividends": n.dividends,
-                "validator_trust": n.validator_trust,
-                "pruning_score": n.pruning_score,
-                "emission": n.emission,
-                "total_emission": n.total_emission,
-                "weights_block": n.weights_block,
-                "server_emission": r.server_emission[uid],
-                "validator_emission": r.validator_emission[uid],
-            }
+            EpochUidRow(
+                **uid_scores(st, n),
+                server_emission=r.server_emission[uid],
+                validator_emission=r.validator_emission[uid],
+            )
         )
     st.subnet_mut(netuid).last_epoch_block = ctx.block
     ctx.emit(

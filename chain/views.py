@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, cast
+
+from subnetes.wire.rows import AxonRow, MetagraphRow, NeuronRow, UidScores
 
 from .emission import block_emission
 from .registration import is_immune
-from .state import ROOT_NETUID, State, Subnet
+from .state import ROOT_NETUID, Neuron, State, Subnet
 from .subnets import current_lock_cost
 from .units import SHARE_ONE
 
@@ -95,37 +97,46 @@ def subnet(st: State, s: Subnet) -> dict[str, Any]:
     }
 
 
-def metagraph(st: State, s: Subnet) -> dict[str, Any]:
+def metagraph(st: State, s: Subnet) -> MetagraphRow:
+    """A subnet's metagraph: one :class:`NeuronRow` per UID."""
     rows = [neuron(st, s, n.uid) for n in s.neurons]
     return {"netuid": s.netuid, "block": st.g.block, "n": len(rows), "neurons": rows}
 
 
-def neuron(st: State, s: Subnet, uid: int) -> dict[str, Any]:
-    """One metagraph row: UID ``uid`` of subnet ``s`` (the caller checks that it exists)."""
-    now = st.g.block
-    n = s.neurons[uid]
-    h = st.hotkeys.get(n.hotkey)
+def uid_scores(st: State, n: Neuron) -> UidScores:
+    """The fields a metagraph row and an epoch-result row share, built in this one place."""
     return {
         "uid": n.uid,
         "hotkey": n.hotkey,
-        "coldkey": h.owner if h else None,
-        "stake": h.total_stake if h else 0,
+        "stake": st.stake_of(n.hotkey),
+        "active": n.active,
+        "validator_permit": n.validator_permit,
         "rank": n.rank,
         "trust": n.trust,
         "consensus": n.consensus,
         "incentive": n.incentive,
         "dividends": n.dividends,
         "validator_trust": n.validator_trust,
+        "pruning_score": n.pruning_score,
         "emission": n.emission,
         "total_emission": n.total_emission,
-        "pruning_score": n.pruning_score,
-        "validator_permit": n.validator_permit,
-        "active": n.active,
-        "last_update": n.last_update,
         "weights_block": n.weights_block,
+    }
+
+
+def neuron(st: State, s: Subnet, uid: int) -> NeuronRow:
+    """One metagraph row: UID ``uid`` of subnet ``s`` (the caller checks that it exists)."""
+    now = st.g.block
+    n = s.neurons[uid]
+    h = st.hotkeys.get(n.hotkey)
+    axon = cast(AxonRow, dataclasses.asdict(n.axon)) if n.axon else None
+    return {
+        **uid_scores(st, n),
+        "coldkey": h.owner if h else None,
+        "last_update": n.last_update,
         "registered_at": n.registered_at,
         "immune_until": n.registered_at + s.hp.immunity_period,
         "immune": is_immune(now, n.registered_at, s.hp.immunity_period),
-        "axon": dataclasses.asdict(n.axon) if n.axon else None,
+        "axon": axon,
         "weights": sorted(n.weights.items()),
     }

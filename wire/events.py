@@ -8,10 +8,12 @@ The payload types below are ``TypedDict``s, so the chain keeps emitting plain di
 readers, the type checker and the OpenAPI document see one declaration per kind.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations``: TypedDict must see NotRequired[...] unquoted
+# to tell optional keys from required ones.
 from enum import StrEnum
-from typing import Literal, NotRequired, TypedDict
+from typing import Literal, NotRequired
+
+from typing_extensions import TypedDict  # pydantic reads typing.TypedDict only on Python >= 3.12
 
 from .rows import EpochUidRow
 

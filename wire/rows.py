@@ -7,9 +7,9 @@ rao (int); rank/trust/consensus/incentive/dividends/validator_trust/pruning_scor
 fractions (parts of 65535); block numbers are ints, ``-1`` meaning "never".
 """
 
-from __future__ import annotations
-
-from typing import TypedDict
+# No ``from __future__ import annotations``: TypedDict must see NotRequired[...] unquoted
+# to tell optional keys from required ones.
+from typing_extensions import TypedDict  # pydantic reads typing.TypedDict only on Python >= 3.12
 
 
 class AxonRow(TypedDict):
@@ -23,26 +23,33 @@ class AxonRow(TypedDict):
     version: int
 
 
-class NeuronRow(TypedDict):
-    """One UID of a subnet's metagraph (``GET /v1/subnets/{netuid}/metagraph``)."""
+class UidScores(TypedDict):
+    """What an epoch decides for one UID: the fields a metagraph row and an epoch-result row
+    share (declared once here, built once by ``subnetes.chain.views.uid_scores``)."""
 
     uid: int
     hotkey: str
-    coldkey: str | None
-    stake: int
+    stake: int  # rao staked on the hotkey (all coldkeys)
+    active: bool
+    validator_permit: bool
     rank: int
     trust: int
     consensus: int
     incentive: int
     dividends: int
     validator_trust: int
+    pruning_score: int
     emission: int  # rao this UID earned in its subnet's last epoch
     total_emission: int  # rao, cumulative over this registration's epochs
-    pruning_score: int
-    validator_permit: bool
-    active: bool
-    last_update: int  # block of the last set_weights, or of the registration
     weights_block: int  # block of the last set_weights (or commit); -1: never
+
+
+class NeuronRow(UidScores):
+    """One UID of a subnet's metagraph (``GET /v1/subnets/{netuid}/metagraph`` and
+    ``GET /v1/subnets/{netuid}/neurons/{uid}``)."""
+
+    coldkey: str | None
+    last_update: int  # block of the last set_weights, or of the registration
     registered_at: int
     immune_until: int
     immune: bool
@@ -59,23 +66,10 @@ class MetagraphRow(TypedDict):
     neurons: list[NeuronRow]
 
 
-class EpochUidRow(TypedDict):
-    """One UID's outcome of an epoch (in the ``EpochResult`` event's ``uids``)."""
+class EpochUidRow(UidScores):
+    """One UID's outcome of an epoch (in the ``EpochResult`` event's ``uids``): its scores
+    after the epoch, and the parts of this epoch's emission it earned serving (incentive) and
+    validating (dividends)."""
 
-    uid: int
-    hotkey: str
-    stake: int
-    active: bool
-    validator_permit: bool
-    rank: int
-    trust: int
-    consensus: int
-    incentive: int
-    dividends: int
-    validator_trust: int
-    pruning_score: int
-    emission: int  # rao this epoch (server_emission + validator_emission)
-    total_emission: int  # rao, cumulative over this registration's epochs (this one included)
-    weights_block: int  # block of the last set_weights (or commit); -1: never
-    server_emission: int
-    validator_emission: int
+    server_emission: int  # rao
+    validator_emission: int  # rao
