@@ -2,13 +2,19 @@
 
 The owner hotkey identifies the subnet on chain (it holds UID 0), so a lost status or a restart
 finds the registered netuid by looking the hotkey up before paying any lock cost.
+
+The reconcile is :data:`SUBNET_STEPS`, run in order by :func:`~.steps.run_steps` on one
+:class:`SubnetRun` (as the neuron reconciler in neurons.py); the decisions are pure functions.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
+
+from bittensor_wallet import Keypair
 
 from subnetes.chain.units import SHARE_ONE, parts_to_fraction, rao_to_tao, tao_to_rao
 
@@ -27,6 +33,7 @@ from .status import (
     SubnetView,
     subnet_status,
 )
+from .steps import CONTINUE, Continue, Done, Outcome, Step, Wait, requeue_after, run_steps
 from .tracing import tracer
 
 log = logging.getLogger("subnetes.operator.subnets")
@@ -62,137 +69,256 @@ async def reconcile_subnet(rt: Runtime, ns: str, name: str) -> None:
             metrics.RECONCILE_SECONDS.labels("Subnet").observe(time.perf_counter() - start)
 
 
-async def _reconcile(rt: Runtime, ns: str, name: str) -> None:
-    body = await rt.kube.get("Subnet", ns, name)
-    if body is None or body["metadata"].get("deletionTimestamp"):
-        return
-    spec: dict[str, Any] = body.get("spec") or {}
-    old: dict[str, Any] = body.get("status") or {}
-    gen = body["metadata"].get("generation")
-    delay = rt.config.retry_delay
-    if not old.get("conditions"):
-        first = {"phase": PENDING, "conditions": c.first_visit(gen, c.now_rfc3339())}
-        await write_status(rt, "Subnet", ns, name, old, first)
-        old = first
-    base: dict[str, Any] = {"generation": gen, "netuid": old.get("netuid")}
+# -- the run's record ---------------------------------------------------------------------------
 
-    async def finish(
-        view: SubnetView, retry: float | None = None, extra: list | None = None
-    ) -> None:
-        new = subnet_status(view, old, c.now_rfc3339())
-        if extra:
-            new["conditions"] = c.merge(new["conditions"], extra)
-        await write_status(rt, "Subnet", ns, name, old, new)
-        if retry is not None:
-            raise Retry(retry)
 
-    # -- keys ---------------------------------------------------------------------------------
-    ck_name = spec["ownerColdkeySecretRef"]["name"]
-    ck_data = await rt.kube.secret_data(ns, ck_name)
-    if ck_data is None:
-        msg = f"Secret {ck_name} (spec.ownerColdkeySecretRef) does not exist."
-        return await finish(
-            SubnetView(phase=FAILED, problem=("SecretNotFound", msg), **base), delay
-        )
-    try:
-        coldkey = coldkey_from_secret(ck_name, ck_data)
-    except SecretKeyError as e:
-        return await finish(SubnetView(phase=FAILED, problem=(e.reason, str(e)), **base), delay)
-    ref = (spec.get("ownerHotkeySecretRef") or {}).get("name")
-    hk_name = ref or old.get("ownerHotkeySecretName") or owner_hotkey_secret_name(name)
-    hk_data = await rt.kube.secret_data(ns, hk_name)
-    if hk_data is None and ref:
-        msg = f"Secret {hk_name} (spec.ownerHotkeySecretRef) does not exist."
-        return await finish(
-            SubnetView(phase=FAILED, problem=("SecretNotFound", msg), **base), delay
-        )
-    if hk_data is None:
-        hk_data, _created = await create_hotkey_secret(rt, body, ns, hk_name)
-    try:
-        hotkey = hotkey_from_secret(hk_name, hk_data)
-    except SecretKeyError as e:
-        return await finish(SubnetView(phase=FAILED, problem=(e.reason, str(e)), **base), delay)
-    base |= {
-        "owner_coldkey": coldkey.ss58_address,
-        "owner_hotkey": hotkey.ss58_address,
-        "owner_hotkey_secret": hk_name,
-    }
+@dataclass
+class SubnetRun:
+    """What one reconcile of a Subnet has learned so far; the steps fill it in order.
 
-    # -- registration: look the owner hotkey up first -------------------------------------------
+    ``netuid`` starts from the last status (views carry it) until the chain says which netuid
+    the owner hotkey holds (``found``). ``refused`` is None until the hyperparameter step ran.
+    """
+
+    body: dict[str, Any]
+    old: dict[str, Any]
+    delay: float  # config.retry_delay: the wait after a problem
+    netuid: int | None = None
+    found: int | None = None  # the netuid the chain says the owner hotkey holds UID 0 of
+    coldkey: Keypair | None = None
+    hotkey: Keypair | None = None
+    hotkey_secret: str | None = None
+    refused: list[str] | None = None  # hyperparameters the chain refused ("name: error")
+    subnet: dict[str, Any] | None = None  # the chain's view of the registered subnet
+    metagraph: dict[str, Any] | None = None
+
+    @classmethod
+    def begin(cls, body: dict[str, Any], old: dict[str, Any], delay: float) -> SubnetRun:
+        """A run of ``body`` whose current status is ``old``."""
+        return cls(body=body, old=old, delay=delay, netuid=old.get("netuid"))
+
+    @property
+    def ns(self) -> str:
+        return self.body["metadata"]["namespace"]
+
+    @property
+    def name(self) -> str:
+        return self.body["metadata"]["name"]
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        return self.body.get("spec") or {}
+
+    @property
+    def generation(self) -> int | None:
+        return self.body["metadata"].get("generation")
+
+    def view(self, phase: str, **fields: Any) -> SubnetView:
+        """A view with the carried facts (netuid, owner keys once known) and ``fields``."""
+        owner: dict[str, Any] = {}
+        if self.coldkey is not None and self.hotkey is not None:
+            owner = {
+                "owner_coldkey": self.coldkey.ss58_address,
+                "owner_hotkey": self.hotkey.ss58_address,
+                "owner_hotkey_secret": self.hotkey_secret,
+            }
+        fields.setdefault("netuid", self.netuid)
+        return SubnetView(generation=self.generation, phase=phase, **owner, **fields)
+
+
+SubnetOutcome = Outcome[SubnetView]
+
+
+# -- pure decisions ------------------------------------------------------------------------------
+
+
+def secret_missing(run: SubnetRun, secret: str, field: str) -> Wait:
+    """Failed on a Secret the spec names that does not exist."""
+    msg = f"Secret {secret} ({field}) does not exist."
+    return Wait(run.view(FAILED, problem=("SecretNotFound", msg)), run.delay)
+
+
+def key_unusable(run: SubnetRun, e: SecretKeyError) -> Wait:
+    """Failed on a Secret whose key cannot be read."""
+    return Wait(run.view(FAILED, problem=(e.reason, str(e))), run.delay)
+
+
+def removed(run: SubnetRun, block: int) -> SubnetOutcome:
+    """Registered before (per the last status), not on the chain now: Deregistered for good."""
+    msg = "The subnet was removed from the chain; delete and re-create the resource to register again."
+    view = run.view(
+        DEREGISTERED,
+        deregistered_block=block,
+        deregistration_reason=run.old.get("deregistrationReason") or "Pruned",
+        problem=("Deregistered", msg),
+    )
+    return Done(view)
+
+
+def was_registered(run: SubnetRun) -> bool:
+    """Whether the last status says the subnet was on the chain (now or until pruned)."""
+    return run.old.get("phase") in (REGISTERED, DEREGISTERED) and run.old.get("netuid") is not None
+
+
+def lock_gate(run: SubnetRun, lock: int) -> SubnetOutcome:
+    """Wait while the lock cost is above spec.registration.maxLockCost."""
+    max_lock = max_lock_cost(run)
+    if max_lock is None or lock <= max_lock:
+        return CONTINUE
+    msg = f"The lock cost is {rao_to_tao(lock)} TAO, above spec.registration.maxLockCost {rao_to_tao(max_lock)} TAO; waiting."
+    return Wait(run.view(PENDING, problem=("LockCostAboveLimit", msg)), run.delay)
+
+
+def max_lock_cost(run: SubnetRun) -> int | None:
+    """spec.registration.maxLockCost in rao; None when unset."""
+    text = (run.spec.get("registration") or {}).get("maxLockCost")
+    return tao_to_rao(text) if text else None
+
+
+def network_refused(run: SubnetRun, e: ChainError) -> Wait:
+    """A refused register_network: Pending on a user's problem, else retried soon."""
+    reason = {
+        "LockCostExceedsLimit": "LockCostAboveLimit",
+        "CannotAffordLockCost": "InsufficientBalance",
+    }.get(e.name)
+    if reason:
+        return Wait(run.view(PENDING, problem=(reason, e.message)), run.delay)
+    progress = ("RegistrationRetrying", f"{e.name}: {e.message}")
+    return Wait(run.view(REGISTERING, progress=progress), min(run.delay, 5.0))
+
+
+def registered_netuid(result: dict[str, Any], owner_hotkey: str) -> int | None:
+    """The netuid from a register_network result's events; None when none is ours."""
     netuid = None
-    for n, uid in (await rt.chain.registrations(hotkey.ss58_address)).items():
-        sub = await rt.chain.subnet(n)
-        if uid == 0 and sub and sub.get("owner_hotkey") == hotkey.ss58_address:
-            netuid = n
-            break
-    if (
-        netuid is None
-        and old.get("phase") in (REGISTERED, DEREGISTERED)
-        and old.get("netuid") is not None
-    ):
-        block = old.get("deregisteredBlock") or await rt.chain.head()
-        if old.get("phase") == REGISTERED:
-            await rt.kube.event(
-                body,
-                "Warning",
-                "Deregistered",
-                f"Netuid {old['netuid']} was removed from the chain at block {block}.",
-            )
-        msg = "The subnet was removed from the chain; delete and re-create the resource to register again."
-        return await finish(
-            SubnetView(
-                phase=DEREGISTERED,
-                deregistered_block=block,
-                deregistration_reason=old.get("deregistrationReason") or "Pruned",
-                problem=("Deregistered", msg),
-                **base,
-            )
-        )
-    if netuid is None:
-        max_text = (spec.get("registration") or {}).get("maxLockCost")
-        max_lock = tao_to_rao(max_text) if max_text else None
-        lock = await rt.chain.lock_cost()
-        if max_lock is not None and lock > max_lock:
-            msg = f"The lock cost is {rao_to_tao(lock)} TAO, above spec.registration.maxLockCost {rao_to_tao(max_lock)} TAO; waiting."
-            return await finish(
-                SubnetView(phase=PENDING, problem=("LockCostAboveLimit", msg), **base), delay
-            )
-        try:
-            res = await rt.chain.register_network(
-                coldkey, hotkey.ss58_address, max_lock_cost=max_lock
-            )
-        except ChainError as e:
-            reason = {
-                "LockCostExceedsLimit": "LockCostAboveLimit",
-                "CannotAffordLockCost": "InsufficientBalance",
-            }.get(e.name)
-            if reason:
-                return await finish(
-                    SubnetView(phase=PENDING, problem=(reason, e.message), **base), delay
-                )
-            return await finish(
-                SubnetView(
-                    phase=REGISTERING,
-                    progress=("RegistrationRetrying", f"{e.name}: {e.message}"),
-                    **base,
-                ),
-                min(delay, 5.0),
-            )
-        for ev in res.get("events", []):
-            if (
-                ev.get("type") == "SubnetRegistered"
-                and ev.get("owner_hotkey") == hotkey.ss58_address
-            ):
-                netuid = int(ev["netuid"])
-        await rt.kube.event(
-            body, "Normal", "Registered", f"Registered the subnet as netuid {netuid}."
-        )
-    assert netuid is not None
+    for ev in result.get("events", []):
+        if ev.get("type") == "SubnetRegistered" and ev.get("owner_hotkey") == owner_hotkey:
+            netuid = int(ev["netuid"])
+    return netuid
 
-    # -- hyperparameters: push spec drift with the owner key ---------------------------------------
+
+def hp_condition(refused: list[str], generation: int | None, now: str) -> c.Condition:
+    """HyperparametersApplied: InSync, or Refused with what the chain refused."""
+    if refused:
+        return c.make(HP_CONDITION, c.FALSE, "Refused", "; ".join(refused)[:4000], generation, now)
+    msg = "The chain's hyperparameters match the spec."
+    return c.make(HP_CONDITION, c.TRUE, "InSync", msg, generation, now)
+
+
+def registered_view(run: SubnetRun) -> SubnetView:
+    """Registered, with the chain's facts about the subnet and its metagraph."""
+    sub, mg = run.subnet or {}, run.metagraph or {}
+    validators = sum(1 for r in mg.get("neurons", []) if r.get("validator_permit"))
+    return run.view(
+        REGISTERED,
+        netuid=run.found,
+        registered_block=sub.get("registered_at"),
+        immunity_end=sub.get("immune_until"),
+        lock_cost_paid_rao=sub.get("lock"),
+        neurons_total=int(mg.get("n", 0)),
+        neurons_validators=validators,
+        max_allowed=int((sub.get("hyperparameters") or {}).get("max_allowed_uids", 0)) or None,
+    )
+
+
+def subnet_new_status(run: SubnetRun, view: SubnetView, now: str) -> dict[str, Any]:
+    """The status to write for ``view``; after the hyperparameter step, with its condition and
+    the chain's emission share and last epoch."""
+    new = subnet_status(view, run.old, now)
+    if run.refused is not None:
+        new["conditions"] = c.merge(
+            new["conditions"], [hp_condition(run.refused, run.generation, now)]
+        )
+    sub = run.subnet or {}
+    if sub.get("emission_share") is not None:
+        new["emissionShare"] = emission_share_fraction(sub["emission_share"])
+    if sub.get("last_epoch_block") is not None:
+        new["lastEpochBlock"] = int(sub["last_epoch_block"])
+    return new
+
+
+# -- the steps -----------------------------------------------------------------------------------
+
+
+async def owner_coldkey(rt: Runtime, run: SubnetRun) -> SubnetOutcome:
+    """The owner coldkey (spec.ownerColdkeySecretRef): pays the lock, sets hyperparameters."""
+    name = run.spec["ownerColdkeySecretRef"]["name"]
+    data = await rt.kube.secret_data(run.ns, name)
+    if data is None:
+        return secret_missing(run, name, "spec.ownerColdkeySecretRef")
+    try:
+        run.coldkey = coldkey_from_secret(name, data)
+    except SecretKeyError as e:
+        return key_unusable(run, e)
+    return CONTINUE
+
+
+async def owner_hotkey(rt: Runtime, run: SubnetRun) -> SubnetOutcome:
+    """The owner hotkey: from spec.ownerHotkeySecretRef, or a Secret of the operator's."""
+    ref = (run.spec.get("ownerHotkeySecretRef") or {}).get("name")
+    name = ref or run.old.get("ownerHotkeySecretName") or owner_hotkey_secret_name(run.name)
+    data = await rt.kube.secret_data(run.ns, name)
+    if data is None and ref:
+        return secret_missing(run, name, "spec.ownerHotkeySecretRef")
+    if data is None:
+        data, _created = await create_hotkey_secret(rt, run.body, run.ns, name)
+    try:
+        hotkey = hotkey_from_secret(name, data)
+    except SecretKeyError as e:
+        return key_unusable(run, e)
+    run.hotkey, run.hotkey_secret = hotkey, name
+    return CONTINUE
+
+
+async def chain_lookup(rt: Runtime, run: SubnetRun) -> SubnetOutcome:
+    """The netuid whose UID 0 the owner hotkey holds (looked up before any lock is paid); a
+    subnet registered before and gone now is Deregistered."""
+    assert run.hotkey is not None
+    ss58 = run.hotkey.ss58_address
+    for netuid, uid in (await rt.chain.registrations(ss58)).items():
+        sub = await rt.chain.subnet(netuid)
+        if uid == 0 and sub and sub.get("owner_hotkey") == ss58:
+            run.found = netuid
+            return CONTINUE
+    if not was_registered(run):
+        return CONTINUE
+    block = run.old.get("deregisteredBlock") or await rt.chain.head()
+    if run.old.get("phase") == REGISTERED:
+        msg = f"Netuid {run.old['netuid']} was removed from the chain at block {block}."
+        await rt.kube.event(run.body, "Warning", "Deregistered", msg)
+    return removed(run, block)
+
+
+async def lock_within_limit(rt: Runtime, run: SubnetRun) -> SubnetOutcome:
+    """Not registered yet: the lock cost now, within spec.registration.maxLockCost."""
+    if run.found is not None:
+        return CONTINUE
+    return lock_gate(run, await rt.chain.lock_cost())
+
+
+async def register_network(rt: Runtime, run: SubnetRun) -> SubnetOutcome:
+    """Not registered yet: register_network, the owner coldkey paying the lock."""
+    if run.found is not None:
+        return CONTINUE
+    assert run.coldkey is not None and run.hotkey is not None
+    try:
+        res = await rt.chain.register_network(
+            run.coldkey, run.hotkey.ss58_address, max_lock_cost=max_lock_cost(run)
+        )
+    except ChainError as e:
+        return network_refused(run, e)
+    run.found = registered_netuid(res, run.hotkey.ss58_address)
+    msg = f"Registered the subnet as netuid {run.found}."
+    await rt.kube.event(run.body, "Normal", "Registered", msg)
+    return CONTINUE
+
+
+async def push_hyperparameters(rt: Runtime, run: SubnetRun) -> SubnetOutcome:
+    """Push spec drift with the owner key; what the chain refuses twice is recorded."""
+    netuid, coldkey = run.found, run.coldkey
+    assert netuid is not None and coldkey is not None
     chain_hp = await rt.chain.hyperparameters(netuid)
     refused: list[str] = []
-    todo = hyperparams.drift(spec.get("hyperparameters"), chain_hp)
+    todo = hyperparams.drift(run.spec.get("hyperparameters"), chain_hp)
     for attempt in range(2):  # a second pass settles order-dependent pairs (min <= max)
         failed = []
         for hp_name, value in todo:
@@ -203,45 +329,57 @@ async def _reconcile(rt: Runtime, ns: str, name: str) -> None:
                 if attempt:
                     refused.append(f"{hp_name}: {e.name} ({e.message})")
         todo = failed
-    now = c.now_rfc3339()
-    hp_cond = (
-        c.make(HP_CONDITION, c.FALSE, "Refused", "; ".join(refused)[:4000], gen, now)
-        if refused
-        else c.make(
-            HP_CONDITION, c.TRUE, "InSync", "The chain's hyperparameters match the spec.", gen, now
-        )
-    )
+    run.refused = refused
+    return CONTINUE
 
-    sub = await rt.chain.subnet(netuid) or {}
-    mg = await rt.chain.metagraph(netuid)
-    validators = sum(1 for r in mg.get("neurons", []) if r.get("validator_permit"))
-    view = SubnetView(
-        phase=REGISTERED,
-        registered_block=sub.get("registered_at"),
-        immunity_end=sub.get("immune_until"),
-        lock_cost_paid_rao=sub.get("lock"),
-        neurons_total=int(mg.get("n", 0)),
-        neurons_validators=validators,
-        max_allowed=int((sub.get("hyperparameters") or {}).get("max_allowed_uids", 0)) or None,
-        **(base | {"netuid": netuid}),
-    )
-    new = subnet_status(view, old, now)
-    new["conditions"] = c.merge(new["conditions"], [hp_cond])
-    if sub.get("emission_share") is not None:
-        new["emissionShare"] = emission_share_fraction(sub["emission_share"])
-    if sub.get("last_epoch_block") is not None:
-        new["lastEpochBlock"] = int(sub["last_epoch_block"])
-    became_ready = old.get("phase") != REGISTERED
-    await write_status(rt, "Subnet", ns, name, old, new)
-    rt.indexes.netuids[netuid] = ("Subnet", ns, name)
-    if became_ready:
-        # Neurons waiting for this subnet go now rather than at their next retry.
-        for kind in ("Miner", "Validator"):
-            for obj in await rt.kube.list(kind, ns):
-                if (obj.get("spec") or {}).get("subnetRef", {}).get("name") == name:
-                    rt.kick((kind, ns, obj["metadata"]["name"]))
-    if refused:
-        raise Retry(max(delay, 30.0))
+
+async def subnet_report(rt: Runtime, run: SubnetRun) -> SubnetOutcome:
+    """The end: Registered with the chain's facts; requeued while hyperparameters are refused."""
+    assert run.found is not None
+    run.subnet = await rt.chain.subnet(run.found) or {}
+    run.metagraph = await rt.chain.metagraph(run.found)
+    return Done(registered_view(run), requeue=max(run.delay, 30.0) if run.refused else None)
+
+
+SUBNET_STEPS: tuple[Step[Runtime, SubnetRun, SubnetView], ...] = (
+    owner_coldkey,
+    owner_hotkey,
+    chain_lookup,
+    lock_within_limit,
+    register_network,
+    push_hyperparameters,
+    subnet_report,
+)
+
+
+async def _reconcile(rt: Runtime, ns: str, name: str) -> None:
+    body = await rt.kube.get("Subnet", ns, name)
+    if body is None or body["metadata"].get("deletionTimestamp"):
+        return
+    old: dict[str, Any] = body.get("status") or {}
+    if not old.get("conditions"):
+        gen = body["metadata"].get("generation")
+        first = {"phase": PENDING, "conditions": c.first_visit(gen, c.now_rfc3339())}
+        await write_status(rt, "Subnet", ns, name, old, first)
+        old = first
+    run = SubnetRun.begin(body, old, rt.config.retry_delay)
+    outcome = await run_steps(SUBNET_STEPS, rt, run)
+    if isinstance(outcome, Continue):  # the last step always stops; nothing to write
+        return
+    became_ready = run.old.get("phase") != REGISTERED
+    new = subnet_new_status(run, outcome.view, c.now_rfc3339())
+    await write_status(rt, "Subnet", ns, name, run.old, new)
+    if outcome.view.phase == REGISTERED and run.found is not None:
+        rt.indexes.netuids[run.found] = ("Subnet", ns, name)
+        if became_ready:
+            # Neurons waiting for this subnet go now rather than at their next retry.
+            for kind in ("Miner", "Validator"):
+                for obj in await rt.kube.list(kind, ns):
+                    if (obj.get("spec") or {}).get("subnetRef", {}).get("name") == name:
+                        rt.kick((kind, ns, obj["metadata"]["name"]))
+    after = requeue_after(outcome)
+    if after is not None:
+        raise Retry(after)
 
 
 async def neurons_of(rt: Runtime, ns: str, name: str) -> list[str]:

@@ -1,4 +1,4 @@
-"""The neuron reconciler as ordered steps: the runner, and each decision's outcome on pure inputs."""
+"""The reconcilers as ordered steps: the runner, and each decision's outcome on pure inputs."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bittensor_wallet import Keypair
 
 from subnetes.operator import neurons as n
+from subnetes.operator import subnets as sn
 from subnetes.operator.chainlink import Chain, ChainError
 from subnetes.operator.keys import SecretKeyError
 from subnetes.operator.neurons import NeuronRun
@@ -17,6 +19,7 @@ from subnetes.operator.status import DEREGISTERED, FAILED, PENDING, REGISTERED, 
 from subnetes.operator.steps import CONTINUE, Continue, Done, Wait, requeue_after, run_steps
 
 TAO = 10**9
+ALICE, BOB = Keypair.create_from_uri("//Alice"), Keypair.create_from_uri("//Bob")
 
 
 def make_run(
@@ -307,3 +310,120 @@ def test_operator_uses_only_chain_facade_methods() -> None:
                 used.add((path.name, node.attr))
     assert used, "no chain use found: the scan is broken"
     assert {attr for _, attr in used} <= methods, sorted(u for u in used if u[1] not in methods)
+
+
+# -- the Subnet reconciler's steps ---------------------------------------------------------------
+
+
+def make_subnet_run(
+    old: dict[str, Any] | None = None, spec: dict[str, Any] | None = None, delay: float = 3.0
+) -> sn.SubnetRun:
+    spec = {"ownerColdkeySecretRef": {"name": "owner"}} | (spec or {})
+    body = {"metadata": {"namespace": "ns", "name": "s", "generation": 2}, "spec": spec}
+    return sn.SubnetRun.begin(body, old or {}, delay)
+
+
+def test_subnet_steps_order() -> None:
+    names = [s.__name__ for s in sn.SUBNET_STEPS]
+    assert names == [
+        "owner_coldkey",
+        "owner_hotkey",
+        "chain_lookup",
+        "lock_within_limit",
+        "register_network",
+        "push_hyperparameters",
+        "subnet_report",
+    ]
+
+
+def test_subnet_views_carry_owner_keys_once_both_are_known() -> None:
+    run = make_subnet_run({"netuid": 4})
+    out = sn.secret_missing(run, "owner", "spec.ownerColdkeySecretRef")
+    assert out.view.phase == FAILED and out.after == 3.0 and out.view.netuid == 4
+    assert out.view.problem == (
+        "SecretNotFound", "Secret owner (spec.ownerColdkeySecretRef) does not exist.",
+    )  # fmt: skip
+    assert out.view.owner_hotkey is None
+    run.coldkey, run.hotkey, run.hotkey_secret = ALICE, BOB, "s-owner-hotkey"
+    view = run.view(PENDING)
+    assert (view.owner_coldkey, view.owner_hotkey) == (ALICE.ss58_address, BOB.ss58_address)
+    assert view.owner_hotkey_secret == "s-owner-hotkey"
+    err = SecretKeyError("SecretKeyInvalid", "bad key")
+    assert sn.key_unusable(run, err).view.problem == ("SecretKeyInvalid", "bad key")
+
+
+def test_subnet_removed_from_chain() -> None:
+    for phase, expected in ((REGISTERED, True), (DEREGISTERED, True), (PENDING, False)):
+        assert sn.was_registered(make_subnet_run({"phase": phase, "netuid": 4})) is expected
+    assert not sn.was_registered(make_subnet_run({"phase": REGISTERED}))
+    out = sn.removed(make_subnet_run({"phase": REGISTERED, "netuid": 4}), 90)
+    assert isinstance(out, Done) and out.requeue is None  # for good: no retry
+    assert (out.view.phase, out.view.deregistered_block, out.view.netuid) == (DEREGISTERED, 90, 4)
+    assert out.view.deregistration_reason == "Pruned"
+    kept = make_subnet_run(
+        {"phase": DEREGISTERED, "netuid": 4, "deregistrationReason": "Dissolved"}
+    )
+    assert sn.removed(kept, 90).view.deregistration_reason == "Dissolved"
+
+
+def test_lock_gate() -> None:
+    run = make_subnet_run(spec={"registration": {"maxLockCost": "100"}})
+    assert sn.max_lock_cost(run) == 100 * TAO
+    assert sn.lock_gate(run, 100 * TAO) is CONTINUE
+    out = sn.lock_gate(run, 100 * TAO + 1)
+    assert isinstance(out, Wait) and out.view.phase == PENDING and out.after == 3.0
+    assert out.view.problem is not None and out.view.problem[0] == "LockCostAboveLimit"
+    assert sn.max_lock_cost(make_subnet_run()) is None
+    assert sn.lock_gate(make_subnet_run(), 10**18) is CONTINUE
+
+
+def test_network_refused() -> None:
+    run = make_subnet_run(delay=10.0)
+    out = sn.network_refused(run, ChainError("CannotAffordLockCost", "poor"))
+    assert out.view.phase == PENDING and out.view.problem == ("InsufficientBalance", "poor")
+    assert out.after == 10.0
+    out = sn.network_refused(run, ChainError("Busy", "later"))
+    assert out.view.phase == REGISTERING and out.after == 5.0
+    assert out.view.progress == ("RegistrationRetrying", "Busy: later")
+
+
+def test_registered_netuid() -> None:
+    events = [
+        {"type": "SubnetRegistered", "owner_hotkey": "other", "netuid": 1},
+        {"type": "SubnetRegistered", "owner_hotkey": "me", "netuid": 2},
+        {"type": "NeuronRegistered", "hotkey": "me", "netuid": 3},
+    ]
+    assert sn.registered_netuid({"events": events}, "me") == 2
+    assert sn.registered_netuid({"events": events[:1]}, "me") is None
+
+
+def test_hp_condition_and_final_status() -> None:
+    now = "2026-01-01T00:00:00Z"
+    ok = sn.hp_condition([], 2, now)
+    assert (ok["status"], ok["reason"]) == ("True", "InSync")
+    bad = sn.hp_condition(["tempo: Refused (no)"], 2, now)
+    assert (bad["status"], bad["reason"], bad["message"]) == (
+        "False",
+        "Refused",
+        "tempo: Refused (no)",
+    )
+
+    run = make_subnet_run({"phase": PENDING, "conditions": []})
+    run.coldkey, run.hotkey, run.hotkey_secret, run.found = ALICE, BOB, "hk", 4
+    run.subnet = {
+        "registered_at": 10, "immune_until": 20, "lock": 5, "emission_share": 250_000_000,
+        "last_epoch_block": 30, "hyperparameters": {"max_allowed_uids": 64},
+    }  # fmt: skip
+    run.metagraph = {"n": 3, "neurons": [{"validator_permit": True}, {}, {}]}
+    view = sn.registered_view(run)
+    assert (view.phase, view.netuid, view.neurons_total, view.neurons_validators) == (
+        REGISTERED, 4, 3, 1,
+    )  # fmt: skip
+    assert (view.registered_block, view.immunity_end, view.max_allowed) == (10, 20, 64)
+    # Before the hyperparameter step ran (a wait), no HyperparametersApplied condition.
+    new = sn.subnet_new_status(run, view, now)
+    assert new["lastEpochBlock"] == 30 and new["emissionShare"] == "0.250000"
+    assert not any(c["type"] == sn.HP_CONDITION for c in new["conditions"])
+    run.refused = []
+    new = sn.subnet_new_status(run, view, now)
+    assert any(c["type"] == sn.HP_CONDITION and c["status"] == "True" for c in new["conditions"])
