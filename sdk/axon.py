@@ -148,13 +148,12 @@ class Axon:
             log.warning("metagraph refresh failed", extra={"error": str(e)})
             return False
         self.metagraph = mg
-        registered = mg.by_hotkey(self.hotkey) is not None
+        neuron = mg.by_hotkey(self.hotkey)
+        registered = neuron is not None
         if registered != self._registered:  # report changes, not every refresh
             self._registered = registered
-            if registered:
-                log.info(
-                    "registered", extra={"uid": mg.by_hotkey(self.hotkey).uid, "block": mg.block}
-                )
+            if neuron is not None:
+                log.info("registered", extra={"uid": neuron.uid, "block": mg.block})
             else:
                 log.warning(
                     "hotkey not registered on the subnet; serving anyway and waiting",

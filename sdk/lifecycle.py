@@ -6,7 +6,8 @@ import asyncio
 import logging
 import os
 import signal
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any
 
 log = logging.getLogger("subnetes.sdk.lifecycle")
 
@@ -28,7 +29,7 @@ def install_stop_signals(stop: asyncio.Event) -> None:
 
 
 def run_workload(
-    amain: Callable[[dict[str, str]], Awaitable[int]],
+    amain: Callable[[dict[str, str]], Coroutine[Any, Any, int]],
     env: Mapping[str, str] | None = None,
     name: str = "subnetes.workload",
 ) -> int:

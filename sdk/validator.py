@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -31,9 +31,22 @@ log = logging.getLogger("subnetes.sdk.validator")
 class SubnetLogic(Protocol):
     """What a subnet's validator asks miners and how it scores the answers."""
 
-    route: str
-    response_model: type[BaseModel]
-    timeout_s: float
+    # Read-only members, so a plain class attribute (``response_model = MyResponse``, a
+    # subclass of BaseModel) satisfies them.
+    @property
+    def route(self) -> str:
+        """The miners' route that tasks are sent to."""
+        ...
+
+    @property
+    def response_model(self) -> type[BaseModel]:
+        """The pydantic model of a miner's answer."""
+        ...
+
+    @property
+    def timeout_s(self) -> float:
+        """How long to wait for each miner's answer."""
+        ...
 
     def make_task(self) -> tuple[BaseModel, Any]:
         """A fresh request and the private context needed to score answers to it."""
@@ -261,7 +274,7 @@ class Validator:
         )
         return self._weights_result("ok")
 
-    def _give_up_after(self, attempts: int):
+    def _give_up_after(self, attempts: int) -> Callable[[BaseException], None]:
         count = [0]
 
         def on_retry(_e: BaseException) -> None:

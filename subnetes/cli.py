@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import cast
 
 import click
 
@@ -81,7 +82,8 @@ def _add_wallet_commands(root: click.Group) -> None:
 
         client = Client(field_manager="subnetes-cli")
         for key in keys:
-            client.apply(Secret.from_dict(key.manifest), force=True)
+            # lightkube annotates from_dict as returning DictMixin; it returns a Secret.
+            client.apply(cast(Secret, Secret.from_dict(key.manifest)), force=True)
             meta = key.manifest["metadata"]
             click.echo(f"secret/{meta['name']} in {meta['namespace']}: {key.ss58}")
 

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .challenge import Challenge, operands
 
+if TYPE_CHECKING:  # imported lazily at run time (see _matmul)
+    import jax
+
 
 @functools.cache
-def _matmul():
+def _matmul() -> Callable[[np.ndarray, np.ndarray], jax.Array]:
     import jax
     import jax.numpy as jnp
 
