@@ -531,3 +531,109 @@ def test_validator_stake_follows_spec_and_keeps_dividends(
         e["reason"] == "StakeRemoved" and "Returned 65.000000000 TAO" in e["message"] for e in mine
     ), [(e["reason"], e["message"]) for e in mine]
     assert any(e["reason"] == "StakeAdded" for e in mine)
+
+
+def test_status_totals_equal_the_chain_after_an_outage(
+    cluster: LocalCluster, namespace: str, env: dict
+) -> None:
+    """The operator is stopped across several epochs and started again: every Miner's and
+    Validator's totalEmission equals the chain's per-registration total_emission exactly (the
+    epochs it never saw included), and the Validator's lastWeightsBlock is its weights_block.
+    (Adding up the epochs it saw, as status used to, under-counts for good.)"""
+    from subnetes.chain.units import rao_to_tao, tao_to_rao
+    from subnetes.wire.events import EventKind
+
+    op: OperatorProcess = env["operator"]
+    dbg = op.output
+    subnet = small_subnet(namespace)
+    subnet["spec"]["hyperparameters"] = {"tempo": 10, "maxAllowedUids": 8}
+    validator = {
+        "apiVersion": "subnetes.io/v1alpha1",
+        "kind": "Validator",
+        "metadata": {"name": "v", "namespace": namespace},
+        "spec": {
+            "subnetRef": {"name": "tiny"},
+            "coldkeySecretRef": {"name": "validator-coldkey"},
+            "stake": "100",
+            "registration": {"maxBurn": "1"},
+            "template": {"spec": {"containers": [{"name": "validator", "image": "example/v:1"}]}},
+        },
+    }
+    names = ("m-a", "m-b")
+    cluster.apply_manifests([subnet, validator] + [miner(namespace, n, "Stop") for n in names])
+
+    def neurons() -> dict[str, dict]:
+        return status_of(get_all(cluster, namespace, "miners")) | status_of(
+            get_all(cluster, namespace, "validators")
+        )
+
+    def all_ready() -> dict | None:
+        sts = neurons()
+        ok = len(sts) == 3 and all(cond(s, "Ready").get("status") == "True" for s in sts.values())
+        return sts if ok else None
+
+    sts = wait_for("3 neurons Ready", all_ready, 120, debug=dbg)
+    netuid = sts["v"]["netuid"]
+    raw = cluster.kubectl(
+        "get", "secret", "v-hotkey", "-n", namespace, "-o", "jsonpath={.data.hotkey}", check=True
+    ).stdout
+    from bittensor_wallet.keyfile import deserialize_keypair_from_keyfile_data
+
+    vkey = deserialize_keypair_from_keyfile_data(base64.b64decode(raw))
+
+    with ChainClient(env["chain"].endpoint) as client:
+
+        def row_of(uid: int) -> dict:
+            return next(r for r in client.metagraph(netuid)["neurons"] if r["uid"] == uid)
+
+        wait_for("validator permit", lambda: row_of(sts["v"]["uid"])["validator_permit"], 60)
+        client.set_weights(vkey, netuid, [sts[n]["uid"] for n in names], [65535, 30000])
+
+        def earning() -> dict | None:
+            cur = neurons()
+            ok = all(float(cur[n].get("totalEmission", 0)) > 0 for n in names)
+            return cur if ok and cur["v"].get("lastWeightsBlock") is not None else None
+
+        before = wait_for("emission and lastWeightsBlock in status", earning, 60, debug=dbg)
+
+        # The outage: at least three epochs the operator never sees.
+        op.stop()
+        stopped_at = int(client.subnet(netuid)["last_epoch_block"])
+        wait_for(
+            "three epochs while the operator is down",
+            lambda: int(client.subnet(netuid)["last_epoch_block"]) >= stopped_at + 3 * 11,
+            60,
+        )
+        restart_epoch = int(client.subnet(netuid)["last_epoch_block"])
+        op.start()
+
+        def chain_row(status: dict) -> dict:
+            """The status's neuron in the EpochResult of the epoch the status reflects."""
+            block = client.block(int(status["lastEpochBlock"]))
+            ev = next(
+                e
+                for e in block["events"]
+                if e["type"] == EventKind.EPOCH_RESULT and e["netuid"] == netuid
+            )
+            return next(r for r in ev["uids"] if r["uid"] == status["uid"])
+
+        def equal_to_chain() -> dict | None:
+            cur = neurons()
+            if any(int(s.get("lastEpochBlock") or 0) < restart_epoch for s in cur.values()):
+                return None
+            for s in cur.values():
+                if s.get("totalEmission") != rao_to_tao(chain_row(s)["total_emission"]):
+                    return None
+            return cur
+
+        after = wait_for("status totals equal the chain's", equal_to_chain, 90, debug=dbg)
+        for n in names:
+            row = chain_row(after[n])
+            # The epochs missed while down are in the total: more than the old status plus the
+            # last epoch (all the old repair added).
+            assert row["total_emission"] > tao_to_rao(before[n]["totalEmission"]) + row["emission"]
+            assert row["hotkey"] == after[n]["hotkey"]
+        vrow = chain_row(after["v"])
+        assert vrow["weights_block"] >= 0
+        assert after["v"]["lastWeightsBlock"] == vrow["weights_block"]
+    assert "Traceback" not in op.output(), op.output()[-4000:]
