@@ -28,7 +28,7 @@ def kernel_params(params: SubnetParams, dtype: Any = "float64") -> KernelParams:
     return KernelParams(
         tempo=np.asarray(params.tempo, i32),
         activity_cutoff=np.asarray(params.activity_cutoff, i32),
-        max_validators=np.asarray(params.max_validators, i32),
+        max_allowed_validators=np.asarray(params.max_allowed_validators, i32),
         yuma3=np.asarray(params.yuma_version) == 3,
         liquid_alpha=np.asarray(params.liquid_alpha_enabled, bool),
         bonds_reset_enabled=np.asarray(params.bonds_reset_enabled, bool),
@@ -105,7 +105,7 @@ def run_epochs(
     f = resolve_dtype(dtype)
     n_sub, v, n = check_shapes(inputs, params)
     x, p = prepare(inputs, params, f)
-    need_rows = int(np.max(np.minimum(p.max_validators, x.n_uids), initial=0))
+    need_rows = int(np.max(np.minimum(p.max_allowed_validators, x.n_uids), initial=0))
     s_b, v_b, n_b = bucket_shape(n_sub, max(v, need_rows), n)
     devices = jax.local_devices()
     if max_batch_elements is None:

@@ -40,7 +40,7 @@ class KernelParams(NamedTuple):
 
     tempo: Array  # int32
     activity_cutoff: Array  # int32
-    max_validators: Array  # int32
+    max_allowed_validators: Array  # int32
     yuma3: Array  # bool
     liquid_alpha: Array  # bool
     bonds_reset_enabled: Array  # bool
@@ -362,7 +362,7 @@ def epoch_single(x: EpochInputs, p: KernelParams, new_permit: jax.Array) -> dict
 
 def new_permits(x: EpochInputs, p: KernelParams) -> jax.Array:
     """Spec step 1, new permits for a batch ([S, N] bool): per subnet the top
-    min(max_validators, n, V) UIDs by (stake, uid) — on equal stake the higher UID, as
+    min(max_allowed_validators, n, V) UIDs by (stake, uid) — on equal stake the higher UID, as
     Subtensor's stable sort — that have non-zero stake.
 
     No sort or top-k (slow on XLA:CPU, a sort for float64): the cut-off stake t, the m-th
@@ -376,7 +376,7 @@ def new_permits(x: EpochInputs, p: KernelParams) -> jax.Array:
     k = min(x.weights.shape[1], n)
     real = jnp.arange(n, dtype=jnp.int32)[None, :] < x.n_uids[:, None]
     stake = jnp.where(real & (x.stake != 0), x.stake, 0)  # +0.0 for padding, -0.0 and 0
-    m = jnp.clip(jnp.minimum(p.max_validators, x.n_uids), 0, k)
+    m = jnp.clip(jnp.minimum(p.max_allowed_validators, x.n_uids), 0, k)
     width = jnp.finfo(stake.dtype).bits
     utype = jnp.dtype(f"uint{width}")
     bits = lax.bitcast_convert_type(stake, utype).T  # [N, S]

@@ -11,17 +11,17 @@ Everything here is a plain ``NamedTuple`` of arrays with a leading subnet axis `
 How the chain fills the rows
 ----------------------------
 ``row_uid[s]`` lists the UIDs that held a validator permit after the *previous* epoch (the
-``validator_permit`` output of that epoch, i.e. the top-``max_validators`` UIDs by stake), in
-ascending UID order, padded with ``-1``. Row ``r`` of ``weights`` is that UID's stored weight row
-(u16, scattered into its UID columns, zeros elsewhere) and row ``r`` of ``bonds`` is its stored
-bond row. This captures everything the epoch reads, because
+``validator_permit`` output of that epoch, i.e. the top-``max_allowed_validators`` UIDs by
+stake), in ascending UID order, padded with ``-1``. Row ``r`` of ``weights`` is that UID's
+stored weight row (u16, scattered into its UID columns, zeros elsewhere) and row ``r`` of
+``bonds`` is its stored bond row. This captures everything the epoch reads, because
 
 * weights of UIDs without the (previous-epoch) permit are masked by Yuma anyway, and
 * a bond row exists only for permit holders (a UID that loses its permit has its row cleared).
 
 Rows may also hold UIDs without a permit (their weights are ignored, their bonds still count),
 and the order of rows does not matter; a UID must not occupy two rows. ``V`` must be at least
-``min(max_validators, n_uids)`` for every subnet so that next epoch's permit holders fit
+``min(max_allowed_validators, n_uids)`` for every subnet so that next epoch's permit holders fit
 (``run_epochs`` pads ``V`` up itself when needed).
 
 After the epoch the chain writes ``bonds_u16[s, r]`` back as the bond row of ``row_uid[s, r]``
@@ -115,7 +115,8 @@ class SubnetParams(NamedTuple):
         alpha_high: int u16 — liquid alpha upper bound (default 58982 ≈ 0.9).
         alpha_sigmoid_steepness: int — i16, effective steepness value/100 (default 1000 → 10).
         bonds_reset_enabled: bool — BondsResetOn: honour ``EpochInputs.bonds_reset``.
-        max_validators: int — MaxAllowedValidators k for the top-k permit rule (default 64).
+        max_allowed_validators: int — MaxAllowedValidators, k of the top-k permit rule
+            (default 64).
         stake_threshold: float rao — stake below it counts as 0 (default 0).
     """
 
@@ -130,7 +131,7 @@ class SubnetParams(NamedTuple):
     alpha_high: Array
     alpha_sigmoid_steepness: Array
     bonds_reset_enabled: Array
-    max_validators: Array
+    max_allowed_validators: Array
     stake_threshold: Array
 
     @classmethod

@@ -127,7 +127,7 @@ def epoch_one(
 
     # Step 1: stake (already normalized) and new permits = top-k by stake among non-zero stakes.
     S = np.asarray(inp.stake, dtype=f) * real
-    k = int(p.max_validators)
+    k = int(p.max_allowed_validators)
     new_permit = real & (S != 0)
     if n >= k:
         ascending = np.argsort(S[:n], kind="stable")  # ties keep UID order: lower UID first

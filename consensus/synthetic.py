@@ -72,6 +72,6 @@ def random_batch(
         yuma_version=version,
         liquid_alpha_enabled=np.arange(s) % 4 == 1,
         bonds_reset_enabled=True,
-        max_validators=v,
+        max_allowed_validators=v,
     )
     return x, params

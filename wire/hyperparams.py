@@ -145,7 +145,7 @@ class Hyperparams:
     max_allowed_validators: int = hp(
         64, Unit.COUNT, "Maximum number of validator permits; at most maxAllowedUids.",
         range=(1, MAX_UIDS), crd="maxAllowedValidators", setter=Setter.ROOT,
-        consensus="max_validators",
+        consensus="max_allowed_validators",
     )  # fmt: skip
     min_allowed_weights: int = hp(
         1, Unit.COUNT, "Minimum number of weights a validator must set.",

@@ -29,7 +29,7 @@ def run_epochs(inputs: Any, params: Any, **_: Any) -> Any:
             continue
         stake = np.asarray(inputs.stake[s, :n], float)
         st = stake / stake.sum() if stake.sum() > 0 else stake
-        k = int(params.max_validators[s])
+        k = int(params.max_allowed_validators[s])
         order = np.argsort(st, kind="stable")
         permit = np.zeros(n, bool)
         permit[order[max(0, n - k) :]] = True

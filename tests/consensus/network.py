@@ -26,7 +26,7 @@ class Network:
         self.n = n_uids
         count = len(next(iter(params.values()))) if params else 1
         self.s = count
-        self.params = SubnetParams.defaults(count, tempo=tempo, max_validators=V, **params)
+        self.params = SubnetParams.defaults(count, tempo=tempo, max_allowed_validators=V, **params)
         self.block = 1000
         self.stake = np.zeros((count, N))
         self.stake[:, : len(stakes)] = np.asarray(stakes) * 1e12

@@ -117,7 +117,7 @@ def subnet(draw: Any, safe_kappa: bool = False) -> dict[str, Any]:
             "alpha_high": hi,
             "alpha_sigmoid_steepness": draw(st.sampled_from([1000, 0, 300, 3000])),
             "bonds_reset_enabled": draw(st.booleans()),
-            "max_validators": draw(st.integers(1, V)),
+            "max_allowed_validators": draw(st.integers(1, V)),
             "stake_threshold": draw(st.sampled_from([0, 0, 5e9, 1e11])),
         },
     }

@@ -39,8 +39,8 @@ def test_epoch_invariants(batch: tuple[EpochInputs, SubnetParams]) -> None:
     shares = out.server_share + out.validator_share
     assert np.all((np.abs(shares.sum(1) - 1) < 1e-12) | (shares.sum(1) == 0))
     assert np.all(out.emission.sum(axis=1) <= x.emission)
-    # Permits: at most max_validators, only staked UIDs.
-    assert np.all(out.validator_permit.sum(axis=1) <= p.max_validators)
+    # Permits: at most max_allowed_validators, only staked UIDs.
+    assert np.all(out.validator_permit.sum(axis=1) <= p.max_allowed_validators)
     assert not np.any(out.validator_permit & (out.stake == 0))
     # Rows of UIDs without a new permit come back cleared.
     has_row = x.row_uid >= 0
