@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import httpx
@@ -20,6 +20,9 @@ from rich.table import Table
 
 from .errors import ChainError
 from .units import SHARE_ONE, U16_MAX, fmt_tao, tao
+
+if TYPE_CHECKING:  # the client is imported when a command runs
+    from .client import ChainClient
 
 out = Console()
 ENDPOINT_ENV = "SUBNETES_CHAIN_ENDPOINT"
@@ -59,7 +62,7 @@ def key_option(
     return click.option(name, "key", required=True, help=help)
 
 
-def client(endpoint: str):
+def client(endpoint: str) -> ChainClient:
     from .client import ChainClient
 
     return ChainClient(endpoint)

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import os
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import kopf
@@ -119,7 +120,9 @@ async def _run(kind: str, namespace: str, name: str) -> None:
 
 for _plural, _kind in PLURALS.items():
 
-    def _make(kind: str):  # bind kind per resource
+    def _make(
+        kind: str,
+    ) -> tuple[Callable[..., Awaitable[None]], Callable[..., Awaitable[None]]]:  # bind kind
         async def reconcile_handler(namespace: str, name: str, **_: Any) -> None:
             await _run(kind, namespace, name)
 

@@ -32,7 +32,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import Enum
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
+
+if TYPE_CHECKING:  # lightkube is imported lazily, when a real Lease is used
+    from lightkube import Client
+    from lightkube.resources.coordination_v1 import Lease
 
 log = logging.getLogger("subnetes.operator.leader")
 
@@ -216,7 +221,9 @@ class _QuietLeaseRequests(logging.Filter):
 class LeaseStore:
     """get/create/update of one Lease (lightkube's sync Client; only these three verbs)."""
 
-    def __init__(self, name: str, namespace: str, client=None, timeout: float = 5.0) -> None:
+    def __init__(
+        self, name: str, namespace: str, client: Client | None = None, timeout: float = 5.0
+    ) -> None:
         self.name, self.namespace = name, namespace
         if client is None:
             import httpx2
@@ -229,6 +236,7 @@ class LeaseStore:
 
     def get(self) -> tuple[LeaseRecord | None, str | None]:
         from lightkube.core.exceptions import ApiError
+        from lightkube.models.coordination_v1 import LeaseSpec
         from lightkube.resources.coordination_v1 import Lease
 
         try:
@@ -237,7 +245,7 @@ class LeaseStore:
             if e.status.code == 404:
                 return None, None
             raise
-        s = lease.spec
+        s = lease.spec or LeaseSpec()  # a Lease created without a spec has no holder
         record = LeaseRecord(
             holder=s.holderIdentity or None,
             duration_s=s.leaseDurationSeconds or int(LEASE_DURATION),
@@ -245,9 +253,9 @@ class LeaseStore:
             renew_time=s.renewTime,
             transitions=s.leaseTransitions or 0,
         )
-        return record, lease.metadata.resourceVersion
+        return record, _server_version(lease)
 
-    def _lease(self, record: LeaseRecord, version: str | None):
+    def _lease(self, record: LeaseRecord, version: str | None) -> Lease:
         from lightkube.models.coordination_v1 import LeaseSpec
         from lightkube.models.meta_v1 import ObjectMeta
         from lightkube.resources.coordination_v1 import Lease
@@ -277,7 +285,7 @@ class LeaseStore:
             if e.status.code == 409:
                 raise Conflict(str(e)) from None
             raise
-        return obj.metadata.resourceVersion
+        return _server_version(obj)
 
     def update(self, record: LeaseRecord, version: str) -> str:
         from lightkube.core.exceptions import ApiError
@@ -288,7 +296,14 @@ class LeaseStore:
             if e.status.code == 409:
                 raise Conflict(str(e)) from None
             raise
-        return obj.metadata.resourceVersion
+        return _server_version(obj)
+
+
+def _server_version(lease: Lease) -> str:
+    """The resourceVersion of a Lease the API server returned (it always sets one)."""
+    if lease.metadata is None or lease.metadata.resourceVersion is None:
+        raise RuntimeError(f"the API server returned a Lease without a resourceVersion: {lease}")
+    return lease.metadata.resourceVersion
 
 
 def _utcnow() -> dt.datetime:

@@ -95,7 +95,8 @@ class Indexes:
             self.status.pop(key, None)
             self.bodies.pop(key, None)
             self.versions.pop(key, None)
-            for index in (self.hotkeys, self.netuids):
+            indexes: tuple[dict[Any, Key], ...] = (self.hotkeys, self.netuids)
+            for index in indexes:
                 for k in [k for k, v in index.items() if v == key]:
                     index.pop(k, None)
             return
