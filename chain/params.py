@@ -7,6 +7,7 @@ configuration hashes canonically into the genesis hash.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -38,7 +39,8 @@ def check_hyperparam(hp: Hyperparams, name: str, value: object) -> Hyperparams:
         lo, hi = HYPERPARAM_RANGES[name]
         if not lo <= value <= hi:
             raise ValueError(f"{name} must be in [{lo}, {hi}], got {value}")
-    new = replace(hp, **{name: value})
+    changes: dict[str, Any] = {name: value}
+    new = replace(hp, **changes)
     for bound in hyperparams.BOUNDS:
         if (bound.always or name == bound.lower) and getattr(new, bound.lower) > getattr(
             new, bound.upper
@@ -137,7 +139,7 @@ def dev_config(**overrides: Any) -> ChainConfig:
     return replace(base, **overrides)
 
 
-PROFILES = {"default": ChainConfig, "dev": dev_config}
+PROFILES: dict[str, Callable[..., ChainConfig]] = {"default": ChainConfig, "dev": dev_config}
 
 
 def profile_config(name: str, **overrides: Any) -> ChainConfig:

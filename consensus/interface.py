@@ -145,8 +145,11 @@ class SubnetParams(NamedTuple):
         if unknown:
             raise TypeError(f"unknown SubnetParams fields: {sorted(unknown)}")
         base.update(overrides)
-        dtypes = {"liquid_alpha_enabled": bool, "bonds_reset_enabled": bool}
-        dtypes["stake_threshold"] = np.float64
+        dtypes: dict[str, Any] = {
+            "liquid_alpha_enabled": bool,
+            "bonds_reset_enabled": bool,
+            "stake_threshold": np.float64,
+        }
         fields = {
             k: np.broadcast_to(np.asarray(v, dtype=dtypes.get(k, np.int64)), (num_subnets,)).copy()
             for k, v in base.items()

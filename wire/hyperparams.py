@@ -252,7 +252,9 @@ class Hyperparams:
 
 def _row(f: dataclasses.Field[Any]) -> Hyperparam:
     meta = f.metadata["hyperparam"]
-    return Hyperparam(name=f.name, type=type(f.default), default=f.default, **meta)
+    default = f.default
+    assert isinstance(default, int)  # bool is an int too
+    return Hyperparam(name=f.name, type=type(default), default=default, **meta)
 
 
 HYPERPARAMS: tuple[Hyperparam, ...] = tuple(_row(f) for f in fields(Hyperparams))

@@ -55,7 +55,7 @@ def hyperparameter_field(h: Hyperparam) -> Schema:
     """The CRD schema of one table row, shaped by its unit."""
     default = h.default if h.crd_default else None
     if h.type is bool:
-        return boolean(h.description, default=default)
+        return boolean(h.description, default=None if default is None else bool(default))
     assert h.crd_range is not None
     lo, hi = h.crd_range
     shaped = h.unit in (Unit.RAO, Unit.BLOCKS, Unit.VERSION)
@@ -93,6 +93,7 @@ def bound_rules(group: str | None) -> list[Schema]:
         if not lower.crd_group == upper.crd_group == group:
             continue
         a, b = lower.crd_field, upper.crd_field
+        assert a is not None and b is not None
         # TAO strings compare as numbers (CEL cannot parse them exactly; doubles keep the order).
         check = (
             f"double(self.{a}) <= double(self.{b})"
