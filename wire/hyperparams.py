@@ -122,7 +122,7 @@ class Hyperparams:
     tempo: int = hp(
         360, Unit.BLOCKS, "Blocks between epochs.",
         range=(0, 50_400), crd="tempo", setter=Setter.ROOT, consensus="tempo",
-        crd_minimum=1,  # tempo 0 (no epochs) is a chain/root setting, never a spec's
+        crd_minimum=1,  # the chain also takes 0 (a subnet without epochs); a spec may not
     )  # fmt: skip
     rho: int = hp(
         10, Unit.NUMBER, "Steepness of the trust sigmoid.",
@@ -289,6 +289,6 @@ BOUNDS: tuple[Bound, ...] = (
 )
 
 
-def consensus_params(hp: Hyperparams) -> dict[str, int | bool]:
+def consensus_params(values: Hyperparams) -> dict[str, int | bool]:
     """The values consensus reads, keyed by their ``SubnetParams`` field names."""
-    return {h.consensus: getattr(hp, h.name) for h in HYPERPARAMS if h.consensus is not None}
+    return {h.consensus: getattr(values, h.name) for h in HYPERPARAMS if h.consensus is not None}
