@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from prometheus_client import generate_latest
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -339,7 +339,7 @@ def create_app(node: Node) -> FastAPI:
     )
     async def events(
         request: Request, from_block: int | None = Query(None, ge=0, le=I63_MAX)
-    ) -> StreamingResponse:
+    ) -> Response:  # the stream, or a JSON error for a bad Last-Event-ID
         """Server-Sent Events from ``from_block`` (default: the next block); each event's id is
         ``<block>:<index>``; reconnect with ``Last-Event-ID`` to resume after it."""
         start, skip = (node.ledger.head.number + 1 if from_block is None else from_block), -1

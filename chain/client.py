@@ -412,7 +412,7 @@ class AsyncChainClient(_Calls):
 
     async def submit(
         self, keypair: Keypair, call: str, args: dict[str, Any], wait: bool = True
-    ) -> Any:  # type: ignore[override]
+    ) -> Any:
         signer = keypair.ss58_address
         lock = self._locks.setdefault(signer, asyncio.Lock())
         async with lock:
