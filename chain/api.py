@@ -22,10 +22,10 @@ from subnetes.wire.signing import MAX_EXTRINSIC_BYTES
 from subnetes.wire.ss58 import is_ss58
 
 from . import views
-from .calls import CALLS
 from .dashboard import mount_dashboard
 from .errors import ChainError, http_status
 from .node import Node
+from .rules.dispatch import CALLS
 
 
 def status_of(e: ChainError) -> int:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from subnetes.wire.events import EventKind
+
 
 @dataclass
 class Ctx:
@@ -13,5 +15,6 @@ class Ctx:
     block: int
     events: list[dict[str, Any]] = field(default_factory=list)
 
-    def emit(self, type_: str, **data: Any) -> None:
-        self.events.append({"type": type_, **data})
+    def emit(self, kind: EventKind, **data: Any) -> None:
+        """Record an event of ``kind`` (one of the kinds declared in subnetes.wire.events)."""
+        self.events.append({"type": str(kind), **data})

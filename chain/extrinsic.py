@@ -16,9 +16,9 @@ from subnetes.wire.signing import (
     verify_signature,
 )
 
-from .calls import apply_call
 from .context import Ctx
-from .errors import ChainError, fail, require
+from .errors import ChainError, ErrorName, fail, require
+from .rules.dispatch import apply_call
 from .state import State
 
 # The wire part (shape, signing, verification) lives in subnetes.wire.signing; re-exported here
@@ -40,9 +40,11 @@ def check_nonce(st: State, xt: Extrinsic) -> None:
     """The nonce must equal the signer's next nonce."""
     expected = st.nonce(xt.signer)
     if xt.nonce < expected:
-        fail("StaleNonce", f"nonce {xt.nonce} already used; next nonce is {expected}")
+        fail(ErrorName.STALE_NONCE, f"nonce {xt.nonce} already used; next nonce is {expected}")
     require(
-        xt.nonce == expected, "FutureNonce", f"nonce {xt.nonce} is ahead; next nonce is {expected}"
+        xt.nonce == expected,
+        ErrorName.FUTURE_NONCE,
+        f"nonce {xt.nonce} is ahead; next nonce is {expected}",
     )
 
 
@@ -66,7 +68,7 @@ def apply_extrinsic(
             except ChainError:
                 raise
             except Exception as e:  # a bug in a rule: rolled back, answered without a 500
-                raise ChainError("InternalError", f"{type(e).__name__}: {e}") from e
+                raise ChainError(ErrorName.INTERNAL_ERROR, f"{type(e).__name__}: {e}") from e
             st.account_mut(xt.signer).nonce += 1
     except BaseException:
         del ctx.events[first_event:]

@@ -18,7 +18,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .calls import is_ss58
+from subnetes.wire.ss58 import is_ss58
+
 from .units import TOTAL_SUPPLY
 
 Balances = tuple[tuple[str, int], ...]

@@ -61,6 +61,6 @@ def list_keys() -> list[tuple[str, str]]:
 
 def resolve_address(spec: str) -> str:
     """An SS58 address as is, else the address of a key spec."""
-    from .calls import is_ss58
+    from subnetes.wire.ss58 import is_ss58
 
     return spec if is_ss58(spec) else load_keypair(spec).ss58_address

@@ -14,9 +14,9 @@ from .block import BlockRecord, Outcome, produce_block
 from .codec import obj_hash
 from .extrinsic import Extrinsic
 from .params import ChainConfig
+from .rules.root import create_root
 from .state import State
 from .storage import Storage
-from .subnets import create_root
 
 ZERO_HASH = "0x" + "00" * 32
 

@@ -9,8 +9,8 @@ from subnetes.wire.rows import AxonRow, MetagraphRow, NeuronRow, UidScores
 
 from .emission import block_emission
 from .registration import is_immune
+from .rules.subnets import current_lock_cost
 from .state import ROOT_NETUID, Neuron, State, Subnet
-from .subnets import current_lock_cost
 from .units import SHARE_ONE
 
 

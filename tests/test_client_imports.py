@@ -16,12 +16,9 @@ import pytest
 # What only the chain node needs: its state machine, rules, and the extrinsic applier.
 FORBIDDEN = (
     "subnetes.chain.state",
-    "subnetes.chain.calls",
     "subnetes.chain.rules",
     "subnetes.chain.extrinsic",
     "subnetes.chain.block",
-    "subnetes.chain.neurons",
-    "subnetes.chain.subnets",
     "subnetes.chain.epoch",
     "subnetes.chain.ledger",
     "subnetes.chain.node",

@@ -50,6 +50,9 @@ class ErrorName(StrEnum):
     NON_ASSOCIATED_COLD_KEY = "NonAssociatedColdKey"
     # -- balances --
     AMOUNT_TOO_LOW = "AmountTooLow"
+    INSUFFICIENT_BALANCE = "InsufficientBalance"
+    CANNOT_AFFORD_LOCK_COST = "CannotAffordLockCost"
+    NOT_ENOUGH_BALANCE_TO_STAKE = "NotEnoughBalanceToStake"
     FAUCET_DISABLED = "FaucetDisabled"
     FAUCET_AMOUNT_TOO_HIGH = "FaucetAmountTooHigh"
     # -- subnets --

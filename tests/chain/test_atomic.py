@@ -50,18 +50,23 @@ SCENARIOS: dict[str, tuple[str, dict[str, Any], str, str]] = {
     "register": (
         "burned_register",
         {"netuid": 1, "hotkey": key("atomic-m2").ss58_address},
-        "subnetes.chain.calls",
+        "subnetes.chain.rules.registration",
         "add_neuron",
     ),
     # full subnet: the pruned UID's slot, the hotkey index and the others' weights change
     "replace": (
         "burned_register",
         {"netuid": 1, "hotkey": key("atomic-m3").ss58_address},
-        "subnetes.chain.calls",
+        "subnetes.chain.rules.registration",
         "add_neuron",
     ),
     # the subnet and its neuron chunks deleted, the lock returned, root weights dropped
-    "dissolve": ("dissolve_network", {"netuid": 1}, "subnetes.chain.subnets", "update_shares"),
+    "dissolve": (
+        "dissolve_network",
+        {"netuid": 1},
+        "subnetes.chain.rules.subnets",
+        "update_shares",
+    ),
 }
 
 

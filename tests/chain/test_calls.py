@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from subnetes.chain.calls import weights_commit_hash
 from subnetes.chain.errors import ChainError
+from subnetes.chain.rules.weights import weights_commit_hash
 from subnetes.chain.units import tao
 
 from .conftest import ALICE, Net, key
@@ -118,7 +118,7 @@ def test_register_network_lock_and_owner_uid0(dev: Net) -> None:
     assert s.owner_coldkey == ALICE.ss58_address and s.neurons[0].hotkey == OWNER_HK.ss58_address
     assert dev.st.balance(ALICE.ss58_address) == bal - tao(10) and s.lock == tao(10)
     # the price doubled
-    from subnetes.chain.subnets import current_lock_cost
+    from subnetes.chain.rules.subnets import current_lock_cost
 
     assert current_lock_cost(dev.st, dev.block + 1) == 2 * tao(10) - tao(10) // 100
     dev.err(

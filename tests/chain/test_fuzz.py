@@ -199,7 +199,7 @@ def _extrinsic() -> Any:
     """(signer index, call, args, nonce offset, then step a block?)"""
     from hypothesis import strategies as st
 
-    from subnetes.chain.calls import CALLS
+    from subnetes.chain.rules.dispatch import CALLS
 
     @st.composite
     def one(draw: Any) -> tuple[int, str, dict[str, Any], int, bool]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from subnetes.chain.block import epoch_due
 from subnetes.chain.emission import (
     block_emission,
     equal_shares,
@@ -19,6 +18,7 @@ from subnetes.chain.registration import (
     prune_candidate,
     subnet_to_prune,
 )
+from subnetes.chain.rules.coinbase import epoch_due
 from subnetes.chain.units import RAO_PER_TAO, SHARE_ONE, U64_MAX, fmt_tao, tao
 
 T = RAO_PER_TAO
