@@ -10,6 +10,7 @@ test:
 lint: setup
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	bash hack/typecheck.sh
 
 fmt: setup
 	.venv/bin/ruff check --fix .

@@ -11,9 +11,10 @@ mkdir -p "$logs"
 
 bash hack/setup.sh
 
-# Lint first, as `make lint` does (issue 12 #7): a lint or format failure fails the run at once.
+# Lint and type-check first, as `make lint` does (issue 12 #7): a failure fails the run at once.
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+bash hack/typecheck.sh
 
 started=$(date +%s)
 bash hack/build-control-plane.sh > "$logs/build.log" 2>&1 &
