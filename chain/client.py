@@ -1,10 +1,16 @@
 """The shared chain client (operator, CLI, SDK, demo): reads, signed extrinsics, events.
 
-``ChainClient`` (sync) and ``AsyncChainClient`` (asyncio) have the same methods. Submitting
-signs with a bittensor-wallet ``Keypair``, serializes per signer (one in-flight extrinsic per
-account, so nonces stay in order even with 500 registrations paid by one coldkey) and retries
-on ``StaleNonce``/``FutureNonce`` with a fresh nonce. Rejections raise :class:`ChainError`
-with the chain's error name and message.
+One core, two faces. :class:`ChainCore` holds everything the client knows (paths, request
+shapes, answers, the nonce cache and the retry policy) and does no I/O: each operation is a
+generator that yields the steps it needs (:class:`Request`, :class:`Sleep`) and is sent back the
+answers. :class:`ChainClient` (sync, ``httpx.Client``) and :class:`AsyncChainClient` (asyncio,
+``httpx.AsyncClient``) only run those steps, so both have the same methods by construction.
+
+Submitting signs with a bittensor-wallet ``Keypair`` (``subnetes.wire.signing``: the client never
+imports the chain's state machine), serializes per signer (one in-flight extrinsic per account,
+so nonces stay in order even with 500 registrations paid by one coldkey) and retries on
+``StaleNonce``/``FutureNonce`` with a fresh nonce. Rejections raise :class:`ChainError` with the
+chain's error name and message.
 """
 
 from __future__ import annotations
@@ -13,17 +19,22 @@ import asyncio
 import json
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Coroutine, Generator, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 
 import httpx
 from bittensor_wallet import Keypair
 
-from subnetes.wire.errors import ChainError
+from subnetes.wire.errors import ChainError, ErrorName
 from subnetes.wire.signing import sign
 
-NONCE_ERRORS = ("StaleNonce", "FutureNonce")
+NONCE_ERRORS = (ErrorName.STALE_NONCE, ErrorName.FUTURE_NONCE)
 DEFAULT_ENDPOINT = "http://127.0.0.1:9944"
+EVENTS_TIMEOUT = httpx.Timeout(10.0, read=60.0)  # the stream idles between blocks
+
+T = TypeVar("T")
+P = ParamSpec("P")
 
 
 def _raise_for(resp: httpx.Response) -> Any:
@@ -34,7 +45,7 @@ def _raise_for(resp: httpx.Response) -> Any:
         body = resp.json()
         name, msg = body["error"], body["message"]
     except Exception:
-        name, msg = "HTTPError", f"HTTP {resp.status_code}: {resp.text[:200]}"
+        name, msg = ErrorName.HTTP_ERROR, f"HTTP {resp.status_code}: {resp.text[:200]}"
     raise ChainError(name, msg)
 
 
@@ -66,8 +77,218 @@ def _sse_events(lines: Iterator[str]) -> Iterator[tuple[str | None, dict[str, An
             yield event
 
 
-class _Calls:
-    """Convenience wrappers: one method per extrinsic, all through ``submit``."""
+# ---- the core: requests and answers, no I/O ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Request:
+    """One HTTP request an operation needs; the face sends it and returns the response."""
+
+    method: str
+    path: str
+    params: dict[str, Any] = field(default_factory=dict)
+    json: Any = None
+
+
+@dataclass(frozen=True)
+class Sleep:
+    """A pause an operation needs (a retry's backoff); the face sleeps, sync or async."""
+
+    seconds: float
+
+
+# An operation: yields Requests (sent back their httpx.Response) and Sleeps (sent back None),
+# and returns its result.
+Steps = Generator[Request | Sleep, Any, T]
+
+
+class ChainCore:
+    """What the chain client knows, as pure operations (generators of :data:`Steps`)."""
+
+    def __init__(self, retries: int = 5) -> None:
+        self.retries = retries
+        self.genesis: str | None = None
+        self.nonces: dict[str, int] = {}  # the next nonce of each signer this client used
+
+    def get(self, path: str, /, **params: Any) -> Steps[Any]:
+        """``GET path`` (``None`` params left out): the JSON answer, or ChainError."""
+        resp = yield Request("GET", path, {k: v for k, v in params.items() if v is not None})
+        return _raise_for(resp)
+
+    # ---- reads ----------------------------------------------------------------------------------
+    def genesis_hash(self) -> Steps[str]:
+        """The network's genesis hash (asked once, then remembered)."""
+        if self.genesis is None:
+            self.genesis = str((yield from self.chain())["genesis_hash"])
+        return self.genesis
+
+    def chain(self) -> Steps[Any]:
+        return (yield from self.get("/v1/chain"))
+
+    def network(self) -> Steps[Any]:
+        return (yield from self.get("/v1/network"))
+
+    def account(self, address: str) -> Steps[Any]:
+        return (yield from self.get(f"/v1/accounts/{address}"))
+
+    def hotkey(self, address: str) -> Steps[Any]:
+        """The hotkey's owner, stakes and registrations; None when the chain has no such hotkey."""
+        try:
+            return (yield from self.get(f"/v1/hotkeys/{address}"))
+        except ChainError as e:
+            if e.name == ErrorName.NOT_FOUND:
+                return None
+            raise
+
+    def subnets(self) -> Steps[Any]:
+        return (yield from self.get("/v1/subnets"))
+
+    def subnet(self, netuid: int) -> Steps[Any]:
+        return (yield from self.get(f"/v1/subnets/{netuid}"))
+
+    def hyperparameters(self, netuid: int) -> Steps[Any]:
+        return (yield from self.get(f"/v1/subnets/{netuid}/hyperparameters"))
+
+    def metagraph(self, netuid: int) -> Steps[Any]:
+        return (yield from self.get(f"/v1/subnets/{netuid}/metagraph"))
+
+    def neuron(self, netuid: int, uid: int) -> Steps[Any]:
+        """One metagraph row (``GET /v1/subnets/{netuid}/neurons/{uid}``)."""
+        return (yield from self.get(f"/v1/subnets/{int(netuid)}/neurons/{int(uid)}"))
+
+    def burn(self, netuid: int) -> Steps[int]:
+        return int((yield from self.get(f"/v1/subnets/{netuid}/burn"))["burn"])
+
+    def lock_cost(self) -> Steps[int]:
+        return int((yield from self.get("/v1/lock_cost"))["lock_cost"])
+
+    def block(self, number: int | str = "latest") -> Steps[Any]:
+        return (yield from self.get(f"/v1/blocks/{number}"))
+
+    def uid_of(self, netuid: int, hotkey: str) -> Steps[int | None]:
+        """The hotkey's UID on ``netuid`` (None when not registered)."""
+        hk = yield from self.hotkey(hotkey)
+        for r in (hk or {}).get("registrations", []):
+            if r["netuid"] == netuid:
+                return int(r["uid"])
+        return None
+
+    # ---- writes ---------------------------------------------------------------------------------
+    def submit(
+        self, keypair: Keypair, call: str, args: dict[str, Any], wait: bool = True
+    ) -> Steps[Any]:
+        """Sign and send; the chain's answer (``{"block", "index", "events"}`` or, with
+        ``wait=False``, ``{"hash"}``). Raises ChainError on rejection. The face runs this
+        under the signer's lock, so the nonce cache is never raced."""
+        signer = keypair.ss58_address
+        for attempt in range(self.retries + 1):
+            nonce = self.nonces.get(signer)
+            if nonce is None:
+                nonce = int((yield from self.account(signer))["nonce"])
+            body = sign(keypair, call, args, nonce, (yield from self.genesis_hash()))
+            resp = yield Request("POST", "/v1/extrinsics", {"wait": str(wait).lower()}, body)
+            try:
+                out = _raise_for(resp)
+            except ChainError as e:
+                self.nonces.pop(signer, None)
+                if e.name in NONCE_ERRORS and attempt < self.retries:
+                    yield Sleep(0.05 * (attempt + 1))
+                    continue
+                raise
+            self.nonces[signer] = nonce + 1
+            return out
+        raise AssertionError("unreachable")
+
+    def produce(self, count: int = 1) -> Steps[int]:
+        """Manual-mode chains only: produce ``count`` blocks now; returns the head."""
+        resp = yield Request("POST", "/v1/dev/produce", {"count": count})
+        return int(_raise_for(resp)["head"])
+
+
+class EventCursor:
+    """Where an event stream stands: what to ask for (from a block, or after the last event
+    id seen, so a reconnect misses nothing) and the SSE parsing of the answer."""
+
+    def __init__(self, from_block: int | None, last_event_id: str | None) -> None:
+        self.from_block = from_block
+        self.last = last_event_id
+        self.parser = SSEParser()
+
+    def request(self) -> dict[str, Any]:
+        """Keyword arguments of the (re)connecting ``stream("GET", ...)`` call."""
+        self.parser = SSEParser()  # a new connection starts a new message
+        headers = {"Last-Event-ID": self.last} if self.last else {}
+        params = {} if self.last or self.from_block is None else {"from_block": self.from_block}
+        return {
+            "method": "GET",
+            "url": "/v1/events",
+            "params": params,
+            "headers": headers,
+            "timeout": EVENTS_TIMEOUT,
+        }
+
+    def feed(self, line: str) -> dict[str, Any] | None:
+        """The event a line completes (remembering its id), or None."""
+        if (event := self.parser.feed(line)) is None:
+            return None
+        ev_id, payload = event
+        self.last = ev_id or self.last
+        return payload
+
+
+# ---- the faces: run the core's steps -----------------------------------------------------------
+
+
+class op(Generic[P, T]):
+    """A core operation exposed on both faces: ``ChainClient.x(...)`` returns its result,
+    ``AsyncChainClient.x(...)`` a coroutine of it (declared once here, for both)."""
+
+    def __init__(self, fn: Callable[Concatenate[ChainCore, P], Steps[T]]) -> None:
+        self.fn = fn
+
+    @overload
+    def __get__(self, face: ChainClient, owner: type | None = None) -> Callable[P, T]: ...
+    @overload
+    def __get__(
+        self, face: AsyncChainClient, owner: type | None = None
+    ) -> Callable[P, Coroutine[Any, Any, T]]: ...
+    def __get__(self, face: Any, owner: type | None = None) -> Any:
+        fn = self.fn
+
+        def run(*args: Any, **kwargs: Any) -> Any:
+            return face._run(fn(face.core, *args, **kwargs))
+
+        run.__name__ = fn.__name__
+        run.__doc__ = fn.__doc__
+        return run
+
+
+class _Face:
+    """What both faces share: the core's operations and the convenience extrinsic wrappers,
+    all through ``submit`` (each face submits under its own kind of per-signer lock)."""
+
+    core: ChainCore
+
+    get = op(ChainCore.get)
+    genesis_hash = op(ChainCore.genesis_hash)
+    chain = op(ChainCore.chain)
+    network = op(ChainCore.network)
+    account = op(ChainCore.account)
+    hotkey = op(ChainCore.hotkey)
+    subnets = op(ChainCore.subnets)
+    subnet = op(ChainCore.subnet)
+    hyperparameters = op(ChainCore.hyperparameters)
+    metagraph = op(ChainCore.metagraph)
+    neuron = op(ChainCore.neuron)
+    burn = op(ChainCore.burn)
+    lock_cost = op(ChainCore.lock_cost)
+    block = op(ChainCore.block)
+    uid_of = op(ChainCore.uid_of)
+    produce = op(ChainCore.produce)
+
+    @property
+    def retries(self) -> int:
+        return self.core.retries
 
     def submit(self, keypair: Keypair, call: str, args: dict[str, Any], wait: bool = True) -> Any:
         raise NotImplementedError
@@ -186,20 +407,38 @@ class _Calls:
         )
 
 
-class ChainClient(_Calls):
-    """Synchronous client (httpx)."""
+def _client_kwargs(endpoint: str, timeout: float) -> dict[str, Any]:
+    # trust_env=False: a proxy variable in the environment must never carry chain traffic
+    # (signed extrinsics; the chain is on loopback or in-cluster).
+    return {"base_url": endpoint.rstrip("/"), "timeout": timeout, "trust_env": False}
+
+
+class ChainClient(_Face):
+    """Synchronous face (httpx.Client)."""
 
     def __init__(
         self, endpoint: str = DEFAULT_ENDPOINT, timeout: float = 120.0, retries: int = 5
     ) -> None:
-        # trust_env=False: a proxy variable in the environment must never carry chain traffic
-        # (signed extrinsics; the chain is on loopback or in-cluster).
-        self.http = httpx.Client(base_url=endpoint.rstrip("/"), timeout=timeout, trust_env=False)
-        self.retries = retries
-        self._genesis: str | None = None
+        self.core = ChainCore(retries)
+        self.http = httpx.Client(**_client_kwargs(endpoint, timeout))
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
-        self._nonces: dict[str, int] = {}
+
+    def _run(self, steps: Steps[T]) -> T:
+        """Run a core operation: send its requests, sleep its pauses, return its result."""
+        try:
+            step = next(steps)
+            while True:
+                if isinstance(step, Sleep):
+                    time.sleep(step.seconds)
+                    step = steps.send(None)
+                else:
+                    resp = self.http.request(
+                        step.method, step.path, params=step.params, json=step.json
+                    )
+                    step = steps.send(resp)
+        except StopIteration as done:
+            return done.value
 
     def close(self) -> None:
         self.http.close()
@@ -210,96 +449,13 @@ class ChainClient(_Calls):
     def __exit__(self, *_: Any) -> None:
         self.close()
 
-    def get(self, path: str, **params: Any) -> Any:
-        return _raise_for(
-            self.http.get(path, params={k: v for k, v in params.items() if v is not None})
-        )
-
-    # ---- reads ----------------------------------------------------------------------------------
-    def genesis_hash(self) -> str:
-        if self._genesis is None:
-            self._genesis = self.get("/v1/chain")["genesis_hash"]
-        return self._genesis
-
-    def chain(self) -> Any:
-        return self.get("/v1/chain")
-
-    def network(self) -> Any:
-        return self.get("/v1/network")
-
-    def account(self, address: str) -> Any:
-        return self.get(f"/v1/accounts/{address}")
-
-    def hotkey(self, address: str) -> Any:
-        try:
-            return self.get(f"/v1/hotkeys/{address}")
-        except ChainError as e:
-            if e.name == "NotFound":
-                return None
-            raise
-
-    def subnets(self) -> Any:
-        return self.get("/v1/subnets")
-
-    def subnet(self, netuid: int) -> Any:
-        return self.get(f"/v1/subnets/{netuid}")
-
-    def hyperparameters(self, netuid: int) -> Any:
-        return self.get(f"/v1/subnets/{netuid}/hyperparameters")
-
-    def metagraph(self, netuid: int) -> Any:
-        return self.get(f"/v1/subnets/{netuid}/metagraph")
-
-    def burn(self, netuid: int) -> int:
-        return int(self.get(f"/v1/subnets/{netuid}/burn")["burn"])
-
-    def lock_cost(self) -> int:
-        return int(self.get("/v1/lock_cost")["lock_cost"])
-
-    def block(self, number: int | str = "latest") -> Any:
-        return self.get(f"/v1/blocks/{number}")
-
-    def uid_of(self, netuid: int, hotkey: str) -> int | None:
-        """The hotkey's UID on ``netuid`` (None when not registered)."""
-        hk = self.hotkey(hotkey)
-        for r in (hk or {}).get("registrations", []):
-            if r["netuid"] == netuid:
-                return int(r["uid"])
-        return None
-
-    # ---- writes ---------------------------------------------------------------------------------
     def submit(self, keypair: Keypair, call: str, args: dict[str, Any], wait: bool = True) -> Any:
-        """Sign and send; returns the chain's answer (``{"block", "index", "events"}`` or, with
-        ``wait=False``, ``{"hash"}``). Raises ChainError on rejection."""
-        signer = keypair.ss58_address
+        """Sign and send (one in-flight extrinsic per signer); see :meth:`ChainCore.submit`."""
         with self._guard:
-            lock = self._locks.setdefault(signer, threading.Lock())
+            lock = self._locks.setdefault(keypair.ss58_address, threading.Lock())
         with lock:
-            for attempt in range(self.retries + 1):
-                nonce = self._nonces.get(signer)
-                if nonce is None:
-                    nonce = int(self.account(signer)["nonce"])
-                body = sign(keypair, call, args, nonce, self.genesis_hash())
-                resp = self.http.post(
-                    "/v1/extrinsics", json=body, params={"wait": str(wait).lower()}
-                )
-                try:
-                    out = _raise_for(resp)
-                except ChainError as e:
-                    self._nonces.pop(signer, None)
-                    if e.name in NONCE_ERRORS and attempt < self.retries:
-                        time.sleep(0.05 * (attempt + 1))
-                        continue
-                    raise
-                self._nonces[signer] = nonce + 1
-                return out
-        raise AssertionError("unreachable")
+            return self._run(self.core.submit(keypair, call, args, wait))
 
-    def produce(self, count: int = 1) -> int:
-        """Manual-mode chains only: produce ``count`` blocks now; returns the head."""
-        return int(_raise_for(self.http.post("/v1/dev/produce", params={"count": count}))["head"])
-
-    # ---- events ---------------------------------------------------------------------------------
     def events(
         self,
         from_block: int | None = None,
@@ -308,43 +464,47 @@ class ChainClient(_Calls):
     ) -> Iterator[dict[str, Any]]:
         """Stream events (dicts with ``type``, ``block``, ``index``...); reconnects with
         Last-Event-ID so nothing is missed."""
-        last = last_event_id
+        cursor = EventCursor(from_block, last_event_id)
         while True:
-            headers = {"Last-Event-ID": last} if last else {}
-            params = {} if last or from_block is None else {"from_block": from_block}
             try:
-                with self.http.stream(
-                    "GET",
-                    "/v1/events",
-                    params=params,
-                    headers=headers,
-                    timeout=httpx.Timeout(10.0, read=60.0),
-                ) as resp:
+                with self.http.stream(**cursor.request()) as resp:
                     if resp.status_code >= 400:
                         resp.read()
                         _raise_for(resp)
-                    for ev_id, data in _sse_events(resp.iter_lines()):
-                        last = ev_id or last
-                        yield data
+                    for line in resp.iter_lines():
+                        if (payload := cursor.feed(line)) is not None:
+                            yield payload
             except (httpx.TransportError, httpx.StreamError):
                 if not reconnect:
                     raise
                 time.sleep(0.5)
 
 
-class AsyncChainClient(_Calls):
-    """asyncio client (httpx.AsyncClient); same methods as ChainClient, awaited."""
+class AsyncChainClient(_Face):
+    """asyncio face (httpx.AsyncClient); the same methods as ChainClient, awaited."""
 
     def __init__(
         self, endpoint: str = DEFAULT_ENDPOINT, timeout: float = 120.0, retries: int = 5
     ) -> None:
-        self.http = httpx.AsyncClient(
-            base_url=endpoint.rstrip("/"), timeout=timeout, trust_env=False
-        )  # trust_env=False: as ChainClient
-        self.retries = retries
-        self._genesis: str | None = None
+        self.core = ChainCore(retries)
+        self.http = httpx.AsyncClient(**_client_kwargs(endpoint, timeout))
         self._locks: dict[str, asyncio.Lock] = {}
-        self._nonces: dict[str, int] = {}
+
+    async def _run(self, steps: Steps[T]) -> T:
+        """Run a core operation: send its requests, sleep its pauses, return its result."""
+        try:
+            step = next(steps)
+            while True:
+                if isinstance(step, Sleep):
+                    await asyncio.sleep(step.seconds)
+                    step = steps.send(None)
+                else:
+                    resp = await self.http.request(
+                        step.method, step.path, params=step.params, json=step.json
+                    )
+                    step = steps.send(resp)
+        except StopIteration as done:
+            return done.value
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -355,91 +515,13 @@ class AsyncChainClient(_Calls):
     async def __aexit__(self, *_: Any) -> None:
         await self.aclose()
 
-    async def get(self, path: str, **params: Any) -> Any:
-        return _raise_for(
-            await self.http.get(path, params={k: v for k, v in params.items() if v is not None})
-        )
-
-    async def genesis_hash(self) -> str:
-        if self._genesis is None:
-            self._genesis = (await self.get("/v1/chain"))["genesis_hash"]
-        return self._genesis
-
-    async def chain(self) -> Any:
-        return await self.get("/v1/chain")
-
-    async def network(self) -> Any:
-        return await self.get("/v1/network")
-
-    async def account(self, address: str) -> Any:
-        return await self.get(f"/v1/accounts/{address}")
-
-    async def hotkey(self, address: str) -> Any:
-        try:
-            return await self.get(f"/v1/hotkeys/{address}")
-        except ChainError as e:
-            if e.name == "NotFound":
-                return None
-            raise
-
-    async def subnets(self) -> Any:
-        return await self.get("/v1/subnets")
-
-    async def subnet(self, netuid: int) -> Any:
-        return await self.get(f"/v1/subnets/{netuid}")
-
-    async def hyperparameters(self, netuid: int) -> Any:
-        return await self.get(f"/v1/subnets/{netuid}/hyperparameters")
-
-    async def metagraph(self, netuid: int) -> Any:
-        return await self.get(f"/v1/subnets/{netuid}/metagraph")
-
-    async def burn(self, netuid: int) -> int:
-        return int((await self.get(f"/v1/subnets/{netuid}/burn"))["burn"])
-
-    async def lock_cost(self) -> int:
-        return int((await self.get("/v1/lock_cost"))["lock_cost"])
-
-    async def block(self, number: int | str = "latest") -> Any:
-        return await self.get(f"/v1/blocks/{number}")
-
-    async def uid_of(self, netuid: int, hotkey: str) -> int | None:
-        hk = await self.hotkey(hotkey)
-        for r in (hk or {}).get("registrations", []):
-            if r["netuid"] == netuid:
-                return int(r["uid"])
-        return None
-
     async def submit(
         self, keypair: Keypair, call: str, args: dict[str, Any], wait: bool = True
     ) -> Any:
-        signer = keypair.ss58_address
-        lock = self._locks.setdefault(signer, asyncio.Lock())
+        """Sign and send (one in-flight extrinsic per signer); see :meth:`ChainCore.submit`."""
+        lock = self._locks.setdefault(keypair.ss58_address, asyncio.Lock())
         async with lock:
-            for attempt in range(self.retries + 1):
-                nonce = self._nonces.get(signer)
-                if nonce is None:
-                    nonce = int((await self.account(signer))["nonce"])
-                body = sign(keypair, call, args, nonce, await self.genesis_hash())
-                resp = await self.http.post(
-                    "/v1/extrinsics", json=body, params={"wait": str(wait).lower()}
-                )
-                try:
-                    out = _raise_for(resp)
-                except ChainError as e:
-                    self._nonces.pop(signer, None)
-                    if e.name in NONCE_ERRORS and attempt < self.retries:
-                        await asyncio.sleep(0.05 * (attempt + 1))
-                        continue
-                    raise
-                self._nonces[signer] = nonce + 1
-                return out
-        raise AssertionError("unreachable")
-
-    async def produce(self, count: int = 1) -> int:
-        return int(
-            _raise_for(await self.http.post("/v1/dev/produce", params={"count": count}))["head"]
-        )
+            return await self._run(self.core.submit(keypair, call, args, wait))
 
     async def events(
         self,
@@ -447,26 +529,16 @@ class AsyncChainClient(_Calls):
         last_event_id: str | None = None,
         reconnect: bool = True,
     ) -> AsyncIterator[dict[str, Any]]:
-        last = last_event_id
+        """Stream events; reconnects with Last-Event-ID so nothing is missed."""
+        cursor = EventCursor(from_block, last_event_id)
         while True:
-            headers = {"Last-Event-ID": last} if last else {}
-            params = {} if last or from_block is None else {"from_block": from_block}
             try:
-                async with self.http.stream(
-                    "GET",
-                    "/v1/events",
-                    params=params,
-                    headers=headers,
-                    timeout=httpx.Timeout(10.0, read=60.0),
-                ) as resp:
+                async with self.http.stream(**cursor.request()) as resp:
                     if resp.status_code >= 400:
                         await resp.aread()
                         _raise_for(resp)
-                    parser = SSEParser()
                     async for line in resp.aiter_lines():
-                        if (event := parser.feed(line)) is not None:
-                            ev_id, payload = event
-                            last = ev_id or last
+                        if (payload := cursor.feed(line)) is not None:
                             yield payload
             except (httpx.TransportError, httpx.StreamError):
                 if not reconnect:
