@@ -8,12 +8,14 @@ installed tree as symbolic links to the sources under build/typecheck/ (from the
 site-packages for third-party types, and prints each error at its source path (``chain/x.py``,
 not ``build/typecheck/subnetes/chain/x.py``) so an editor can jump to it.
 
-Usage: python hack/typecheck.py [mypy args...]; exits with mypy's status. The cache lives in
-.mypy_cache/ (stable across runs: a warm run takes seconds).
+Usage: python hack/typecheck.py [mypy args...]; exits with mypy's status. mypy's cache lives in
+$SUBNETES_CACHE/mypy (default ~/.cache/subnetes/mypy), beside the project's other build caches,
+so it outlives a fresh checkout: a warm run takes seconds, a cold one about half a minute.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -23,7 +25,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 TREE = REPO / "build" / "typecheck"
-CACHE = REPO / ".mypy_cache"
+CACHE = Path(os.environ.get("SUBNETES_CACHE", Path.home() / ".cache" / "subnetes")) / "mypy"
 
 
 def package_sources(repo: Path = REPO) -> dict[str, Path]:
@@ -64,6 +66,14 @@ def build_tree(tree: Path = TREE, repo: Path = REPO) -> dict[Path, Path]:
 
 def main(argv: list[str]) -> int:
     """Build the tree, run mypy on it and print its report with source paths."""
+    TREE.parent.mkdir(parents=True, exist_ok=True)
+    # One run at a time per checkout: a second run would rebuild the tree under the first.
+    with (TREE.parent / ".typecheck.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _check(argv)
+
+
+def _check(argv: list[str]) -> int:
     links = build_tree()
     # Longest link path first, so subnetes/operator/crds/x.py is not cut at subnetes/operator/.
     rewrites = sorted(
