@@ -16,7 +16,9 @@ from typing import Any, TypeVar
 from bittensor_wallet import Keypair
 
 from subnetes.chain.client import AsyncChainClient
-from subnetes.chain.errors import ChainError
+from subnetes.wire.blocks import SubmitResult
+from subnetes.wire.errors import ChainError, ErrorName
+from subnetes.wire.rows import MetagraphRow, NeuronRow
 
 from . import metrics
 from .tracing import tracer
@@ -26,7 +28,7 @@ __all__ = ["Chain", "ChainError"]
 T = TypeVar("T")
 
 # The chain's answer when the thing asked for is not there (a subnet, a hotkey, a UID).
-_ABSENT = ("NotFound", "SubNetworkDoesNotExist")
+_ABSENT = (ErrorName.NOT_FOUND, ErrorName.SUB_NETWORK_DOES_NOT_EXIST)
 
 
 class Chain:
@@ -76,7 +78,7 @@ class Chain:
         """The subnet's hyperparameters by chain name."""
         return await self._instrumented("hyperparameters", self.client.hyperparameters(netuid))
 
-    async def metagraph(self, netuid: int) -> dict[str, Any]:
+    async def metagraph(self, netuid: int) -> MetagraphRow:
         """The whole metagraph of ``netuid`` (every UID's row)."""
         return await self._instrumented("metagraph", self.client.metagraph(netuid))
 
@@ -89,7 +91,7 @@ class Chain:
         hk = await self.hotkey(hotkey)
         return {int(r["netuid"]): int(r["uid"]) for r in (hk or {}).get("registrations", [])}
 
-    async def neuron(self, netuid: int, uid: int) -> dict[str, Any] | None:
+    async def neuron(self, netuid: int, uid: int) -> NeuronRow | None:
         """One metagraph row (u16 fractions, rao), or None when the UID or subnet is not there.
 
         Reads that row alone (``GET /v1/subnets/{netuid}/neurons/{uid}``), not the metagraph.
@@ -114,14 +116,14 @@ class Chain:
 
     async def register_network(
         self, coldkey: Keypair, hotkey: str, max_lock_cost: int | None
-    ) -> dict[str, Any]:
+    ) -> SubmitResult:
         """Register a subnet owned by ``coldkey`` with ``hotkey`` as UID 0."""
         return await self._instrumented(
             "register_network",
             self.client.register_network(coldkey, hotkey, max_lock_cost=max_lock_cost),
         )
 
-    async def dissolve_network(self, coldkey: Keypair, netuid: int) -> dict[str, Any]:
+    async def dissolve_network(self, coldkey: Keypair, netuid: int) -> SubmitResult:
         """Dissolve ``netuid`` (its owner's coldkey signs)."""
         return await self._instrumented(
             "dissolve_network", self.client.dissolve_network(coldkey, netuid)
@@ -129,7 +131,7 @@ class Chain:
 
     async def set_hyperparameter(
         self, coldkey: Keypair, netuid: int, name: str, value: int | bool
-    ) -> dict[str, Any]:
+    ) -> SubmitResult:
         """Set one hyperparameter (chain name) of ``netuid`` with the owner's coldkey."""
         return await self._instrumented(
             "set_hyperparameter", self.client.set_hyperparameter(coldkey, netuid, name, value)
@@ -137,28 +139,28 @@ class Chain:
 
     async def burned_register(
         self, coldkey: Keypair, netuid: int, hotkey: str, max_burn: int | None
-    ) -> dict[str, Any]:
+    ) -> SubmitResult:
         """Register ``hotkey`` on ``netuid``, ``coldkey`` paying at most ``max_burn`` rao."""
         return await self._instrumented(
             "burned_register",
             self.client.burned_register(coldkey, netuid, hotkey, max_burn=max_burn),
         )
 
-    async def add_stake(self, coldkey: Keypair, hotkey: str, amount: int) -> dict[str, Any]:
+    async def add_stake(self, coldkey: Keypair, hotkey: str, amount: int) -> SubmitResult:
         """Move ``amount`` rao of the coldkey's balance to stake on ``hotkey``."""
         return await self._instrumented("add_stake", self.client.add_stake(coldkey, hotkey, amount))
 
-    async def remove_stake(self, coldkey: Keypair, hotkey: str, amount: int) -> dict[str, Any]:
+    async def remove_stake(self, coldkey: Keypair, hotkey: str, amount: int) -> SubmitResult:
         """Return ``amount`` rao of the coldkey's stake on ``hotkey`` to its balance."""
         return await self._instrumented(
             "remove_stake", self.client.remove_stake(coldkey, hotkey, amount)
         )
 
-    async def set_take(self, coldkey: Keypair, hotkey: str, take: int) -> dict[str, Any]:
+    async def set_take(self, coldkey: Keypair, hotkey: str, take: int) -> SubmitResult:
         """Set the delegate take (u16) of ``hotkey``."""
         return await self._instrumented("set_take", self.client.set_take(coldkey, hotkey, take))
 
-    async def serve_axon(self, hotkey: Keypair, netuid: int, ip: str, port: int) -> dict[str, Any]:
+    async def serve_axon(self, hotkey: Keypair, netuid: int, ip: str, port: int) -> SubmitResult:
         """Announce the axon of ``hotkey`` on ``netuid`` (the hotkey signs)."""
         return await self._instrumented(
             "serve_axon", self.client.serve_axon(hotkey, netuid, ip, port)

@@ -20,6 +20,9 @@ from typing import Any
 from bittensor_wallet import Keypair
 
 from subnetes.chain.units import rao_to_tao, tao_to_rao
+from subnetes.wire.blocks import SubmitResult
+from subnetes.wire.errors import ErrorName
+from subnetes.wire.rows import NeuronRow
 
 from . import conditions as c
 from . import metrics
@@ -45,14 +48,14 @@ from .tracing import tracer
 log = logging.getLogger("subnetes.operator.neurons")
 
 # Chain errors that need a user's action (Stalled) rather than a retry soon.
-USER_ERRORS = {
-    "BurnExceedsLimit": "BurnAboveLimit",
-    "NotEnoughBalanceToStake": "InsufficientBalance",
-    "InsufficientBalance": "InsufficientBalance",
-    "SubNetRegistrationDisabled": "RegistrationDisabled",
-    "NoNeuronIdAvailable": "SubnetFull",
-    "HotKeyAlreadyRegisteredInSubNet": "HotkeyInUse",
-    "NonAssociatedColdKey": "HotkeyOwnedElsewhere",
+USER_ERRORS: dict[str, str] = {
+    ErrorName.BURN_EXCEEDS_LIMIT: "BurnAboveLimit",
+    ErrorName.NOT_ENOUGH_BALANCE_TO_STAKE: "InsufficientBalance",
+    ErrorName.INSUFFICIENT_BALANCE: "InsufficientBalance",
+    ErrorName.SUB_NET_REGISTRATION_DISABLED: "RegistrationDisabled",
+    ErrorName.NO_NEURON_ID_AVAILABLE: "SubnetFull",
+    ErrorName.HOT_KEY_ALREADY_REGISTERED_IN_SUB_NET: "HotkeyInUse",
+    ErrorName.NON_ASSOCIATED_COLD_KEY: "HotkeyOwnedElsewhere",
 }
 
 NeuronOutcome = Outcome[NeuronView]
@@ -124,7 +127,7 @@ class NeuronRun:
     burn: int | None = None  # the registration burn seen before registering (rao)
     burn_paid: int | None = None
     coldkey: Keypair | None = None
-    row: dict[str, Any] | None = None  # the UID's metagraph row
+    row: NeuronRow | None = None  # the UID's metagraph row
     stake_rao: int | None = None
     pod: PodState | None = None
     axon: str | None = None
@@ -269,14 +272,15 @@ def registration_refused(run: NeuronRun, e: ChainError) -> Wait:
 
 
 def registered_uid(
-    result: dict[str, Any], hotkey: str, burn: int | None
+    result: SubmitResult, hotkey: str, burn: int | None
 ) -> tuple[int | None, int | None]:
     """(uid, burn paid) from a burned_register result's events; Nones when none is ours."""
     uid = paid = None
     for ev in result.get("events", []):
-        if ev.get("type") == "NeuronRegistered" and ev.get("hotkey") == hotkey:
+        # The Literal tag narrows the event type (wire/events.py): a typo here is a type error.
+        if ev["type"] == "NeuronRegistered" and ev["hotkey"] == hotkey:
             uid = int(ev["uid"])
-            paid = int(ev.get("burn", burn))
+            paid = ev.get("burn", burn)
     return uid, paid
 
 
@@ -289,10 +293,10 @@ def carried_burn(run: NeuronRun) -> int | None:
     return None
 
 
-def axon_stale(row: dict[str, Any], ip: str, port: int) -> bool:
+def axon_stale(row: NeuronRow, ip: str, port: int) -> bool:
     """Whether the chain's axon for the UID differs from the pod's ``ip:port``."""
-    served = row.get("axon") or {}
-    return served.get("ip") != ip or int(served.get("port") or 0) != port
+    served = row.get("axon")
+    return served is None or served.get("ip") != ip or int(served.get("port") or 0) != port
 
 
 def final_view(run: NeuronRun) -> NeuronView:
@@ -454,7 +458,7 @@ async def register(rt: Runtime, run: NeuronRun) -> NeuronOutcome:
                 run.coldkey, run.netuid, run.hotkey, max_burn=run.max_burn
             )
     except ChainError as e:
-        if e.name != "HotKeyAlreadyRegisteredInSubNet":
+        if e.name != ErrorName.HOT_KEY_ALREADY_REGISTERED_IN_SUB_NET:
             return registration_refused(run, e)
         # Registered by a run that died before writing status: the chain knows best.
         run.uid = (await rt.chain.registrations(run.hotkey)).get(run.netuid)

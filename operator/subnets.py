@@ -17,6 +17,9 @@ from typing import Any
 from bittensor_wallet import Keypair
 
 from subnetes.chain.units import SHARE_ONE, parts_to_fraction, rao_to_tao, tao_to_rao
+from subnetes.wire.blocks import SubmitResult
+from subnetes.wire.errors import ErrorName
+from subnetes.wire.rows import MetagraphRow
 
 from . import conditions as c
 from . import hyperparams, metrics
@@ -90,7 +93,7 @@ class SubnetRun:
     hotkey_secret: str | None = None
     refused: list[str] | None = None  # hyperparameters the chain refused ("name: error")
     subnet: dict[str, Any] | None = None  # the chain's view of the registered subnet
-    metagraph: dict[str, Any] | None = None
+    metagraph: MetagraphRow | None = None
 
     @classmethod
     def begin(cls, body: dict[str, Any], old: dict[str, Any], delay: float) -> SubnetRun:
@@ -177,21 +180,23 @@ def max_lock_cost(run: SubnetRun) -> int | None:
 
 def network_refused(run: SubnetRun, e: ChainError) -> Wait:
     """A refused register_network: Pending on a user's problem, else retried soon."""
-    reason = {
-        "LockCostExceedsLimit": "LockCostAboveLimit",
-        "CannotAffordLockCost": "InsufficientBalance",
-    }.get(e.name)
+    reasons: dict[str, str] = {
+        ErrorName.LOCK_COST_EXCEEDS_LIMIT: "LockCostAboveLimit",
+        ErrorName.CANNOT_AFFORD_LOCK_COST: "InsufficientBalance",
+    }
+    reason = reasons.get(e.name)
     if reason:
         return Wait(run.view(PENDING, problem=(reason, e.message)), run.delay)
     progress = ("RegistrationRetrying", f"{e.name}: {e.message}")
     return Wait(run.view(REGISTERING, progress=progress), min(run.delay, 5.0))
 
 
-def registered_netuid(result: dict[str, Any], owner_hotkey: str) -> int | None:
+def registered_netuid(result: SubmitResult, owner_hotkey: str) -> int | None:
     """The netuid from a register_network result's events; None when none is ours."""
     netuid = None
     for ev in result.get("events", []):
-        if ev.get("type") == "SubnetRegistered" and ev.get("owner_hotkey") == owner_hotkey:
+        # The Literal tag narrows the event type (wire/events.py): a typo here is a type error.
+        if ev["type"] == "SubnetRegistered" and ev["owner_hotkey"] == owner_hotkey:
             netuid = int(ev["netuid"])
     return netuid
 
@@ -206,15 +211,16 @@ def hp_condition(refused: list[str], generation: int | None, now: str) -> c.Cond
 
 def registered_view(run: SubnetRun) -> SubnetView:
     """Registered, with the chain's facts about the subnet and its metagraph."""
-    sub, mg = run.subnet or {}, run.metagraph or {}
-    validators = sum(1 for r in mg.get("neurons", []) if r.get("validator_permit"))
+    sub = run.subnet or {}
+    neurons = run.metagraph["neurons"] if run.metagraph else []
+    validators = sum(1 for r in neurons if r.get("validator_permit"))
     return run.view(
         REGISTERED,
         netuid=run.found,
         registered_block=sub.get("registered_at"),
         immunity_end=sub.get("immune_until"),
         lock_cost_paid_rao=sub.get("lock"),
-        neurons_total=int(mg.get("n", 0)),
+        neurons_total=int(run.metagraph["n"]) if run.metagraph else 0,
         neurons_validators=validators,
         max_allowed=int((sub.get("hyperparameters") or {}).get("max_allowed_uids", 0)) or None,
     )
@@ -428,5 +434,5 @@ async def delete_subnet(rt: Runtime, body: dict[str, Any]) -> None:
     try:
         await rt.chain.dissolve_network(coldkey, int(netuid))
     except ChainError as e:
-        if e.name not in ("SubNetworkDoesNotExist", "NotSubnetOwner"):
+        if e.name not in (ErrorName.SUB_NETWORK_DOES_NOT_EXIST, ErrorName.NOT_SUBNET_OWNER):
             raise
