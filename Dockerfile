@@ -32,6 +32,7 @@ COPY operator/ operator/
 COPY sdk/ sdk/
 COPY subnetes/ subnetes/
 COPY workloads/ workloads/
+COPY wire/ wire/
 RUN python3 -m venv /tmp/build \
  && /tmp/build/bin/pip wheel --no-cache-dir --disable-pip-version-check --no-deps \
       --wheel-dir /wheels .
