@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from subnetes.wire.events import EventKind
@@ -24,11 +25,13 @@ from .subnets import emission_share_fraction
 log = logging.getLogger("subnetes.operator.events")
 
 
-Epoch = tuple[int, dict[str, Any], float]  # (block, the neuron's row, receipt time)
+# A UID's row: an EpochResult ``uids`` entry or a metagraph neuron (both carry UidScores).
+Row = Mapping[str, Any]
+Epoch = tuple[int, Row, float]  # (block, the neuron's row, receipt time)
 
 
 def fold_epochs(
-    kind: str, old: dict[str, Any], netuid: int, epochs: list[tuple[int, dict[str, Any]]]
+    kind: str, old: dict[str, Any], netuid: int, epochs: list[tuple[int, Row]]
 ) -> dict[str, Any] | None:
     """The status after ``epochs`` ((block, row) of one neuron) on top of ``old``, or None.
 
@@ -76,10 +79,10 @@ class EpochWriter:
         self.rt = rt
         self.sem = asyncio.Semaphore(concurrency)
         self.pending: dict[Key, list[tuple[int, Epoch]]] = {}  # key -> (netuid, epoch)
-        self.subnet_pending: dict[int, tuple[int, list[dict[str, Any]]]] = {}
+        self.subnet_pending: dict[int, tuple[int, Sequence[Row]]] = {}
         self.tasks: dict[Any, asyncio.Task] = {}
 
-    def submit(self, netuid: int, block: int, rows: list[dict[str, Any]], t0: float) -> None:
+    def submit(self, netuid: int, block: int, rows: Sequence[Row], t0: float) -> None:
         """Queue one EpochResult (returns at once)."""
         for row in rows:
             key = self.rt.indexes.hotkeys.get(row.get("hotkey", ""))
@@ -152,9 +155,7 @@ class EpochWriter:
             self.tasks.pop(tag, None)
 
 
-async def apply_epoch(
-    rt: Runtime, netuid: int, block: int, rows: list[dict[str, Any]], t0: float
-) -> None:
+async def apply_epoch(rt: Runtime, netuid: int, block: int, rows: Sequence[Row], t0: float) -> None:
     """Write one epoch's outputs into neuron status and the subnet's counts, and wait."""
     writer = EpochWriter(rt)
     writer.submit(netuid, block, rows, t0)
@@ -172,7 +173,7 @@ async def repair_subnet(rt: Runtime, netuid: int) -> set[Key] | None:
     try:
         sub = await rt.chain.subnet(netuid)
         # After the subnet: rows at least as new as its last_epoch_block.
-        mg = await rt.chain.metagraph(netuid) if sub is not None else {}
+        rows = (await rt.chain.metagraph(netuid)).get("neurons", []) if sub is not None else []
     except Exception as e:
         log.debug("repair of netuid %s skipped: %s", netuid, e)
         return None
@@ -187,7 +188,6 @@ async def repair_subnet(rt: Runtime, netuid: int) -> set[Key] | None:
         if skey is not None:
             rt.kick(skey)
         return set(mine.values())
-    rows = mg.get("neurons", [])
     epoch = int(sub.get("last_epoch_block") or 0)
     if epoch:
         await apply_epoch(rt, netuid, epoch, rows, time.monotonic())

@@ -9,6 +9,7 @@ Conditions follow the Kubernetes API conventions (docs/operator.md): a summary `
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -268,7 +269,7 @@ VALIDATOR_FRACTIONS = MINER_FRACTIONS | {
 }
 
 
-def epoch_fields(kind: str, row: dict[str, Any], block: int) -> dict[str, Any]:
+def epoch_fields(kind: str, row: Mapping[str, Any], block: int) -> dict[str, Any]:
     """Status fields from one UID's epoch outputs (an EpochResult row or a metagraph neuron)
     as of the epoch at ``block``.
 
