@@ -52,6 +52,29 @@ def _chunk_hash(key: str, raw: bytes) -> int:
     return int.from_bytes(h256(key.encode() + b"\0" + raw), "big")
 
 
+def _copy_hotkey(h: Hotkey) -> Hotkey:
+    """A copy that in-place changes to ``h`` cannot reach (its stakes dict is copied)."""
+    snap = copy.copy(h)
+    snap.stakes = dict(h.stakes)
+    return snap
+
+
+def _copy_neuron(n: Neuron) -> Neuron:
+    """A copy that in-place changes to ``n`` cannot reach: its mutable fields (MUTABLE_NEURON_FIELDS)
+    are copied one level deep, which is all they nest (much cheaper than a deepcopy of the
+    weight and bond maps, taken once per changed neuron and extrinsic)."""
+    snap = copy.copy(n)
+    snap.weights, snap.bonds = dict(n.weights), dict(n.bonds)
+    snap.commits = [list(c) for c in n.commits]
+    snap.axon = copy.copy(n.axon)
+    return snap
+
+
+# Fields of Neuron holding mutable values, each copied by _copy_neuron (a test keeps this list in
+# step with the dataclass).
+MUTABLE_NEURON_FIELDS = frozenset({"weights", "bonds", "commits", "axon"})
+
+
 def _restore(obj: Any, snapshot: Any) -> None:
     """Put ``snapshot``'s fields back into ``obj`` (in place: references stay valid)."""
     obj.__dict__.update(snapshot.__dict__)
@@ -210,11 +233,13 @@ class State:
                 self._newly_dirty.append(key)
         return self._undo is not None and key not in self._undo
 
-    def _save_mapping_entry(self, key: str, table: dict[Any, Any], k: Any, deep: bool) -> None:
-        """Record how to restore ``table[k]`` (an account, hotkey or subnet) as it is now."""
+    def _save_mapping_entry(
+        self, key: str, table: dict[Any, Any], k: Any, copier: Callable[[Any], Any]
+    ) -> None:
+        """Record how to restore ``table[k]`` (an account or a hotkey) as it is now."""
         assert self._undo is not None
         old = table.get(k)
-        snap = None if old is None else copy.deepcopy(old) if deep else copy.copy(old)
+        snap = None if old is None else copier(old)
 
         def undo() -> None:
             if old is None:  # created inside atomic(): drop it again
@@ -242,7 +267,7 @@ class State:
         """The account of ``ss58`` to change (created empty when it does not exist)."""
         key = _account_key(ss58)
         if self._touch(key):
-            self._save_mapping_entry(key, self.accounts, ss58, deep=False)
+            self._save_mapping_entry(key, self.accounts, ss58, copy.copy)
         acct = self.accounts.get(ss58)
         if acct is None:
             acct = self.accounts[ss58] = Account()
@@ -251,7 +276,7 @@ class State:
     def hotkey_mut(self, hotkey: str) -> Hotkey:
         key = _hotkey_key(hotkey)
         if self._touch(key):
-            self._save_mapping_entry(key, self.hotkeys, hotkey, deep=True)
+            self._save_mapping_entry(key, self.hotkeys, hotkey, _copy_hotkey)
         return self.hotkeys[hotkey]
 
     def create_hotkey(self, hotkey: str, owner: str, take: int) -> Hotkey:
@@ -259,7 +284,7 @@ class State:
         assert hotkey not in self.hotkeys, hotkey
         key = _hotkey_key(hotkey)
         if self._touch(key):
-            self._save_mapping_entry(key, self.hotkeys, hotkey, deep=True)
+            self._save_mapping_entry(key, self.hotkeys, hotkey, _copy_hotkey)
         hk = self.hotkeys[hotkey] = Hotkey(owner=owner, take=take)
         return hk
 
@@ -315,7 +340,7 @@ class State:
             self._undo[key] = lambda: None
             return
         old = neurons[uid]
-        snap = copy.deepcopy(old)
+        snap = _copy_neuron(old)
         self._undo[key] = lambda: _restore(old, snap)
 
     def neuron_mut(self, netuid: int, uid: int) -> Neuron:

@@ -15,7 +15,7 @@ import pytest
 from subnetes.chain.context import Ctx
 from subnetes.chain.errors import ChainError
 from subnetes.chain.extrinsic import apply_extrinsic
-from subnetes.chain.state import State
+from subnetes.chain.state import Axon, State
 from subnetes.chain.units import tao
 
 from .conftest import ALICE, Net, key
@@ -150,6 +150,7 @@ def test_atomic_restores_every_accessor(dev: Net) -> None:
     """State.atomic() rolls back each kind of chunk change (created, changed, deleted)."""
     _base(dev)
     st = dev.st
+    st.neuron_mut(1, 1).commits.append(["0x01", 2, 0])
     st.take_dirty()
     before = _snapshot(dev)
     with pytest.raises(KeyError), st.atomic():
@@ -158,7 +159,12 @@ def test_atomic_restores_every_accessor(dev: Net) -> None:
         st.account_mut(ALICE.ss58_address).nonce += 7
         st.create_hotkey(key("atomic-hk").ss58_address, ALICE.ss58_address, 0)
         st.hotkey_mut(OWNER.ss58_address).stakes[ALICE.ss58_address] = 1
-        st.neuron_mut(1, 1).weights[0] = 9
+        nm = st.neuron_mut(1, 1)
+        nm.weights[0], nm.bonds[0] = 9, 9
+        nm.commits.append(["0x00", 1, 1])
+        nm.commits[0].append("in place")
+        nm.axon = Axon(block=1, ip="10.0.0.1", port=1)
+        nm.total_emission += 1
         st.subnet_mut(1).burn = 0
         st.remove_subnet(1)
         raise KeyError("boom")
@@ -168,6 +174,20 @@ def test_atomic_restores_every_accessor(dev: Net) -> None:
     assert st.state_root() == st.recomputed_root()
     with pytest.raises(RuntimeError), st.atomic(), st.atomic():
         pass
+
+
+def test_undo_log_copies_every_mutable_neuron_field() -> None:
+    """The undo log copies a neuron's mutable fields one level deep (cheaper than deepcopy);
+    a new field holding a mutable value must be added to that copy, or a rollback would miss
+    its in-place changes."""
+    import dataclasses
+    import typing
+
+    from subnetes.chain.state import MUTABLE_NEURON_FIELDS, Neuron
+
+    hints = typing.get_type_hints(Neuron)
+    mutable = {f.name for f in dataclasses.fields(Neuron) if hints[f.name] not in (int, str, bool)}
+    assert mutable == MUTABLE_NEURON_FIELDS
 
 
 # ---- chunk keys are the state module's business ------------------------------------------------
