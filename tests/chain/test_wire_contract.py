@@ -75,6 +75,7 @@ def scenario(net: Net) -> list[BlockRecord]:
     net.ok(ALICE, "reset_bonds", netuid=1, uid=1)
     net.ok(ALICE, "set_hyperparameter", netuid=1, name="commit_reveal_enabled", value=True)
     from subnetes.chain.rules.weights import weights_commit_hash
+
     h = weights_commit_hash(v.ss58_address, 1, [2, 3], [1, 2], [7, 7], 0)
     net.ok(v, "commit_weights", netuid=1, commit_hash=h)
     net.run_to(net.block + 11)
