@@ -134,7 +134,7 @@ def run_epochs(
         res[k] = whole[:n_sub, :v, :n] if whole.ndim == 3 else whole[:n_sub, :n]
     res["server_emission"] = rao_split(res["server_share"], inputs.emission)
     res["validator_emission"] = rao_split(res["validator_share"], inputs.emission)
-    res["emission"] = rao_split(res["emission_share"], inputs.emission)
+    res["emission"] = rao_split(res["combined_share"], inputs.emission)
     return EpochOutputs(**res)
 
 

@@ -345,7 +345,7 @@ def epoch_single(x: EpochInputs, p: KernelParams, new_permit: jax.Array) -> dict
         "prerank": P,
         "server_share": SE,
         "validator_share": VE,
-        "emission_share": NCE,
+        "combined_share": NCE,
         "pruning_score": pruning,
         "bonds": bonds,
         "stake_u16": _to_u16(S),

@@ -176,7 +176,9 @@ class EpochOutputs(NamedTuple):
         prerank: [S, N] float — P_j = sum_i A_i W_ij (before clipping).
         server_share: [S, N] float — SE, the UID's share of E as miner.
         validator_share: [S, N] float — VE, the UID's share of E as validator.
-        emission_share: [S, N] float — NCE = normalize(I + D) (fallbacks: see the spec).
+        combined_share: [S, N] float — NCE = normalize(I + D), the UID's share of E as miner and
+            validator combined (fallbacks: see the spec). Not ``emission_share``: on the chain
+            that name is a subnet's share of block emission.
         pruning_score: [S, N] float — NCE max-upscaled (NCE / max NCE).
         bonds: [S, V, N] float — new bonds of each input row (Yuma 3: in [0,1]; Yuma 2: column
             max-upscaled); rows whose UID has no new permit are zero (cleared).
@@ -200,7 +202,7 @@ class EpochOutputs(NamedTuple):
     prerank: Array
     server_share: Array
     validator_share: Array
-    emission_share: Array
+    combined_share: Array
     pruning_score: Array
     bonds: Array
     stake_u16: Array

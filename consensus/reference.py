@@ -237,7 +237,7 @@ def epoch_one(
         "prerank": P,
         "server_share": SE,
         "validator_share": VE,
-        "emission_share": NCE,
+        "combined_share": NCE,
         "pruning_score": pruning,
         "bonds": bonds,
     }
@@ -269,9 +269,9 @@ def finish_outputs(out: dict[str, np.ndarray], emission: np.ndarray | None) -> E
     for name in ("stake", "consensus", "validator_trust", "incentive", "dividends", "rank"):
         out.setdefault(f"{name}_u16", to_u16(out[name]))
     out.setdefault("trust_u16", to_u16(out["trust"]))
-    out.setdefault("pruning_score_u16", max_upscale_u16(out["emission_share"]))
+    out.setdefault("pruning_score_u16", max_upscale_u16(out["combined_share"]))
     out.setdefault("bonds_u16", to_u16(out["bonds"]))
     out["server_emission"] = rao_split(out["server_share"], emission)
     out["validator_emission"] = rao_split(out["validator_share"], emission)
-    out["emission"] = rao_split(out["emission_share"], emission)
+    out["emission"] = rao_split(out["combined_share"], emission)
     return EpochOutputs(**out)

@@ -84,3 +84,13 @@ def test_fail_and_require_raise_chain_error() -> None:
             assert e.name == "NotSudo" and e.message == "no"
         else:
             raise AssertionError("expected ChainError")
+
+
+def test_emission_share_names_only_a_subnets_share() -> None:
+    """A UID's share of its subnet's epoch emission is ``combined_share`` (NCE, beside
+    ``server_share``/``validator_share``); ``emission_share`` is a subnet's share of block
+    emission (the chain's subnet rows)."""
+    from subnetes.consensus.interface import EpochOutputs
+
+    assert "emission_share" not in EpochOutputs._fields
+    assert {"server_share", "validator_share", "combined_share"} <= set(EpochOutputs._fields)

@@ -66,7 +66,7 @@ def run_epochs(inputs: Any, params: Any, **_: Any) -> Any:
             ("validator_trust", div),
             ("server_share", se),
             ("validator_share", ve),
-            ("emission_share", nce),
+            ("combined_share", nce),
         ):
             out[name][s, :n] = x
         out["pruning_score"][s, :n] = nce / nce.max() if nce.max() > 0 else nce

@@ -17,7 +17,7 @@ FLOAT_FIELDS = (
     "prerank",
     "server_share",
     "validator_share",
-    "emission_share",
+    "combined_share",
     "pruning_score",
     "bonds",
 )

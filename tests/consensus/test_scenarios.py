@@ -148,7 +148,7 @@ def test_no_weights_falls_back_to_active_stake() -> None:
     np.testing.assert_array_equal(out.incentive, 0)
     np.testing.assert_array_equal(out.server_share, 0)
     np.testing.assert_allclose(out.validator_share[:, :2], [[0.75, 0.25]] * 2)
-    np.testing.assert_allclose(out.emission_share[:, :2], [[0.75, 0.25]] * 2)
+    np.testing.assert_allclose(out.combined_share[:, :2], [[0.75, 0.25]] * 2)
     # Yuma 2 bonds persist (column re-normalized), Yuma 3 bonds decay by (1 - alpha).
     assert out.bonds_u16[0, 0, 2] >= 65534 and out.bonds[1, 0, 2] < net.history[-2].bonds[1, 0, 2]
 
