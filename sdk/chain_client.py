@@ -16,6 +16,7 @@ from bittensor_wallet import Keypair
 from subnetes.chain.client import AsyncChainClient
 from subnetes.wire.errors import UNAVAILABLE as _UNAVAILABLE
 from subnetes.wire.errors import ChainError as ServiceError
+from subnetes.wire.rows import NeuronRow
 
 from .chain import (
     AxonInfo,
@@ -27,13 +28,13 @@ from .chain import (
 )
 
 
-def neuron_from_row(row: dict[str, Any]) -> NeuronInfo:
-    """A metagraph row of the HTTP API as a NeuronInfo."""
+def neuron_from_row(row: NeuronRow) -> NeuronInfo:
+    """A metagraph row of the HTTP API (``subnetes.wire.rows.NeuronRow``) as a NeuronInfo."""
     ax = row.get("axon")
     axon = AxonInfo(str(ax["ip"]), int(ax["port"])) if ax and int(ax.get("port", 0)) > 0 else None
-    # The API reports last_update (also set at registration); weights present means it is
-    # the block of the last set_weights.
-    weights_block = int(row.get("last_update", 0)) if row.get("weights") else -1
+    # The chain keeps the block of the last set_weights (or commit) itself, the block its rate
+    # limit counts from; last_update is also set at registration, so it cannot tell.
+    weights_block = int(row.get("weights_block", -1))
     return NeuronInfo(
         uid=int(row["uid"]),
         hotkey=str(row["hotkey"]),

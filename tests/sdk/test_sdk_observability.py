@@ -122,7 +122,8 @@ def test_service_rows_and_error_mapping() -> None:
             "stake": 5,
             "validator_permit": True,
             "axon": {"ip": "127.64.0.3", "port": 8091, "block": 1},
-            "last_update": 40,
+            "last_update": 41,
+            "weights_block": 40,
             "weights": [[1, 65535]],
             "incentive": 9,
             "dividends": 1,
@@ -131,9 +132,22 @@ def test_service_rows_and_error_mapping() -> None:
     )
     assert n.axon.url == "http://127.64.0.3:8091" and n.weights_block == 40 and n.validator_permit
     fresh = neuron_from_row(
-        {"uid": 3, "hotkey": "g", "axon": None, "last_update": 12, "weights": []}
+        {"uid": 3, "hotkey": "g", "axon": None, "last_update": 12, "weights_block": -1}
     )
     assert fresh.axon is None and fresh.weights_block == -1
+    # a commit-reveal commit starts the rate limit before any weights are stored: the chain's
+    # weights_block says so, last_update and an empty weights list do not
+    committed = neuron_from_row(
+        {
+            "uid": 4,
+            "hotkey": "c",
+            "axon": None,
+            "last_update": 12,
+            "weights_block": 30,
+            "weights": [],
+        }
+    )
+    assert committed.weights_block == 30
     p = policy_from_hyperparameters(
         {"weights_rate_limit": 0, "weights_version_key": 4, "tempo": 10}
     )
