@@ -9,9 +9,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from subnetes.wire.codec import obj_hash
 from subnetes.wire.events import EventKind
 
-from .codec import obj_hash
 from .context import Ctx
 from .errors import ChainError
 from .extrinsic import Extrinsic, apply_extrinsic

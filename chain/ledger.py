@@ -10,8 +10,9 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from subnetes.wire.codec import obj_hash
+
 from .block import BlockRecord, Outcome, produce_block
-from .codec import obj_hash
 from .extrinsic import Extrinsic
 from .params import ChainConfig
 from .rules.root import create_root

@@ -23,7 +23,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from .codec import canonical, h256
+from subnetes.wire.codec import canonical, h256
+
 from .params import ChainConfig, Hyperparams
 
 ROOT_NETUID = 0

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from subnetes.wire.codec import obj_hash
 from subnetes.wire.events import EventKind
 
-from ..codec import obj_hash
 from ..context import Ctx
 from ..errors import ErrorName, require
 from ..state import ROOT_NETUID, State, Subnet

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from subnetes.chain.codec import obj_hash
 from subnetes.chain.extrinsic import parse
 from subnetes.chain.ledger import Ledger
 from subnetes.chain.params import dev_config
 from subnetes.chain.units import tao
+from subnetes.wire.codec import obj_hash
 
 from .conftest import ALICE, Net, key
 
