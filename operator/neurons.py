@@ -5,19 +5,16 @@ Level-based and idempotent: every run starts from what the chain and the API ser
 paid), so a run interrupted anywhere and repeated never registers or pays twice.
 
 The reconcile is :data:`NEURON_STEPS`, run in order by :func:`~.steps.run_steps` on one
-:class:`NeuronRun`. Each step returns CONTINUE, :class:`~.steps.Wait` or :class:`~.steps.Done`;
-the decisions are pure functions of the run (``subnet_gate``, ``pruned``, ``burn_gate``, ...)
-so tests check them without a cluster or a chain.
+:class:`~.neuron_run.NeuronRun` (validators' stake step lives in stake.py). Each step returns
+CONTINUE, :class:`~.steps.Wait` or :class:`~.steps.Done`; the decisions are pure functions of
+the run (``subnet_gate``, ``pruned``, ``burn_gate``, ...) so tests check them without a
+cluster or a chain.
 """
 
 from __future__ import annotations
 
-import logging
 import time
-from dataclasses import dataclass
 from typing import Any
-
-from bittensor_wallet import Keypair
 
 from subnetes.chain.units import rao_to_tao, tao_to_rao
 from subnetes.wire.blocks import SubmitResult
@@ -27,10 +24,21 @@ from subnetes.wire.rows import NeuronRow
 from . import conditions as c
 from . import metrics
 from .chainlink import ChainError
-from .keys import SecretKeyError, coldkey_from_secret, hotkey_from_secret, new_hotkey
+from .keys import SecretKeyError, hotkey_from_secret
 from .labels import hotkey_secret_name
-from .manifests import build_axon_service, build_hotkey_secret, build_workload_statefulset
-from .runtime import Key, Retry, Runtime
+from .manifests import build_axon_service, build_workload_statefulset
+from .neuron_run import (
+    USER_ERRORS,
+    NeuronOutcome,
+    NeuronRun,
+    create_hotkey_secret,
+    load_coldkey,
+    missing_secret,
+    unusable_key,
+    write_status,
+)
+from .runtime import Retry, Runtime
+from .stake import release, validator_stake
 from .status import (
     DEREGISTERED,
     FAILED,
@@ -38,38 +46,22 @@ from .status import (
     REGISTERED,
     REGISTERING,
     NeuronView,
-    PodState,
     neuron_status,
-    status_patch,
 )
-from .steps import CONTINUE, Continue, Done, Outcome, Step, Wait, requeue_after, run_steps
+from .steps import CONTINUE, Continue, Done, Step, Wait, requeue_after, run_steps
 from .tracing import tracer
 
-log = logging.getLogger("subnetes.operator.neurons")
-
-# Chain errors that need a user's action (Stalled) rather than a retry soon.
-USER_ERRORS: dict[str, str] = {
-    ErrorName.BURN_EXCEEDS_LIMIT: "BurnAboveLimit",
-    ErrorName.NOT_ENOUGH_BALANCE_TO_STAKE: "InsufficientBalance",
-    ErrorName.INSUFFICIENT_BALANCE: "InsufficientBalance",
-    ErrorName.SUB_NET_REGISTRATION_DISABLED: "RegistrationDisabled",
-    ErrorName.NO_NEURON_ID_AVAILABLE: "SubnetFull",
-    ErrorName.HOT_KEY_ALREADY_REGISTERED_IN_SUB_NET: "HotkeyInUse",
-    ErrorName.NON_ASSOCIATED_COLD_KEY: "HotkeyOwnedElsewhere",
-}
-
-NeuronOutcome = Outcome[NeuronView]
-
-
-async def write_status(rt: Runtime, kind: str, ns: str, name: str, old: dict, new: dict) -> bool:
-    """Patch only what changed; True when a patch was sent."""
-    patch = status_patch(old, new)
-    if patch is None:
-        return False
-    version = await rt.kube.patch_status(kind, ns, name, patch)
-    metrics.STATUS_PATCHES.labels(kind).inc()
-    rt.indexes.wrote((kind, ns, name), new, version)
-    return True
+# write_status, create_hotkey_secret and release are re-exported: events.py, subnets.py and
+# handlers.py import them from here.
+__all__ = [
+    "NEURON_STEPS",
+    "NeuronRun",
+    "create_hotkey_secret",
+    "reconcile_miner",
+    "reconcile_validator",
+    "release",
+    "write_status",
+]
 
 
 async def reconcile(rt: Runtime, kind: str, ns: str, name: str) -> None:
@@ -101,106 +93,6 @@ async def reconcile_validator(rt: Runtime, ns: str, name: str) -> None:
     await reconcile(rt, "Validator", ns, name)
 
 
-# -- the run's record ---------------------------------------------------------------------------
-
-
-@dataclass
-class NeuronRun:
-    """What one reconcile of a Miner/Validator has learned so far; the steps fill it in order.
-
-    ``old`` is the status the next write is compared with (it moves on when a step writes an
-    intermediate status). ``hotkey``, ``hotkey_secret`` and ``netuid`` start from the last
-    status and are carried into every view until the chain or the API server says otherwise.
-    """
-
-    kind: str
-    body: dict[str, Any]
-    old: dict[str, Any]
-    delay: float  # config.retry_delay: the wait after a problem
-    was_phase: str = PENDING
-    hotkey: str | None = None  # ss58
-    hotkey_secret: str | None = None
-    netuid: int | None = None
-    keypair: Keypair | None = None  # the hotkey (signs serve_axon)
-    uid: int | None = None
-    dereg: tuple[int | None, str | None] | None = None  # (block, reason) while deregistered
-    burn: int | None = None  # the registration burn seen before registering (rao)
-    burn_paid: int | None = None
-    coldkey: Keypair | None = None
-    row: NeuronRow | None = None  # the UID's metagraph row
-    stake_rao: int | None = None
-    pod: PodState | None = None
-    axon: str | None = None
-
-    @classmethod
-    def begin(cls, kind: str, body: dict[str, Any], old: dict[str, Any], delay: float) -> NeuronRun:
-        """A run of ``body`` whose current status is ``old``."""
-        return cls(
-            kind=kind,
-            body=body,
-            old=old,
-            delay=delay,
-            was_phase=old.get("phase", PENDING),
-            hotkey=old.get("hotkey"),
-            hotkey_secret=old.get("hotkeySecretName"),
-            netuid=old.get("netuid"),
-        )
-
-    @property
-    def ns(self) -> str:
-        return self.body["metadata"]["namespace"]
-
-    @property
-    def name(self) -> str:
-        return self.body["metadata"]["name"]
-
-    @property
-    def key(self) -> Key:
-        return (self.kind, self.ns, self.name)
-
-    @property
-    def spec(self) -> dict[str, Any]:
-        return self.body.get("spec") or {}
-
-    @property
-    def policy(self) -> str:
-        """spec.registration.policy: Reregister (default) or Stop."""
-        return (self.spec.get("registration") or {}).get("policy", "Reregister")
-
-    @property
-    def max_burn(self) -> int | None:
-        """spec.registration.maxBurn in rao; None when unset."""
-        text = (self.spec.get("registration") or {}).get("maxBurn")
-        return tao_to_rao(text) if text else None
-
-    @property
-    def stopped(self) -> bool:
-        """Deregistered under policy Stop: no re-registration, the workload at zero replicas."""
-        return self.uid is None and self.was_phase == DEREGISTERED and self.policy == "Stop"
-
-    @property
-    def needs_registration(self) -> bool:
-        return self.uid is None and not self.stopped
-
-    def view(self, phase: str, *, with_dereg: bool = False, **fields: Any) -> NeuronView:
-        """A view with the carried facts and ``fields`` (problem, progress, uid, ...);
-        ``with_dereg`` adds the deregistration block and reason."""
-        if with_dereg and self.dereg is not None:
-            fields["deregistered_block"], fields["deregistration_reason"] = self.dereg
-        return NeuronView(
-            generation=self.body["metadata"].get("generation"),
-            phase=phase,
-            hotkey=self.hotkey,
-            hotkey_secret=self.hotkey_secret,
-            netuid=self.netuid,
-            **fields,
-        )
-
-    def unless_deregistered(self, phase: str) -> str:
-        """``phase``, or Deregistered while the neuron was deregistered."""
-        return DEREGISTERED if self.was_phase == DEREGISTERED else phase
-
-
 # -- pure decisions ------------------------------------------------------------------------------
 
 
@@ -216,17 +108,6 @@ def subnet_gate(run: NeuronRun, subnet_name: str, subnet: dict[str, Any] | None)
         view = run.view(run.unless_deregistered(PENDING), progress=("SubnetNotReady", msg))
         return Wait(view, run.delay)
     return int(sub_status["netuid"])
-
-
-def missing_secret(run: NeuronRun, phase: str, secret: str, field: str, with_dereg: bool) -> Wait:
-    """Stalled on a Secret the spec names that does not exist."""
-    msg = f"Secret {secret} ({field}) does not exist."
-    return Wait(run.view(phase, with_dereg=with_dereg, problem=("SecretNotFound", msg)), run.delay)
-
-
-def unusable_key(run: NeuronRun, phase: str, e: SecretKeyError, with_dereg: bool) -> Wait:
-    """Stalled on a Secret whose key cannot be read."""
-    return Wait(run.view(phase, with_dereg=with_dereg, problem=(e.reason, str(e))), run.delay)
 
 
 def pruned(run: NeuronRun) -> bool:
@@ -316,28 +197,6 @@ def final_view(run: NeuronRun) -> NeuronView:
     )
 
 
-def stake_of(hk: dict[str, Any], coldkey: str) -> int:
-    """The stake (rao) ``coldkey`` holds on the hotkey described by ``hk``."""
-    return sum(int(s["amount"]) for s in hk.get("stakes", []) if s.get("coldkey") == coldkey)
-
-
-def stake_change(want: int, have: int, target: int | None) -> int:
-    """rao to add (> 0) or remove (< 0) so the coldkey's stake on the hotkey follows spec.stake.
-
-    ``want`` is spec.stake, ``have`` the coldkey's stake on the hotkey now, ``target`` the
-    spec.stake the operator last applied (status.stakeTarget; None for objects written before
-    that field existed, taken as ``want``). Below ``want`` the stake is topped up to it. Above
-    it, stake goes back to the coldkey only when spec.stake was lowered below ``target``: the
-    dividends the chain credits to the coldkey's stake stay on the hotkey while spec.stake is
-    unchanged or raised. Both are levels, not differences, so a repeated run never pays twice.
-    """
-    if have < want:
-        return want - have
-    if target is not None and want < target and have > want:
-        return want - have
-    return 0
-
-
 # -- the steps -----------------------------------------------------------------------------------
 
 
@@ -398,23 +257,6 @@ async def reregister_backoff(rt: Runtime, run: NeuronRun) -> NeuronOutcome:
     if not run.needs_registration or run.was_phase != DEREGISTERED:
         return CONTINUE
     return backoff_gate(run, rt.next_reregister_delay(run.key))
-
-
-async def load_coldkey(rt: Runtime, run: NeuronRun, registering: bool) -> Keypair | Wait:
-    """The coldkey paying registration and stake, or a Wait when its Secret is unusable.
-
-    While registering, a deregistered neuron stays Deregistered (with its block and reason);
-    otherwise the phase is Failed.
-    """
-    name = run.spec["coldkeySecretRef"]["name"]
-    data = await rt.kube.secret_data(run.ns, name)
-    phase = run.unless_deregistered(FAILED) if registering else FAILED
-    if data is None:
-        return missing_secret(run, phase, name, "spec.coldkeySecretRef", registering)
-    try:
-        return coldkey_from_secret(name, data)
-    except SecretKeyError as e:
-        return unusable_key(run, phase, e, registering)
 
 
 async def registration_coldkey(rt: Runtime, run: NeuronRun) -> NeuronOutcome:
@@ -493,24 +335,6 @@ async def chain_row(rt: Runtime, run: NeuronRun) -> NeuronOutcome:
     return CONTINUE
 
 
-async def validator_stake(rt: Runtime, run: NeuronRun) -> NeuronOutcome:
-    """Validators: stake follows spec.stake, take follows spec.delegateTake."""
-    if run.kind != "Validator" or run.uid is None:
-        return CONTINUE
-    out = await _ensure_stake(rt, run, run.coldkey, run.old.get("stakeTarget"))
-    if isinstance(out, Wait):
-        return out
-    run.stake_rao, applied = out
-    if applied is not None and run.old.get("stakeTarget") != applied:
-        # Recorded at once, not with the final status: a later step that fails (and is
-        # retried) must not leave the old target behind, or the retry would sweep the
-        # dividends earned meanwhile.
-        new = dict(run.old, stakeTarget=applied)
-        await write_status(rt, run.kind, run.ns, run.name, run.old, new)
-        run.old = rt.indexes.status.get(run.key, new)
-    return CONTINUE
-
-
 async def workload(rt: Runtime, run: NeuronRun) -> NeuronOutcome:
     """The StatefulSet (zero replicas when stopped), the Miner's axon Service, the pod."""
     assert run.netuid is not None and run.hotkey_secret is not None
@@ -585,92 +409,3 @@ async def _reconcile(rt: Runtime, kind: str, ns: str, name: str) -> None:
     after = requeue_after(outcome)
     if after is not None:
         raise Retry(after, (view.problem or view.progress or ("", ""))[1])
-
-
-async def _ensure_stake(
-    rt: Runtime, run: NeuronRun, coldkey: Keypair | None, target_text: str | None
-) -> tuple[int, str | None] | Wait:
-    """Move the coldkey's stake on the hotkey to spec.stake (see :func:`stake_change`), with a
-    Normal Event on the Validator; set the delegate take. Returns (total stake on the hotkey,
-    spec.stake applied as a status TAO string, or None when spec.stake is unset), or a Wait
-    (Stalled) when the coldkey is unusable or the chain refuses the stake change."""
-    spec, ss58 = run.spec, run.hotkey
-    assert ss58 is not None
-    want = tao_to_rao(spec["stake"]) if spec.get("stake") else None
-    take = spec.get("delegateTake")
-    hk = await rt.chain.hotkey(ss58) or {}
-    if coldkey is None and ((want is not None) or (take is not None and hk.get("take") != take)):
-        loaded = await load_coldkey(rt, run, registering=False)
-        if isinstance(loaded, Wait):
-            return loaded
-        coldkey = loaded
-    if coldkey is None:
-        return int(hk.get("total_stake", 0)), None
-    have = stake_of(hk, coldkey.ss58_address)
-    if want is not None:
-        target = tao_to_rao(target_text) if target_text else None
-        change = stake_change(want, have, target)
-        if change:
-            call = "add_stake" if change > 0 else "remove_stake"
-            move = rt.chain.add_stake if change > 0 else rt.chain.remove_stake
-            try:
-                async with rt.unslotted():
-                    await move(coldkey, ss58, abs(change))
-            except ChainError as e:
-                fallback = "StakeFailed" if change > 0 else "UnstakeFailed"
-                problem = (USER_ERRORS.get(e.name, fallback), f"{call}: {e.message}")
-                return Wait(run.view(REGISTERED, problem=problem), run.delay)
-            amount = rao_to_tao(abs(change))
-            log.info("%s %s TAO on %s", call, amount, ss58)
-            if change > 0:
-                reason, message = "StakeAdded", f"Added {amount} TAO of the coldkey's stake"
-            else:
-                reason, message = "StakeRemoved", f"Returned {amount} TAO of stake to the coldkey"
-            await rt.kube.event(
-                run.body, "Normal", reason, f"{message} (spec.stake {spec['stake']})."
-            )
-    if take is not None and hk.get("take") != take:
-        try:
-            async with rt.unslotted():
-                await rt.chain.set_take(coldkey, ss58, int(take))
-        except ChainError as e:
-            log.warning("set_take for %s refused: %s", ss58, e.name)
-    hk = await rt.chain.hotkey(ss58) or {}
-    applied = rao_to_tao(want) if want is not None else None
-    return int(hk.get("total_stake", 0)), applied
-
-
-async def release(rt: Runtime, kind: str, body: dict[str, Any]) -> None:
-    """Deletion: validators return their stake to the coldkey; children cascade by owner refs.
-
-    Best effort: when the coldkey Secret is already gone (namespace deletion) the stake stays
-    on the hotkey and a Warning says so, rather than blocking deletion forever.
-    """
-    if kind != "Validator":
-        return
-    ns = body["metadata"]["namespace"]
-    spec = body.get("spec") or {}
-    ss58 = (body.get("status") or {}).get("hotkey")
-    if not ss58:
-        return
-    name = spec["coldkeySecretRef"]["name"]
-    data = await rt.kube.secret_data(ns, name)
-    try:
-        coldkey = coldkey_from_secret(name, data or {})
-    except SecretKeyError:
-        log.warning("cannot remove stake of %s: coldkey Secret %s unusable", ss58, name)
-        return
-    have = stake_of(await rt.chain.hotkey(ss58) or {}, coldkey.ss58_address)
-    if have > 0:
-        await rt.chain.remove_stake(coldkey, ss58, have)
-
-
-async def create_hotkey_secret(
-    rt: Runtime, owner: dict[str, Any], ns: str, secret_name: str
-) -> tuple[dict[str, bytes], bool]:
-    """A new hotkey in Secret ``secret_name`` owned by ``owner``: (key data, created). If
-    another reconcile created the Secret first, its data and False. Never logs the key."""
-    _kp, raw = new_hotkey()
-    if await rt.kube.create_secret_if_absent(build_hotkey_secret(owner, secret_name, raw)):
-        return {"hotkey": raw}, True
-    return await rt.kube.secret_data(ns, secret_name) or {}, False

@@ -7,7 +7,8 @@ import pytest
 from bittensor_wallet import Keypair
 
 from subnetes.operator.chainlink import ChainError
-from subnetes.operator.neurons import NeuronRun, _ensure_stake, stake_change
+from subnetes.operator.neuron_run import NeuronRun
+from subnetes.operator.stake import ensure_stake, stake_change
 from subnetes.operator.status import NeuronView, neuron_status
 from subnetes.operator.steps import Wait
 
@@ -50,7 +51,7 @@ def test_stake_change_is_a_level() -> None:
 
 
 class FakeChain:
-    """The chain calls _ensure_stake makes; ``refuse`` names a call to refuse."""
+    """The chain calls ensure_stake makes; ``refuse`` names a call to refuse."""
 
     def __init__(self, stake: int, refuse: str | None = None) -> None:
         self.stake, self.refuse, self.calls = stake, refuse, []
@@ -99,7 +100,7 @@ async def ensure(chain: FakeChain, stake: str, target: str | None) -> tuple:
     run = NeuronRun.begin("Validator", body, {}, 2.0)
     run.hotkey, run.hotkey_secret, run.netuid = "hk", "s", 1
     rt = FakeRuntime(chain)
-    result = await _ensure_stake(rt, run, COLDKEY, target)
+    result = await ensure_stake(rt, run, COLDKEY, target)
     if isinstance(result, Wait):  # the reconcile writes this view and comes back later
         views.append(result.view)
         return None, views

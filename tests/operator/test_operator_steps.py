@@ -10,6 +10,7 @@ import pytest
 from bittensor_wallet import Keypair
 
 from subnetes.operator import neurons as n
+from subnetes.operator import stake
 from subnetes.operator import subnets as sn
 from subnetes.operator.chainlink import Chain, ChainError
 from subnetes.operator.keys import SecretKeyError
@@ -81,7 +82,7 @@ def test_requeue_after() -> None:
 def test_neuron_steps_order() -> None:
     """Chain first (the UID is looked up before anything is paid), workload after registration,
     the report last."""
-    names = [s.__name__ for s in n.NEURON_STEPS]
+    names = [step.__name__ for step in n.NEURON_STEPS]
     assert names == [
         "subnet_ready",
         "hotkey",
@@ -238,7 +239,11 @@ def test_axon_stale() -> None:
 
 def test_stake_of() -> None:
     hk = {"stakes": [{"coldkey": "a", "amount": 3}, {"coldkey": "b", "amount": 4}]}
-    assert n.stake_of(hk, "a") == 3 and n.stake_of(hk, "c") == 0 and n.stake_of({}, "a") == 0
+    assert (
+        stake.stake_of(hk, "a") == 3
+        and stake.stake_of(hk, "c") == 0
+        and stake.stake_of({}, "a") == 0
+    )
 
 
 def test_final_view() -> None:
