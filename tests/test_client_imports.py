@@ -45,6 +45,9 @@ def _imported_after(module: str) -> list[str]:
         "subnetes.chain.client",
         "subnetes.sdk.chain_client",
         "subnetes.operator.chainlink",
+        "subnetes.operator.handlers",  # the whole operator
+        "subnetes.sdk.validator",  # what workload pods run
+        "subnetes.sdk.miner",
     ],
 )
 def test_importing_a_client_does_not_import_the_chain_state_machine(module: str) -> None:

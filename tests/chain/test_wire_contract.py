@@ -152,3 +152,10 @@ def test_sse_events_validate_against_their_declared_payload(manual_service: Serv
     for kind, ev in msgs:
         assert kind == ev["type"]
         check_event(ev)
+
+
+def test_the_documented_extrinsic_body_has_the_wire_fields() -> None:
+    from subnetes.chain.api import ExtrinsicBody
+    from subnetes.wire.signing import FIELDS
+
+    assert tuple(ExtrinsicBody.model_fields) == FIELDS
