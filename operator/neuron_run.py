@@ -14,6 +14,7 @@ from subnetes.chain.units import tao_to_rao
 from subnetes.wire.errors import ErrorName
 from subnetes.wire.rows import NeuronRow
 
+from . import conditions as c
 from . import metrics
 from .keys import SecretKeyError, coldkey_from_secret, new_hotkey
 from .manifests import build_hotkey_secret
@@ -44,6 +45,23 @@ async def write_status(rt: Runtime, kind: str, ns: str, name: str, old: dict, ne
     metrics.STATUS_PATCHES.labels(kind).inc()
     rt.indexes.wrote((kind, ns, name), new, version)
     return True
+
+
+async def begin_reconcile(rt: Runtime, kind: str, ns: str, name: str) -> tuple[dict, dict] | None:
+    """The object and its status for a reconcile, or None when it is gone or being deleted.
+
+    On the first visit it writes ``Ready=Unknown`` before any work, so kstatus waits for us.
+    """
+    body = await rt.kube.get(kind, ns, name)
+    if body is None or body["metadata"].get("deletionTimestamp"):
+        return None
+    old: dict[str, Any] = body.get("status") or {}
+    if not old.get("conditions"):
+        gen = body["metadata"].get("generation")
+        first = {"phase": PENDING, "conditions": c.first_visit(gen, c.now_rfc3339())}
+        await write_status(rt, kind, ns, name, old, first)
+        old = first
+    return body, old
 
 
 # -- the run's record ---------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from .neuron_run import (
     USER_ERRORS,
     NeuronOutcome,
     NeuronRun,
+    begin_reconcile,
     create_hotkey_secret,
     load_coldkey,
     missing_secret,
@@ -390,16 +391,10 @@ NEURON_STEPS: tuple[Step[Runtime, NeuronRun, NeuronView], ...] = (
 
 
 async def _reconcile(rt: Runtime, kind: str, ns: str, name: str) -> None:
-    body = await rt.kube.get(kind, ns, name)
-    if body is None or body["metadata"].get("deletionTimestamp"):
+    begun = await begin_reconcile(rt, kind, ns, name)
+    if begun is None:
         return
-    old: dict[str, Any] = body.get("status") or {}
-    if not old.get("conditions"):
-        # First visit: Ready=Unknown before any work, so kstatus waits for us.
-        gen = body["metadata"].get("generation")
-        first = {"phase": PENDING, "conditions": c.first_visit(gen, c.now_rfc3339())}
-        await write_status(rt, kind, ns, name, old, first)
-        old = first
+    body, old = begun
     run = NeuronRun.begin(kind, body, old, rt.config.retry_delay)
     outcome = await run_steps(NEURON_STEPS, rt, run)
     if isinstance(outcome, Continue):  # the last step always stops; nothing to write

@@ -25,6 +25,7 @@ from . import conditions as c
 from . import hyperparams, metrics
 from .chainlink import ChainError
 from .keys import SecretKeyError, coldkey_from_secret, hotkey_from_secret
+from .neuron_run import begin_reconcile
 from .neurons import create_hotkey_secret, write_status
 from .runtime import Retry, Runtime
 from .status import (
@@ -359,15 +360,10 @@ SUBNET_STEPS: tuple[Step[Runtime, SubnetRun, SubnetView], ...] = (
 
 
 async def _reconcile(rt: Runtime, ns: str, name: str) -> None:
-    body = await rt.kube.get("Subnet", ns, name)
-    if body is None or body["metadata"].get("deletionTimestamp"):
+    begun = await begin_reconcile(rt, "Subnet", ns, name)
+    if begun is None:
         return
-    old: dict[str, Any] = body.get("status") or {}
-    if not old.get("conditions"):
-        gen = body["metadata"].get("generation")
-        first = {"phase": PENDING, "conditions": c.first_visit(gen, c.now_rfc3339())}
-        await write_status(rt, "Subnet", ns, name, old, first)
-        old = first
+    body, old = begun
     run = SubnetRun.begin(body, old, rt.config.retry_delay)
     outcome = await run_steps(SUBNET_STEPS, rt, run)
     if isinstance(outcome, Continue):  # the last step always stops; nothing to write
