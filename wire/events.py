@@ -39,125 +39,108 @@ class EventKind(StrEnum):
     BLOCK = "Block"
 
 
-# The fields every event has once its block is built: each payload type repeats them (a
-# TypedDict cannot narrow an inherited ``type`` to its own Literal).
+# The fields every event has once its block is built. ``type`` is declared by each payload type
+# itself (a TypedDict cannot narrow an inherited ``type`` to its own Literal).
 
 
-class TransferEvent(TypedDict):
+class BlockEventFields(TypedDict):
+    """Where an event stands: its block and its index among the block's events."""
+
+    block: int
+    index: int
+
+
+class ExtrinsicEventFields(BlockEventFields):
+    """An event an extrinsic may cause: ``extrinsic`` is that extrinsic's index in the block."""
+
+    extrinsic: NotRequired[int]
+
+
+class TransferEvent(ExtrinsicEventFields):
     """``transfer``: ``amount`` rao moved from ``source`` to ``dest``."""
 
     type: Literal["Transfer"]
-    block: int
-    index: int
-    extrinsic: NotRequired[int]
     source: str
     dest: str
     amount: int
 
 
-class FaucetEvent(TypedDict):
+class FaucetEvent(ExtrinsicEventFields):
     """``faucet`` (dev networks): ``amount`` rao minted to ``dest``."""
 
     type: Literal["Faucet"]
-    block: int
-    index: int
-    extrinsic: NotRequired[int]
     dest: str
     amount: int
 
 
-class BalanceSetEvent(TypedDict):
+class BalanceSetEvent(ExtrinsicEventFields):
     """``sudo_set_balance``: ``who``'s free balance is now ``amount`` rao."""
 
     type: Literal["BalanceSet"]
-    block: int
-    index: int
-    extrinsic: NotRequired[int]
     who: str
     amount: int
 
 
-class SubnetRegisteredEvent(TypedDict):
+class SubnetRegisteredEvent(ExtrinsicEventFields):
     """``register_network``: subnet ``netuid`` created, ``lock`` rao locked from ``owner``."""
 
     type: Literal["SubnetRegistered"]
-    block: int
-    index: int
-    extrinsic: NotRequired[int]
     netuid: int
     owner: str
     owner_hotkey: str
     lock: int
 
 
-class SubnetDeregisteredEvent(TypedDict):
+class SubnetDeregisteredEvent(ExtrinsicEventFields):
     """A subnet was removed (``reason``: ``"dissolved"`` or ``"pruned"``); its lock returned."""
 
     type: Literal["SubnetDeregistered"]
-    block: int
-    index: int
-    extrinsic: NotRequired[int]
     netuid: int
     owner: str | None
     lock_returned: int
     reason: str
 
 
-class HyperparameterSetEvent(TypedDict):
+class HyperparameterSetEvent(ExtrinsicEventFields):
     """A subnet hyperparameter changed (owner or sudo)."""
 
     type: Literal["HyperparameterSet"]
-    block: int
-    index: int
-    extrinsic: NotRequired[int]
     netuid: int
     name: str
     value: bool | int | float
 
 
-class BondsResetEvent(TypedDict):
+class BondsResetEvent(ExtrinsicEventFields):
     """``reset_bonds``: the bonds of ``uid`` on ``netuid`` were cleared."""
 
     type: Literal["BondsReset"]
-    block: int
-    index: int
-    extrinsic: NotRequired[int]
     netuid: int
     uid: int
 
 
-class NeuronRegisteredEvent(TypedDict):
+class NeuronRegisteredEvent(ExtrinsicEventFields):
     """``hotkey`` took ``uid`` on ``netuid`` (``burn``: rao recycled, for burned_register)."""
 
     type: Literal["NeuronRegistered"]
-    block: int
-    index: int
-    extrinsic: NotRequired[int]
     netuid: int
     uid: int
     hotkey: str
     burn: NotRequired[int]
 
 
-class NeuronDeregisteredEvent(TypedDict):
+class NeuronDeregisteredEvent(ExtrinsicEventFields):
     """``hotkey`` lost ``uid`` on ``netuid`` (replaced, or its subnet was removed)."""
 
     type: Literal["NeuronDeregistered"]
-    block: int
-    index: int
-    extrinsic: NotRequired[int]
     netuid: int
     uid: int
     hotkey: str
 
 
-class AxonServedEvent(TypedDict):
+class AxonServedEvent(ExtrinsicEventFields):
     """``serve_axon``: where ``uid`` on ``netuid`` serves."""
 
     type: Literal["AxonServed"]
-    block: int
-    index: int
-    extrinsic: NotRequired[int]
     netuid: int
     uid: int
     hotkey: str
@@ -166,13 +149,10 @@ class AxonServedEvent(TypedDict):
     protocol: int
 
 
-class StakeChangedEvent(TypedDict):
+class StakeChangedEvent(ExtrinsicEventFields):
     """``add_stake``/``remove_stake``: ``coldkey``'s stake on ``hotkey`` changed by ``delta``."""
 
     type: Literal["StakeChanged"]
-    block: int
-    index: int
-    extrinsic: NotRequired[int]
     hotkey: str
     coldkey: str
     delta: int
@@ -180,50 +160,39 @@ class StakeChangedEvent(TypedDict):
     total_stake: int
 
 
-class DelegateTakeSetEvent(TypedDict):
+class DelegateTakeSetEvent(ExtrinsicEventFields):
     """The take (u16 fraction) of ``hotkey`` changed."""
 
     type: Literal["DelegateTakeSet"]
-    block: int
-    index: int
-    extrinsic: NotRequired[int]
     hotkey: str
     take: int
 
 
-class WeightsSetEvent(TypedDict):
+class WeightsSetEvent(ExtrinsicEventFields):
     """``set_weights``/``reveal_weights``: ``uid`` set ``count`` weights on ``netuid``."""
 
     type: Literal["WeightsSet"]
-    block: int
-    index: int
-    extrinsic: NotRequired[int]
     netuid: int
     uid: int
     hotkey: str
     count: int
 
 
-class WeightsCommittedEvent(TypedDict):
+class WeightsCommittedEvent(ExtrinsicEventFields):
     """``commit_weights``: ``uid`` committed the hash of its next weights."""
 
     type: Literal["WeightsCommitted"]
-    block: int
-    index: int
-    extrinsic: NotRequired[int]
     netuid: int
     uid: int
     hotkey: str
     commit_hash: str
 
 
-class EpochResultEvent(TypedDict):
+class EpochResultEvent(BlockEventFields):
     """An epoch ran on ``netuid``: ``pending`` rao drained, ``owner_cut`` paid to the owner,
     ``distributed`` minted to the UIDs (per UID in ``uids``)."""
 
     type: Literal["EpochResult"]
-    block: int
-    index: int
     netuid: int
     pending: int
     owner_cut: int
@@ -231,12 +200,10 @@ class EpochResultEvent(TypedDict):
     uids: list[EpochUidRow]
 
 
-class BlockEvent(TypedDict):
+class BlockEvent(BlockEventFields):
     """The last event of every block: extrinsics applied, rao emitted, issuance after it."""
 
     type: Literal["Block"]
-    block: int
-    index: int
     extrinsics: int
     block_emission: int
     issuance: int
