@@ -10,7 +10,7 @@ Keypairs pass straight through to the client; nothing here logs arguments.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Coroutine
 from typing import Any, TypeVar
 
 from bittensor_wallet import Keypair
@@ -20,7 +20,8 @@ from subnetes.wire.blocks import SubmitResult
 from subnetes.wire.errors import ChainError, ErrorName
 from subnetes.wire.rows import MetagraphRow, NeuronRow
 
-from . import metrics
+from . import faults, metrics
+from .leader import fence
 from .tracing import tracer
 
 __all__ = ["Chain", "ChainError"]
@@ -57,6 +58,19 @@ class Chain:
             finally:
                 metrics.CHAIN_SECONDS.labels(name).observe(time.perf_counter() - start)
         metrics.CHAIN_CALLS.labels(name, "ok").inc()
+        return out
+
+    async def _extrinsic(self, name: str, call: Awaitable[T]) -> T:
+        """An extrinsic: fenced (a replica that lost its Lease submits nothing), then a
+        fault-injection point once the chain has included it (test-only, :mod:`.faults`)."""
+        try:
+            fence(f"submit {name}")
+        except BaseException:
+            if isinstance(call, Coroutine):
+                call.close()  # never sent: no "coroutine was never awaited" warning
+            raise
+        out = await self._instrumented(name, call)
+        faults.reached(name)
         return out
 
     # Reads -------------------------------------------------------------------------------------
@@ -118,14 +132,14 @@ class Chain:
         self, coldkey: Keypair, hotkey: str, max_lock_cost: int | None
     ) -> SubmitResult:
         """Register a subnet owned by ``coldkey`` with ``hotkey`` as UID 0."""
-        return await self._instrumented(
+        return await self._extrinsic(
             "register_network",
             self.client.register_network(coldkey, hotkey, max_lock_cost=max_lock_cost),
         )
 
     async def dissolve_network(self, coldkey: Keypair, netuid: int) -> SubmitResult:
         """Dissolve ``netuid`` (its owner's coldkey signs)."""
-        return await self._instrumented(
+        return await self._extrinsic(
             "dissolve_network", self.client.dissolve_network(coldkey, netuid)
         )
 
@@ -133,7 +147,7 @@ class Chain:
         self, coldkey: Keypair, netuid: int, name: str, value: int | bool
     ) -> SubmitResult:
         """Set one hyperparameter (chain name) of ``netuid`` with the owner's coldkey."""
-        return await self._instrumented(
+        return await self._extrinsic(
             "set_hyperparameter", self.client.set_hyperparameter(coldkey, netuid, name, value)
         )
 
@@ -141,27 +155,25 @@ class Chain:
         self, coldkey: Keypair, netuid: int, hotkey: str, max_burn: int | None
     ) -> SubmitResult:
         """Register ``hotkey`` on ``netuid``, ``coldkey`` paying at most ``max_burn`` rao."""
-        return await self._instrumented(
+        return await self._extrinsic(
             "burned_register",
             self.client.burned_register(coldkey, netuid, hotkey, max_burn=max_burn),
         )
 
     async def add_stake(self, coldkey: Keypair, hotkey: str, amount: int) -> SubmitResult:
         """Move ``amount`` rao of the coldkey's balance to stake on ``hotkey``."""
-        return await self._instrumented("add_stake", self.client.add_stake(coldkey, hotkey, amount))
+        return await self._extrinsic("add_stake", self.client.add_stake(coldkey, hotkey, amount))
 
     async def remove_stake(self, coldkey: Keypair, hotkey: str, amount: int) -> SubmitResult:
         """Return ``amount`` rao of the coldkey's stake on ``hotkey`` to its balance."""
-        return await self._instrumented(
+        return await self._extrinsic(
             "remove_stake", self.client.remove_stake(coldkey, hotkey, amount)
         )
 
     async def set_take(self, coldkey: Keypair, hotkey: str, take: int) -> SubmitResult:
         """Set the delegate take (u16) of ``hotkey``."""
-        return await self._instrumented("set_take", self.client.set_take(coldkey, hotkey, take))
+        return await self._extrinsic("set_take", self.client.set_take(coldkey, hotkey, take))
 
     async def serve_axon(self, hotkey: Keypair, netuid: int, ip: str, port: int) -> SubmitResult:
         """Announce the axon of ``hotkey`` on ``netuid`` (the hotkey signs)."""
-        return await self._instrumented(
-            "serve_axon", self.client.serve_axon(hotkey, netuid, ip, port)
-        )
+        return await self._extrinsic("serve_axon", self.client.serve_axon(hotkey, netuid, ip, port))

@@ -2,6 +2,7 @@
 
 Children are written with server-side apply under one field manager (``subnetes-operator``),
 status with merge patches to the ``/status`` subresource. The operator never writes spec.
+Every write first passes :func:`~.leader.fence` (a replica that lost its Lease writes nothing).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from lightkube.resources.core_v1 import Event, Pod, Secret
 from lightkube.types import PatchType
 
 from .labels import FIELD_MANAGER, GROUP, MANAGED_BY, VERSION
+from .leader import fence
 from .status import PodState
 
 Subnet = create_namespaced_resource(GROUP, VERSION, "Subnet", "subnets")
@@ -100,10 +102,12 @@ class Kube:
 
     async def apply(self, manifest: dict[str, Any]) -> None:
         """Server-side apply ``manifest`` as the operator's field manager (force: we own it)."""
+        fence(f"apply {manifest.get('kind')}/{manifest.get('metadata', {}).get('name')}")
         await self.client.apply(codecs.from_dict(manifest), field_manager=FIELD_MANAGER, force=True)
 
     async def create_secret_if_absent(self, manifest: dict[str, Any]) -> bool:
         """Create a Secret unless one of that name exists; True when this call created it."""
+        fence(f"create Secret/{manifest.get('metadata', {}).get('name')}")
         try:
             await self.client.create(codecs.from_dict(manifest), field_manager=FIELD_MANAGER)
         except ApiError as e:
@@ -120,6 +124,7 @@ class Kube:
         Returns the object's new ``metadata.resourceVersion`` (the API server answers a patch
         with the patched object), so the in-memory index can tell older watch events apart.
         """
+        fence(f"patch {kind}/{name}/status")
         obj = await self.client.patch(
             KINDS[kind].Status,
             name,
@@ -134,12 +139,14 @@ class Kube:
         self, kind: str, namespace: str, name: str, patch: dict[str, Any]
     ) -> None:
         """JSON merge patch on metadata (finalizers, annotations)."""
+        fence(f"patch {kind}/{name}/metadata")
         await self.client.patch(
             KINDS[kind], name, {"metadata": patch}, namespace=namespace, patch_type=PatchType.MERGE
         )
 
     async def event(self, body: dict[str, Any], type_: str, reason: str, message: str) -> None:
         """Post a core/v1 Event about ``body`` (shown by ``kubectl describe``). Never key material."""
+        fence(f"post Event {reason}")
         meta = body["metadata"]
         now = dt.datetime.now(dt.UTC)
         ev = Event(

@@ -35,6 +35,8 @@ from enum import Enum
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
+from . import faults
+
 if TYPE_CHECKING:  # lightkube is imported lazily, when a real Lease is used
     from lightkube import Client
     from lightkube.resources.coordination_v1 import Lease
@@ -407,7 +409,21 @@ class Elector:
             due = self.last_renewed + t.renew_interval - now
             self._stop.wait(max(0.05, min(due if due > 0 else t.retry_period, t.retry_period)))
 
+    def holds_lease(self) -> bool:
+        """Whether this process may still write: it held the Lease at its last renewal and that
+        renewal started less than ``renew_deadline`` ago (monotonic), so no other replica can
+        have taken the Lease over yet (they wait ``lease_duration`` from seeing that write)."""
+        if self.last_renewed is None:
+            return False
+        holder = self.observer.record.holder if self.observer.record else None
+        return (
+            holder == self.identity
+            and self.clock() - self.last_renewed < self.timing.renew_deadline
+        )
+
     def start_renewing(self, on_lost: Callable[[str], None]) -> None:
+        global _active
+        _active = self
         self._thread = threading.Thread(
             target=self.renew_loop, args=(on_lost,), name="lease-renewal", daemon=True
         )
@@ -425,6 +441,23 @@ class Elector:
                 log.info("leader election: released lease %s", self.where)
         except Exception as e:
             log.warning("leader election: could not release lease %s: %s", self.where, e)
+
+
+_active: Elector | None = None  # the elector of this process once it holds the Lease
+
+
+def fence(what: str) -> None:
+    """Call before every write (status patch, apply, Event, chain extrinsic): exit at once
+    unless this process still holds the Lease with a renewal inside ``renew_deadline``.
+
+    The renewal thread alone is not enough: a process frozen past its lease (SIGSTOP, a long GC
+    or VM pause) resumes with a reconcile half done, and its event loop may write before the
+    renewal thread runs and notices. Without leader election (no Lease) nothing is fenced.
+    """
+    elector = _active
+    if elector is not None and not elector.holds_lease():
+        exit_now(f"lease {elector.where} no longer held; refusing to {what}")
+    faults.note_write(what)
 
 
 def exit_now(reason: str) -> None:

@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeAlias, TypeVar
 
+from . import faults
+
 V = TypeVar("V")  # the view a stopping outcome carries (NeuronView, SubnetView)
 R = TypeVar("R")  # what every step gets first (the Runtime)
 S = TypeVar("S")  # the run's record, shared by the steps
@@ -56,6 +58,8 @@ async def run_steps(steps: Sequence[Step[R, S, V]], rt: R, run: S) -> Outcome[V]
     """Run ``steps`` in order on ``run``; the first outcome that is not CONTINUE, else CONTINUE."""
     for step in steps:
         outcome = await step(rt, run)
+        # Test-only crash point at each step boundary (a no-op unless a test set it): faults.py.
+        faults.reached(f"step:{getattr(step, '__name__', step)}")
         if not isinstance(outcome, Continue):
             return outcome
     return CONTINUE
