@@ -10,7 +10,7 @@ from ..context import Ctx
 from ..errors import ErrorName, fail, require
 from ..params import ROOT_ONLY_HYPERPARAMS, check_hyperparam
 from ..state import State
-from .common import get_subnet, is_sudo
+from .common import get_subnet, is_sudo, require_owner_or_sudo
 from .root import update_shares
 
 
@@ -56,11 +56,7 @@ def sudo_set_hyperparameter(st: State, ctx: Ctx, signer: str, a: dict[str, Any])
 def reset_bonds(st: State, ctx: Ctx, signer: str, a: dict[str, Any]) -> None:
     """The owner (or sudo) clears the bonds on ``uid`` (every bond when ``uid`` is None)."""
     s = get_subnet(st, a["netuid"])
-    require(
-        signer == s.owner_coldkey or is_sudo(st, signer),
-        ErrorName.NOT_SUBNET_OWNER,
-        f"only the owner of subnet {s.netuid} may reset its bonds",
-    )
+    require_owner_or_sudo(st, s, signer, "reset its bonds")
     uid = a["uid"]
     require(
         uid is None or uid < len(s.neurons), ErrorName.UID_NOT_FOUND, f"uid {uid} does not exist"

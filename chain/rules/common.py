@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..errors import ErrorName, require
-from ..state import ROOT_NETUID, State, Subnet
+from ..state import ROOT_NETUID, Hotkey, State, Subnet
 from ..units import fmt_tao
 
 
@@ -44,3 +44,24 @@ def require_balance(st: State, who: str, amount: int, error: ErrorName, what: st
 def is_sudo(st: State, signer: str) -> bool:
     """True when ``signer`` is the network's sudo key (dev and test networks have one)."""
     return st.config.sudo_key is not None and signer == st.config.sudo_key
+
+
+def get_hotkey(st: State, hotkey: str) -> Hotkey:
+    """The hotkey's account, or reject the extrinsic (it was never registered anywhere)."""
+    hk = st.hotkeys.get(hotkey)
+    require(
+        hk is not None,
+        ErrorName.HOT_KEY_ACCOUNT_NOT_EXISTS,
+        f"hotkey {hotkey} is not registered anywhere",
+    )
+    assert hk is not None
+    return hk
+
+
+def require_owner_or_sudo(st: State, s: Subnet, signer: str, action: str) -> None:
+    """Reject unless ``signer`` owns subnet ``s`` (its coldkey) or is the sudo key."""
+    require(
+        signer == s.owner_coldkey or is_sudo(st, signer),
+        ErrorName.NOT_SUBNET_OWNER,
+        f"only the owner of subnet {s.netuid} may {action}",
+    )

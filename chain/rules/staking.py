@@ -10,7 +10,7 @@ from ..context import Ctx
 from ..errors import ErrorName, require
 from ..state import State
 from ..units import fmt_tao
-from .common import require_balance
+from .common import get_hotkey, require_balance
 
 
 def add_stake(st: State, ctx: Ctx, signer: str, a: dict[str, Any]) -> None:
@@ -40,13 +40,7 @@ def remove_stake(st: State, ctx: Ctx, signer: str, a: dict[str, Any]) -> None:
     """Move ``amount`` rao of the signer's stake on ``hotkey`` back to its balance."""
     hotkey, amount = a["hotkey"], a["amount"]
     require(amount > 0, ErrorName.AMOUNT_TOO_LOW, "unstake amount must be positive")
-    hk = st.hotkeys.get(hotkey)
-    require(
-        hk is not None,
-        ErrorName.HOT_KEY_ACCOUNT_NOT_EXISTS,
-        f"hotkey {hotkey} is not registered anywhere",
-    )
-    assert hk is not None
+    hk = get_hotkey(st, hotkey)
     have = hk.stakes.get(signer, 0)
     require(
         have >= amount,
@@ -71,13 +65,7 @@ def remove_stake(st: State, ctx: Ctx, signer: str, a: dict[str, Any]) -> None:
 def set_take(st: State, ctx: Ctx, signer: str, a: dict[str, Any]) -> None:
     """The hotkey's owner sets its delegate take (increases are rate limited)."""
     hotkey, take = a["hotkey"], a["take"]
-    hk = st.hotkeys.get(hotkey)
-    require(
-        hk is not None,
-        ErrorName.HOT_KEY_ACCOUNT_NOT_EXISTS,
-        f"hotkey {hotkey} is not registered anywhere",
-    )
-    assert hk is not None
+    hk = get_hotkey(st, hotkey)
     require(
         hk.owner == signer,
         ErrorName.NON_ASSOCIATED_COLD_KEY,

@@ -12,7 +12,7 @@ from ..errors import ErrorName, require
 from ..registration import Candidate, is_immune, lock_cost, subnet_to_prune
 from ..state import ROOT_NETUID, State, Subnet
 from ..units import fmt_tao
-from .common import get_subnet, is_sudo, require_balance
+from .common import get_subnet, require_balance, require_owner_or_sudo
 from .registration import add_neuron, claim_hotkey, ensure_hotkey
 from .root import update_shares
 
@@ -133,9 +133,5 @@ def register_network(st: State, ctx: Ctx, signer: str, a: dict[str, Any]) -> Non
 def dissolve_network(st: State, ctx: Ctx, signer: str, a: dict[str, Any]) -> None:
     """The owner (or sudo) removes a subnet; its lock returns to the owner."""
     s = get_subnet(st, a["netuid"])
-    require(
-        signer == s.owner_coldkey or is_sudo(st, signer),
-        ErrorName.NOT_SUBNET_OWNER,
-        f"only the owner of subnet {s.netuid} may dissolve it",
-    )
+    require_owner_or_sudo(st, s, signer, "dissolve it")
     remove_subnet(st, ctx, s.netuid, reason="dissolved")
