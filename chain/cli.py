@@ -16,7 +16,10 @@ from typing import TYPE_CHECKING, Any
 import click
 import httpx
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+
+from subnetes.wire.text import printable
 
 from .errors import ChainError
 from .units import SHARE_ONE, U16_MAX, fmt_tao, tao
@@ -28,6 +31,14 @@ out = Console()
 ENDPOINT_ENV = "SUBNETES_CHAIN_ENDPOINT"
 
 
+def safe(value: object) -> str:
+    """Text from the chain as the terminal may show it: control and format characters shown as
+    escapes (``subnetes.wire.text.printable``), then rich markup escaped. Everything a command
+    prints that came from the chain goes through here (an old database, or another chain, may
+    hold strings the chain refuses today)."""
+    return escape(printable(value))
+
+
 def fail_cleanly(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Turn chain/HTTP/key errors into one line and exit code 1."""
 
@@ -36,11 +47,11 @@ def fail_cleanly(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*a, **k)
         except ChainError as e:
-            click.echo(f"error: {e.name}: {e.message}", err=True)
+            click.echo(printable(f"error: {e.name}: {e.message}"), err=True)
         except httpx.HTTPError as e:
-            click.echo(f"error: cannot reach the chain: {e}", err=True)
+            click.echo(printable(f"error: cannot reach the chain: {e}"), err=True)
         except (FileNotFoundError, FileExistsError, ValueError) as e:
-            click.echo(f"error: {e}", err=True)
+            click.echo(printable(f"error: {e}"), err=True)
         sys.exit(1)
 
     return wrapper
@@ -72,9 +83,11 @@ def show_result(res: Any) -> None:
     """Print a submitted extrinsic's block and events, briefly."""
     if "events" in res:
         evs = ", ".join(e["type"] for e in res["events"])
-        out.print(f"[green]ok[/] block {res.get('block')} #{res.get('index')}: {evs}")
+        out.print(
+            f"[green]ok[/] block {safe(res.get('block'))} #{safe(res.get('index'))}: {safe(evs)}"
+        )
     else:
-        out.print(f"[green]queued[/] {res.get('hash')}")
+        out.print(f"[green]queued[/] {safe(res.get('hash'))}")
 
 
 def submit(endpoint: str, key: str, call: str, args: dict[str, Any]) -> None:
@@ -199,7 +212,10 @@ def chain_info(endpoint: str) -> None:
     """Genesis, head, issuance, emission, lock cost."""
     with client(endpoint) as c:
         info, net = c.chain(), c.network()
-    out.print(f"genesis {info['genesis_hash']} profile {info['profile']} head {info['head']}")
+    out.print(
+        f"genesis {safe(info['genesis_hash'])} profile {safe(info['profile'])} "
+        f"head {safe(info['head'])}"
+    )
     out.print(
         f"issuance {fmt_tao(net['issuance'])} TAO, block emission {fmt_tao(net['block_emission'])}, "
         f"lock cost {fmt_tao(net['lock_cost'])}, subnets {net['subnets']}/{net['subnet_limit']}"
@@ -233,7 +249,7 @@ def keys_list() -> None:
 
     t = Table("name", "address", title=str(keystore_dir()))
     for name, ss58 in list_keys():
-        t.add_row(name, ss58)
+        t.add_row(safe(name), safe(ss58))
     out.print(t)
 
 
@@ -255,11 +271,11 @@ def account(address: str, endpoint: str) -> None:
     with client(endpoint) as c:
         a = c.account(addr(address))
     out.print(
-        f"{a['address']}: balance {fmt_tao(a['balance'])} TAO, stake {fmt_tao(a['total_stake'])} TAO, "
-        f"nonce {a['nonce']}"
+        f"{safe(a['address'])}: balance {fmt_tao(a['balance'])} TAO, stake {fmt_tao(a['total_stake'])} TAO, "
+        f"nonce {safe(a['nonce'])}"
     )
     for s in a["stakes"]:
-        out.print(f"  {s['hotkey']}: {fmt_tao(s['amount'])}")
+        out.print(f"  {safe(s['hotkey'])}: {fmt_tao(s['amount'])}")
 
 
 @click.command("transfer")
@@ -327,15 +343,15 @@ def subnet_list(endpoint: str) -> None:
     t = Table("netuid", "owner", "n", "tempo", "burn", "lock", "share", "pending", "immune")
     for s in subnets:
         t.add_row(
-            str(s["netuid"]),
-            (s["owner_coldkey"] or "-")[:10],
-            f"{s['n']}/{s['max_allowed_uids']}",
-            str(s["tempo"]),
+            safe(s["netuid"]),
+            safe((s["owner_coldkey"] or "-")[:10]),
+            safe(f"{s['n']}/{s['max_allowed_uids']}"),
+            safe(s["tempo"]),
             fmt_tao(s["burn"]),
             fmt_tao(s["lock"]),
             f"{s['emission_share'] / SHARE_ONE:.4f}",
             fmt_tao(s["pending_emission"]),
-            str(s["immune"]),
+            safe(s["immune"]),
         )
     out.print(t)
 
@@ -350,7 +366,7 @@ def subnet_hyperparameters(netuid: int, endpoint: str) -> None:
         hp = c.hyperparameters(netuid)
     t = Table("name", "value")
     for k, v in hp.items():
-        t.add_row(k, str(v))
+        t.add_row(safe(k), safe(v))
     out.print(t)
 
 
@@ -554,13 +570,13 @@ def metagraph(netuid: int, as_json: bool, endpoint: str) -> None:
         "AXON",
         "REG",
         "IMMUNE",
-        title=f"subnet {netuid} @ block {mg['block']}",
+        title=f"subnet {netuid} @ block {safe(mg['block'])}",
     )
     for n in mg["neurons"]:
-        axon = f"{n['axon']['ip']}:{n['axon']['port']}" if n["axon"] else "-"
+        axon = safe(f"{n['axon']['ip']}:{n['axon']['port']}") if n["axon"] else "-"
         t.add_row(
-            str(n["uid"]),
-            n["hotkey"][:10],
+            safe(n["uid"]),
+            safe(n["hotkey"][:10]),
             fmt_tao(n["stake"]),
             f(n["rank"]),
             f(n["trust"]),
@@ -571,7 +587,7 @@ def metagraph(netuid: int, as_json: bool, endpoint: str) -> None:
             f(n["validator_trust"]),
             "*" if n["validator_permit"] else "",
             axon,
-            str(n["registered_at"]),
+            safe(n["registered_at"]),
             "yes" if n["immune"] else "",
         )
     out.print(t)

@@ -68,12 +68,13 @@ def _add_wallet_commands(root: click.Group) -> None:
         import yaml
 
         from subnetes.wallet import WalletError, wallet_secrets
+        from subnetes.wire.text import printable
 
         password = os.environ.get(password_env) if password_env else None
         try:
             keys = wallet_secrets(wallet_dir, namespace, coldkey_secret, hotkeys, password)
         except WalletError as exc:
-            raise click.ClickException(str(exc)) from exc
+            raise click.ClickException(printable(str(exc))) from exc
         if dry_run:
             click.echo(yaml.safe_dump_all([k.manifest for k in keys], sort_keys=False))
             return
@@ -85,7 +86,8 @@ def _add_wallet_commands(root: click.Group) -> None:
             # lightkube annotates from_dict as returning DictMixin; it returns a Secret.
             client.apply(cast(Secret, Secret.from_dict(key.manifest)), force=True)
             meta = key.manifest["metadata"]
-            click.echo(f"secret/{meta['name']} in {meta['namespace']}: {key.ss58}")
+            # names and addresses come from wallet files: printed without control characters
+            click.echo(printable(f"secret/{meta['name']} in {meta['namespace']}: {key.ss58}"))
 
 
 def build_cli() -> click.Group:

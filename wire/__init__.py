@@ -8,7 +8,8 @@ state machine.
 
 - ``codec``: canonical JSON and blake2b hashing (what gets signed and hashed).
 - ``signing``: an extrinsic's shape (``Extrinsic``, ``parse``), ``sign`` and ``verify_signature``.
-- ``ss58``: the SS58 address check.
+- ``ss58``: the SS58 address check (format 42 only, canonical spelling).
+- ``text``: unsafe characters: the check of stored strings, and ``printable`` for the tools.
 - ``errors``: the one ``ChainError`` (``ChainUnavailable``/``ChainRejected`` for workloads),
   every error name (``ErrorName``) and its HTTP status.
 - ``events``: every event kind (``EventKind``) and its payload type.

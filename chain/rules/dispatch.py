@@ -6,11 +6,14 @@ call's arguments against its schema before the handler runs.
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from subnetes.wire.ss58 import is_ss58
+from subnetes.wire.text import is_plain_text
 
 from ..context import Ctx
 from ..errors import ErrorName, fail
@@ -28,11 +31,31 @@ from .weights import commit_weights, reveal_weights, set_weights
 
 @dataclass(frozen=True)
 class Arg:
-    """One call argument: kind in {"int", "u16", "ss58", "bool", "str", "u16list", "intlist", "value"}."""
+    """One call argument: kind in {"int", "u16", "ss58", "bool", "str", "ip", "hash32", "name",
+    "u16list", "intlist", "value"}. Every string kind is strict (no control or format characters,
+    bounded length): strings are stored in the state and blocks, and printed by the tools."""
 
     kind: str
     required: bool = True
     default: Any = None
+
+
+_HASH32 = re.compile(r"0x[0-9a-f]{64}")
+_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
+_IP_CHARS = frozenset("0123456789abcdefABCDEF.:")
+MAX_IP_CHARS = 45  # the longest IPv6 literal (IPv4-mapped, uncompressed)
+
+
+def ip_literal(v: Any) -> bool:
+    """True for a plain IPv4 or IPv6 address literal: no scope id (``%eth0``), no brackets, no
+    port, nothing but hex digits, dots and colons."""
+    if not isinstance(v, str) or not 0 < len(v) <= MAX_IP_CHARS or not set(v) <= _IP_CHARS:
+        return False
+    try:
+        ipaddress.ip_address(v)
+    except ValueError:
+        return False
+    return True
 
 
 def _check_arg(name: str, spec: Arg, v: Any) -> None:
@@ -50,8 +73,21 @@ def _check_arg(name: str, spec: Arg, v: Any) -> None:
         if not isinstance(v, bool):
             bad("must be a boolean")
     elif spec.kind == "str":
-        if not isinstance(v, str) or len(v) > 256:
-            bad("must be a string of at most 256 characters")
+        if not isinstance(v, str) or not is_plain_text(v, 256):
+            bad("must be a string of at most 256 characters without control or format characters")
+    elif spec.kind == "ip":
+        if not ip_literal(v):
+            fail(
+                ErrorName.INVALID_IP_ADDRESS,
+                f"argument {name!r} must be a plain IPv4/IPv6 address (no scope id, at most "
+                f"{MAX_IP_CHARS} characters)",
+            )
+    elif spec.kind == "hash32":
+        if not isinstance(v, str) or not _HASH32.fullmatch(v):
+            bad("must be a 0x-prefixed 32-byte lowercase hex string")
+    elif spec.kind == "name":
+        if not isinstance(v, str) or not _NAME.fullmatch(v):
+            bad("must be a lowercase identifier ([a-z][a-z0-9_]*, at most 64 characters)")
     elif spec.kind == "ss58":
         if not isinstance(v, str) or not is_ss58(v):
             bad("must be an SS58 address (format 42)")
@@ -139,7 +175,9 @@ CALLS: dict[str, CallSpec] = {
         "hotkey: set weights",
     ),
     "commit_weights": CallSpec(
-        commit_weights, {"netuid": _N, "commit_hash": Arg("str")}, "hotkey: commit a weights hash"
+        commit_weights,
+        {"netuid": _N, "commit_hash": Arg("hash32")},
+        "hotkey: commit a weights hash",
     ),
     "reveal_weights": CallSpec(
         reveal_weights,
@@ -161,7 +199,7 @@ CALLS: dict[str, CallSpec] = {
         serve_axon,
         {
             "netuid": _N,
-            "ip": Arg("str"),
+            "ip": Arg("ip"),
             "port": Arg("int"),
             "protocol": Arg("int", False, 4),
             "version": Arg("int", False, 0),
@@ -170,7 +208,7 @@ CALLS: dict[str, CallSpec] = {
     ),
     "set_hyperparameter": CallSpec(
         set_hyperparameter,
-        {"netuid": _N, "name": Arg("str"), "value": Arg("value")},
+        {"netuid": _N, "name": Arg("name"), "value": Arg("value")},
         "owner coldkey (or sudo): set a hyperparameter",
     ),
     "reset_bonds": CallSpec(
@@ -178,7 +216,7 @@ CALLS: dict[str, CallSpec] = {
     ),
     "sudo_set_hyperparameter": CallSpec(
         sudo_set_hyperparameter,
-        {"netuid": _N, "name": Arg("str"), "value": Arg("value")},
+        {"netuid": _N, "name": Arg("name"), "value": Arg("value")},
         "sudo: set any hyperparameter",
     ),
     "sudo_set_balance": CallSpec(

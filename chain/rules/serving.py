@@ -21,6 +21,13 @@ def serve_axon(st: State, ctx: Ctx, signer: str, a: dict[str, Any]) -> None:
         ip = ipaddress.ip_address(a["ip"])
     except ValueError:
         fail(ErrorName.INVALID_IP_ADDRESS, f"{a['ip']!r} is not an IPv4/IPv6 address")
+    # the schema (rules/dispatch.py, kind "ip") refuses scope ids already; a scope id is free
+    # text that would be stored and printed by every tool (issue 13 #5)
+    require(
+        getattr(ip, "scope_id", None) is None,
+        ErrorName.INVALID_IP_ADDRESS,
+        "an IPv6 scope id is not accepted",
+    )
     require(1 <= a["port"] <= 65535, ErrorName.INVALID_PORT, "port must be in [1, 65535]")
     n = s.neurons[uid]
     limit = s.hp.serving_rate_limit
