@@ -72,6 +72,14 @@ class Kube:
 
     async def secret_data(self, namespace: str, name: str) -> dict[str, bytes] | None:
         """Decoded ``data`` of a Secret, or None when it does not exist. Never logged."""
+        found = await self.secret(namespace, name)
+        return None if found is None else found[1]
+
+    async def secret(
+        self, namespace: str, name: str
+    ) -> tuple[dict[str, Any], dict[str, bytes]] | None:
+        """(metadata, decoded data) of a Secret, or None when it does not exist. The metadata
+        keeps what the hotkey claim check reads: annotations and owner references."""
         try:
             sec = await self.client.get(Secret, name, namespace=namespace)
         except ApiError as e:
@@ -80,7 +88,13 @@ class Kube:
             raise
         out = {k: base64.b64decode(v) for k, v in (sec.data or {}).items()}
         out |= {k: v.encode() for k, v in (sec.stringData or {}).items()}
-        return out
+        meta = sec.metadata
+        owners = [
+            {"kind": r.kind, "name": r.name, "uid": r.uid, "controller": bool(r.controller)}
+            for r in (meta.ownerReferences if meta else None) or []
+        ]
+        annotations = dict((meta.annotations if meta else None) or {})
+        return {"annotations": annotations, "ownerReferences": owners}, out
 
     async def pod(self, namespace: str, name: str) -> PodState | None:
         """What matters of pod ``name``: node, IP, running."""

@@ -16,6 +16,11 @@ FINALIZER = "subnetes.io/finalizer"
 KIND_LABEL = "subnetes.io/kind"
 SUBNET_LABEL = "subnetes.io/subnet"
 
+# On a hotkey Secret: the one neuron that may use it, "<Kind>/<name>" in the Secret's namespace
+# (e.g. "Miner/miner-0"). The operator refuses a hotkey Secret that neither it created for the
+# neuron (owner reference) nor carries this claim: creating a Miner must not hand out keys.
+HOTKEY_CLAIM_ANNOTATION = f"{GROUP}/hotkey-for"
+
 HOTKEY_DIR = "/var/run/subnetes/hotkey"
 HOTKEY_KEY = "hotkey"
 HOTKEY_PATH = f"{HOTKEY_DIR}/{HOTKEY_KEY}"
@@ -64,6 +69,11 @@ def child_metadata(owner: dict[str, Any], name: str, labels: dict[str, str]) -> 
         "labels": dict(labels),
         "ownerReferences": [owner_reference(owner)],
     }
+
+
+def hotkey_claim(kind: str, name: str) -> str:
+    """The value of :data:`HOTKEY_CLAIM_ANNOTATION` that binds a Secret to ``kind/name``."""
+    return f"{kind}/{name}"
 
 
 def hotkey_secret_name(owner_name: str) -> str:

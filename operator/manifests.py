@@ -13,11 +13,13 @@ from typing import Any
 
 from .labels import (
     GPU_RESOURCE,
+    HOTKEY_CLAIM_ANNOTATION,
     HOTKEY_DIR,
     HOTKEY_KEY,
     HOTKEY_PATH,
     child_metadata,
     common_labels,
+    hotkey_claim,
     selector_labels,
 )
 
@@ -319,11 +321,16 @@ def build_hotkey_secret(owner: dict[str, Any], name: str, keyfile_json: bytes) -
     kind = owner["kind"]
     labels = common_labels(kind, owner["metadata"]["name"])
     labels["app.kubernetes.io/component"] = "hotkey"
+    metadata = child_metadata(owner, name, labels)
+    # The claim, next to the owner reference: who the key is for, as imported keys say it.
+    metadata["annotations"] = {
+        HOTKEY_CLAIM_ANNOTATION: hotkey_claim(kind, owner["metadata"]["name"])
+    }
     return {
         "apiVersion": "v1",
         "kind": "Secret",
         "type": "Opaque",
-        "metadata": child_metadata(owner, name, labels),
+        "metadata": metadata,
         "data": {HOTKEY_KEY: base64.b64encode(keyfile_json).decode("ascii")},
         "immutable": True,
     }

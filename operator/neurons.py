@@ -24,6 +24,16 @@ from subnetes.wire.rows import NeuronRow
 from . import conditions as c
 from . import metrics
 from .chainlink import ChainError
+from .hotkey_claims import (
+    IN_USE,
+    Holder,
+    claim_problem,
+    event_due,
+    first_claimant,
+    holders,
+    refused,
+    rival_message,
+)
 from .keys import SecretKeyError, hotkey_from_secret
 from .labels import hotkey_secret_name
 from .manifests import build_axon_service, build_workload_statefulset
@@ -212,25 +222,59 @@ async def subnet_ready(rt: Runtime, run: NeuronRun) -> NeuronOutcome:
 
 
 async def hotkey(rt: Runtime, run: NeuronRun) -> NeuronOutcome:
-    """The hotkey: from spec.hotkeySecretRef, or a Secret of the operator's (created once)."""
+    """The hotkey: from spec.hotkeySecretRef, or a Secret of the operator's (created once);
+    refused unless the Secret is claimed for this neuron (hotkey_claims.py), before its
+    contents are read."""
     ref = (run.spec.get("hotkeySecretRef") or {}).get("name")
     secret_name = ref or run.old.get("hotkeySecretName") or hotkey_secret_name(run.name)
     run.hotkey_secret = secret_name
-    data = await rt.kube.secret_data(run.ns, secret_name)
-    if data is None and ref:
+    found = await rt.kube.secret(run.ns, secret_name)
+    if found is None and ref:
         return missing_secret(run, FAILED, secret_name, "spec.hotkeySecretRef", False)
-    if data is None:
-        data, created = await create_hotkey_secret(rt, run.body, run.ns, secret_name)
+    if found is None:
+        _data, created = await create_hotkey_secret(rt, run.body, run.ns, secret_name)
         if created:
             msg = f"Created a new hotkey in Secret {secret_name}."
             await rt.kube.event(run.body, "Normal", "HotkeyCreated", msg)
+        found = await rt.kube.secret(run.ns, secret_name)  # ours, or a racing creator's
+    meta, data = found or ({}, {})
+    uid = run.body["metadata"].get("uid")
+    problem = claim_problem(run.kind, run.name, uid, secret_name, meta)
+    if problem is not None:
+        return await refuse_hotkey(rt, run, problem)
     try:
         keypair = hotkey_from_secret(secret_name, data)
     except SecretKeyError as e:
         return unusable_key(run, FAILED, e, False)
     run.keypair, run.hotkey = keypair, keypair.ss58_address
-    rt.indexes.hotkeys[keypair.ss58_address] = run.key
     return CONTINUE
+
+
+async def hotkey_unshared(rt: Runtime, run: NeuronRun) -> NeuronOutcome:
+    """The hotkey is no other neuron's (the first claimant keeps it); then it is indexed as
+    this neuron's. No await between the check and the index: concurrent reconciles of two
+    neurons with one hotkey cannot both pass."""
+    assert run.hotkey is not None
+    idx = rt.indexes
+    me = Holder(run.key, run.hotkey, str(run.body["metadata"].get("creationTimestamp") or ""))
+    others = holders(idx.status, idx.hotkeys, idx.bodies)
+    rival = first_claimant(me, run.old.get("hotkey") == run.hotkey, others)
+    if rival is not None:
+        return await refuse_hotkey(
+            rt, run, (IN_USE, rival_message(run.key, rival, run.hotkey_secret))
+        )
+    idx.hotkeys[run.hotkey] = run.key
+    return CONTINUE
+
+
+async def refuse_hotkey(rt: Runtime, run: NeuronRun, problem: tuple[str, str]) -> NeuronOutcome:
+    """Stalled on a hotkey this neuron may not use: no workload (the steps stop here), no key in
+    status or in the hotkey index, a Warning Event when the refusal is new."""
+    for ss58 in [k for k, v in rt.indexes.hotkeys.items() if v == run.key]:
+        del rt.indexes.hotkeys[ss58]
+    if event_due(run.old, problem[0]):
+        await rt.kube.event(run.body, "Warning", problem[0], problem[1])
+    return refused(run, problem)
 
 
 async def chain_registration(rt: Runtime, run: NeuronRun) -> NeuronOutcome:
@@ -376,6 +420,7 @@ async def report(rt: Runtime, run: NeuronRun) -> NeuronOutcome:
 NEURON_STEPS: tuple[Step[Runtime, NeuronRun, NeuronView], ...] = (
     subnet_ready,
     hotkey,
+    hotkey_unshared,
     chain_registration,
     reregister_backoff,
     registration_coldkey,

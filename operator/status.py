@@ -99,6 +99,9 @@ class NeuronView:
     stake_rao: int | None = None  # validators
     problem: Reason | None = None
     progress: Reason | None = None
+    # A hotkey refused (not claimed for this neuron, or another's): status drops the hotkey
+    # and its Secret, so no one reads another neuron's key as this one's.
+    hotkey_refused: bool = False
 
 
 def neuron_conditions(view: NeuronView, now: str) -> list[c.Condition]:
@@ -231,6 +234,8 @@ def neuron_fields(view: NeuronView) -> dict[str, Any]:
     for key, value in optional.items():
         if value is not None:
             fields[key] = value
+    if view.hotkey_refused:
+        fields["hotkey"] = fields["hotkeySecretName"] = None
     if view.phase != DEREGISTERED:
         # A fresh registration clears the record of the previous deregistration.
         fields["deregisteredBlock"] = None

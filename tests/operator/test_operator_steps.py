@@ -86,6 +86,7 @@ def test_neuron_steps_order() -> None:
     assert names == [
         "subnet_ready",
         "hotkey",
+        "hotkey_unshared",
         "chain_registration",
         "reregister_backoff",
         "registration_coldkey",
