@@ -53,7 +53,14 @@ def _add_wallet_commands(root: click.Group) -> None:
     @click.argument("wallet_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
     @click.option("-n", "--namespace", default="default", show_default=True)
     @click.option("--coldkey-secret", help="Secret name (default: <wallet>-coldkey)")
-    @click.option("--hotkey", "hotkeys", multiple=True, help="hotkey to import (repeatable)")
+    @click.option(
+        "--hotkey",
+        "hotkeys",
+        multiple=True,
+        metavar="NAME[=KIND/NEURON]",
+        help="hotkey to import (repeatable); =Miner/<name> or =Validator/<name> claims the "
+        "Secret for that neuron (the operator uses no unclaimed hotkey Secret)",
+    )
     @click.option("--password-env", help="env var holding the coldkey password")
     @click.option("--dry-run", is_flag=True, help="print the Secrets as YAML instead of applying")
     def wallet_import(
@@ -88,6 +95,16 @@ def _add_wallet_commands(root: click.Group) -> None:
             meta = key.manifest["metadata"]
             # names and addresses come from wallet files: printed without control characters
             click.echo(printable(f"secret/{meta['name']} in {meta['namespace']}: {key.ss58}"))
+            if key.claim:
+                click.echo(
+                    f"  claimed for {key.claim}: name it in that neuron's spec.hotkeySecretRef"
+                )
+            elif meta["labels"].get("app.kubernetes.io/component") == "hotkey":
+                click.echo(
+                    "  not claimed: the operator refuses it until it is annotated "
+                    "subnetes.io/hotkey-for=<Miner|Validator>/<name> "
+                    "(or import it with --hotkey NAME=Miner/<name>)"
+                )
 
 
 def build_cli() -> click.Group:

@@ -12,8 +12,11 @@ from pathlib import Path
 import pytest
 from bittensor_wallet import Wallet
 
+from subnetes import wallet
 from subnetes.localnet.cluster import LocalCluster
+from subnetes.operator.hotkey_claims import claim_problem
 from subnetes.operator.keys import coldkey_from_secret, hotkey_from_secret
+from subnetes.operator.labels import HOTKEY_CLAIM_ANNOTATION
 from subnetes.wallet import WalletError, wallet_secrets
 
 PASSWORD = "correct horse battery"
@@ -41,6 +44,28 @@ def test_secrets_hold_btcli_files_the_operator_can_read(wallet_dir: Path) -> Non
     assert hot.manifest["metadata"]["name"] == "team-a-miner1-hotkey"
     assert coldkey_from_secret("c", decoded(cold.manifest)).ss58_address == cold.ss58
     assert hotkey_from_secret("h", decoded(hot.manifest)).ss58_address == hot.ss58
+
+
+def test_a_hotkey_given_its_neuron_is_claimed_for_it(wallet_dir: Path) -> None:
+    """``--hotkey miner1=Miner/miner-0``: the Secret carries the claim the operator requires
+    (issue 13 #8); without ``=...`` it carries none (the operator refuses it until annotated)."""
+    _cold, hot = wallet_secrets(
+        wallet_dir, "ns", hotkeys=("miner1=Miner/miner-0",), password=PASSWORD
+    )
+    meta = hot.manifest["metadata"]
+    assert meta["name"] == "team-a-miner1-hotkey" and hot.claim == "Miner/miner-0"
+    assert meta["annotations"] == {HOTKEY_CLAIM_ANNOTATION: "Miner/miner-0"}
+    assert claim_problem("Miner", "miner-0", "uid", meta["name"], meta) is None
+    assert claim_problem("Miner", "miner-1", "uid", meta["name"], meta) is not None
+    _cold, bare = wallet_secrets(wallet_dir, "ns", hotkeys=("miner1",), password=PASSWORD)
+    assert "annotations" not in bare.manifest["metadata"] and bare.claim is None
+    for bad in ("miner1=Subnet/s", "miner1=Miner/", "miner1=Miner/Bad_Name", "miner1=miner-0"):
+        with pytest.raises(WalletError, match="Miner/<name> or Validator/<name>"):
+            wallet_secrets(wallet_dir, "ns", hotkeys=(bad,), password=PASSWORD)
+
+
+def test_claim_annotation_is_the_operators() -> None:
+    assert wallet.HOTKEY_CLAIM_ANNOTATION == HOTKEY_CLAIM_ANNOTATION
 
 
 def test_wrong_or_missing_password_is_refused_at_import(wallet_dir: Path) -> None:
