@@ -13,6 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from subnetes.localnet.cluster import LocalCluster, free_port
 from subnetes.operator import rbac
 from subnetes.operator.paths import CRDS_DIR, REPO_ROOT
@@ -56,6 +58,19 @@ class ChainProcess:
                     f"chain did not start: {(tmp / 'chain.log').read_text()[-2000:]}"
                 )
             time.sleep(0.1)
+        # The ready file comes before the epoch is compiled; /readyz says when blocks run.
+        while not self.ready():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"chain not ready: {(tmp / 'chain.log').read_text()[-2000:]}")
+            time.sleep(0.1)
+
+    def ready(self) -> bool:
+        """Whether ``/readyz`` answers 200."""
+        try:
+            return httpx.get(f"{self.endpoint}/readyz", timeout=5).status_code == 200
+        except httpx.TransportError:
+            return False
 
     def stop(self) -> None:
         if self.proc.poll() is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -161,3 +162,75 @@ def test_only_the_lease_holder_reconciles_and_a_standby_takes_over(
     assert time.monotonic() - stopped < 8, "a released lease is taken without waiting it out"
     for o in ops.values():
         assert "Traceback" not in o.output(), o.output()[-4000:]
+
+
+def stopped(pid: int) -> bool:
+    """Whether process ``pid`` is stopped (SIGSTOP): state T in /proc/<pid>/stat."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in "Tt"
+    except OSError:
+        return False
+
+
+# The fence removed (kube and chain writes only note themselves): the negative control.
+UNFENCED = (
+    "from subnetes.operator import chainlink, faults, kube\n"
+    "chainlink.fence = kube.fence = faults.note_write\n"
+    "from subnetes.operator.__main__ import main\nmain()\n"
+)
+
+
+@pytest.mark.parametrize("fenced", [True, False], ids=["fenced", "unfenced"])
+def test_split_brain_a_frozen_holder_writes_nothing_after_it_resumes(
+    cluster: LocalCluster, namespace: str, ha: dict, tmp_path: Path, fenced: bool
+) -> None:
+    """SIGSTOP the holder mid-reconcile (right after its burned_register was included, before
+    it records anything), past its lease; the standby takes over and finishes the Miner. SIGCONT
+    the old holder: it resumes inside that reconcile, and the lease fence before each write
+    makes it exit without writing. Every write a replica makes (status and metadata patches,
+    applies, Secrets, Events, extrinsics) is journalled with its pid (SUBNETES_FAULT_WRITE_LOG,
+    test-only): none from the old holder after it resumed. Without the fence it writes."""
+    ops: dict[str, OperatorProcess] = ha["ops"]
+    old, new = ops["op-a"], ops["op-b"]
+    journal = tmp_path / "writes.log"
+    for op in ops.values():
+        op.env = op.env | {"SUBNETES_FAULT_WRITE_LOG": str(journal)}
+    old.env = old.env | {"SUBNETES_FAULT_STOP_AT": "burned_register"}
+    if not fenced:
+        old.args[1:3] = ["-c", UNFENCED]
+
+    def logs() -> str:
+        return "\n".join(f"--- {n}\n{o.output()[-3000:]}" for n, o in ops.items())
+
+    old.start()
+    wait_for("op-a holds the lease", lambda: holder(cluster, namespace) == "op-a", 30, debug=logs)
+    new.start()
+    cluster.apply_manifests([
+        {
+            "apiVersion": "subnetes.io/v1alpha1", "kind": "Subnet",
+            "metadata": {"name": "ha", "namespace": namespace},
+            "spec": {"ownerColdkeySecretRef": {"name": "owner-coldkey"},
+                     "hyperparameters": {"maxAllowedUids": 16, "maxAllowedValidators": 2}},
+        },
+        miner(namespace, "m"),
+    ])  # fmt: skip
+    assert old.proc is not None and new.proc is not None
+    pid = old.proc.pid
+    wait_for("op-a frozen after burned_register", lambda: stopped(pid), 60, 0.1, debug=logs)
+    assert "fault injection: stop at burned_register" in old.output()
+    wait_for("op-b took over", lambda: holder(cluster, namespace) == "op-b", 30, 0.2, debug=logs)
+    wait_for("op-b reconciled the Miner", lambda: ready(cluster, namespace, "m"), 45, debug=logs)
+    resumed = time.time()
+    old.proc.send_signal(signal.SIGCONT)
+    wait_for("op-a gone", lambda: old.proc is not None and old.proc.poll() is not None, 30,
+             debug=logs)  # fmt: skip
+    lines = [ln.split(" ", 2) for ln in journal.read_text().splitlines()]
+    late = [w for p, t, w in lines if int(p) == pid and float(t) >= resumed]
+    if not fenced:  # the control: the same freeze without the fence does write
+        assert late, "the unfenced replica made no write after resuming: the test shows nothing"
+        return
+    assert late == [], late
+    assert old.proc.returncode == 1
+    assert "no longer held; refusing to" in old.output()
+    assert any(int(p) == new.proc.pid for p, _, _ in lines)  # the journal sees op-b's writes
+    assert "Traceback" not in new.output(), new.output()[-4000:]
