@@ -88,7 +88,8 @@ def pool_fields(role: str) -> dict[str, Schema]:
         "count": integer(f"Number of {role}s.", minimum=0, maximum=MAX_NEURONS),
         "hotkeySecrets": array(
             f"Secrets holding the hotkeys of {role} 0, 1, ... (spec.hotkeySecretRef, data key "
-            "`hotkey`); the operator creates hotkeys for the rest.",
+            "`hotkey`), each annotated `subnetes.io/hotkey-for: <Kind>/<neuron name>` (NOTES.txt "
+            "prints the commands); the operator creates hotkeys for the rest.",
             _secret_name("Secret name."),
             max_items=MAX_NEURONS,
         ),

@@ -85,7 +85,10 @@ def neuron_spec(kind: str, extra: dict[str, Schema], extra_rules: list[Schema]) 
         "hotkeySecretRef": secret_ref(
             f"Secret holding the {kind}'s hotkey. Optional: when unset the operator creates "
             "a hotkey in a Secret it owns (named in status.hotkeySecretName). Immutable once "
-            "set, and cannot be added once the operator created a hotkey.",
+            "set, and cannot be added once the operator created a hotkey. The Secret must be "
+            "claimed for this neuron (annotation `subnetes.io/hotkey-for: <Kind>/<name>`, set by "
+            "`subnetes wallet import --hotkey NAME=<Kind>/<name>`) and its hotkey used by no "
+            "other neuron; otherwise the neuron is Stalled (HotkeySecretNotClaimed, HotkeyInUse).",
             "data key `hotkey` holds the btcli hotkey file (JSON).",
         ),
         "coldkeySecretRef": secret_ref(
