@@ -154,7 +154,10 @@ def _kind_values(name: str, kind: str) -> Any:
     )
     if name == "ip":
         return st.sampled_from(
-            ["127.0.0.1", "::1", "0.0.0.0", "255.255.255.255", "256.1.1.1", "x", ""]
+            [
+                *("127.0.0.1", "::1", "0.0.0.0", "255.255.255.255", "256.1.1.1", "x", ""),
+                *("fe80::1%eth0", "fe80::1%\x1b[31m", "::1\n"),  # scope ids, control chars
+            ]
         )
     if name == "name":
         return st.sampled_from([*HYPERPARAM_NAMES, "nope", ""])
@@ -170,6 +173,7 @@ def _kind_values(name: str, kind: str) -> Any:
         "ss58": st.sampled_from(FZ_ADDRS),
         "bool": st.booleans(),
         "str": st.text(max_size=80),
+        "hash32": st.one_of(st.just("0x" + "ab" * 32), st.text(max_size=80)),
         "u16list": st.lists(st.one_of(st.integers(0, 6), st.integers(0, U16_MAX)), max_size=6),
         "intlist": st.lists(ints, max_size=6),
         "value": st.one_of(st.booleans(), st.integers(0, 5000), st.integers(0, U64_MAX)),
