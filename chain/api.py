@@ -230,11 +230,10 @@ def create_app(node: Node) -> FastAPI:
 
     @app.get("/v1/extrinsics/{xt_hash}", responses=errors(404))
     async def extrinsic_status(xt_hash: str) -> JSONResponse:
-        """Outcome of an extrinsic submitted with ``wait=false`` (queued, in_block, rejected)."""
-        res = node.results.get(xt_hash)
+        """Outcome of an extrinsic (queued, in_block, rejected); in_block comes from the committed
+        blocks, so it survives restarts and a later duplicate never changes it."""
+        res = node.status(xt_hash)
         if res is None:
-            if any(p.xt.hash == xt_hash for p in node.queue):
-                return JSONResponse({"status": "queued"})
             return not_found(f"unknown extrinsic {xt_hash}")
         return JSONResponse(res)
 
@@ -390,7 +389,7 @@ def create_app(node: Node) -> FastAPI:
 
 
 def _block_of(node: Node, xt_hash: str) -> int | None:
-    res = node.results.get(xt_hash)
+    res = node.status(xt_hash)
     return res.get("block") if res else None
 
 

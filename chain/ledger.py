@@ -6,6 +6,7 @@ when to step. With ``storage=None`` it runs in memory (unit tests).
 
 from __future__ import annotations
 
+import collections
 import json
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -20,6 +21,7 @@ from .state import State
 from .storage import Storage
 
 ZERO_HASH = "0x" + "00" * 32
+MEMORY_XT_INDEX = 100_000  # an in-memory ledger remembers where this many extrinsics went
 
 
 def genesis_state(config: ChainConfig) -> State:
@@ -72,6 +74,8 @@ class Ledger:
         self.storage = storage
         self.consensus = consensus
         self.broken = False  # in memory only: a block failed midway and the state is half-built
+        # in memory only (storage keeps its own, durable index): extrinsic hash -> (block, index)
+        self._xt_index: collections.OrderedDict[str, tuple[int, int]] = collections.OrderedDict()
         stored = storage.get_meta("config") if storage else None
         if stored is not None:
             self.config = ChainConfig.from_json(json.loads(stored))
@@ -133,7 +137,20 @@ class Ledger:
                 self.broken = True
             raise
         self.head = record
+        if not self.storage:
+            for i, x in enumerate(record.extrinsics):
+                self._xt_index[x["hash"]] = (record.number, i)
+            while len(self._xt_index) > MEMORY_XT_INDEX:
+                self._xt_index.popitem(last=False)
         return record, outcomes
+
+    def find_extrinsic(self, xt_hash: str) -> tuple[int, int] | None:
+        """(block, index) of the committed extrinsic ``xt_hash``, or None. Durable with storage
+        (its ``xt_index`` is written in the block's transaction): an extrinsic is found after a
+        restart exactly when its block was committed."""
+        if self.storage:
+            return self.storage.extrinsic(xt_hash)
+        return self._xt_index.get(xt_hash)
 
     def verify_chain(self) -> int:
         """Check the stored chain: no gaps, parents link, and every block's hash is the hash of

@@ -78,6 +78,8 @@ class Node:
         self.metrics = Metrics()
         self.queue: collections.deque[Pending] = collections.deque()
         self.results: collections.OrderedDict[str, dict[str, Any]] = collections.OrderedDict()
+        # hash -> queued or in the block being built: a duplicate body answers its status
+        self.waiting: dict[str, Pending] = {}
         self.recent: collections.OrderedDict[int, BlockRecord] = collections.OrderedDict()
         self._tick = asyncio.Event()  # set (and replaced) whenever a block is committed
         self._producing = asyncio.Lock()  # held while a block is taken, built and committed
@@ -116,6 +118,9 @@ class Node:
         """Check signature and nonce now (fast rejection), then queue for the next block."""
         try:
             xt = parse(body)
+            known = self._duplicate(xt)
+            if known is not None:  # the same body again: the original's status, not a retry
+                return known
             verify_signature(xt, self.ledger.genesis_hash)
             if xt.nonce < self.ledger.state.nonce(xt.signer):
                 check_nonce(self.ledger.state, xt)
@@ -127,7 +132,9 @@ class Node:
         fut: asyncio.Future[Outcome] | None = (
             asyncio.get_running_loop().create_future() if wait else None
         )
-        self.queue.append(Pending(xt, fut))
+        pending = Pending(xt, fut)
+        self.queue.append(pending)
+        self.waiting[xt.hash] = pending
         self.metrics.queue.set(len(self.queue))
         if not wait:
             return xt, None
@@ -184,9 +191,9 @@ class Node:
             span.set_attribute("block.extrinsics", len(record.extrinsics))
         return record, outcomes
 
-    @staticmethod
-    def _fail(batch: list[Pending], e: Exception) -> None:
+    def _fail(self, batch: list[Pending], e: Exception) -> None:
         for p in batch:
+            self.waiting.pop(p.xt.hash, None)
             if p.future and not p.future.done():
                 p.future.set_exception(ChainError("BlockProductionFailed", str(e)))
 
@@ -198,6 +205,7 @@ class Node:
         self.metrics.height.set(record.number)
         self.metrics.queue.set(len(self.queue))
         for p, out in zip(batch, outcomes, strict=True):
+            self.waiting.pop(p.xt.hash, None)
             self.metrics.extrinsics.labels(result=out.error.name if out.error else "accepted").inc()
             self._store_result(record, out)
             if p.future and not p.future.done():
@@ -214,6 +222,32 @@ class Node:
         tick = self._tick
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(tick.wait(), timeout)
+
+    def status(self, xt_hash: str) -> dict[str, Any] | None:
+        """What became of an extrinsic: ``in_block`` when a committed block holds it (looked up
+        in the ledger's extrinsic index: durable across restarts, and never overwritten by a
+        later attempt of the same body), ``queued`` while it waits or its block is being built,
+        ``rejected`` (kept in memory only: a rejected extrinsic is in no block), else None."""
+        found = self.ledger.find_extrinsic(xt_hash)
+        if found is not None:
+            number, index = found
+            rec = self.block(number)
+            events = [e for e in rec.events if e.get("extrinsic") == index] if rec else []
+            return {"status": "in_block", "block": number, "index": index, "events": events}
+        if xt_hash in self.waiting:
+            return {"status": "queued"}
+        return self.results.get(xt_hash)
+
+    def _duplicate(self, xt: Extrinsic) -> tuple[Extrinsic, Outcome | None] | None:
+        """The answer to a body already queued (None: 202 queued) or committed (its outcome),
+        or None for a new one (a body rejected before may be submitted again)."""
+        res = self.status(xt.hash)
+        if res is None or res["status"] == "rejected":
+            return None
+        self.metrics.extrinsics.labels(result="duplicate").inc()
+        if res["status"] == "queued":
+            return xt, None
+        return xt, Outcome(hash=xt.hash, index=res["index"], events=res["events"])
 
     def _store_result(self, record: BlockRecord, out: Outcome) -> None:
         if out.error:

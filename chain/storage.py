@@ -1,8 +1,10 @@
 """Storage: one small interface over SQLAlchemy Core — SQLite (a file path) or PostgreSQL (a URL).
 
 Tables: ``blocks`` (one row per block: hash, parent, the JSON record), ``state`` (one row per
-state chunk), ``meta`` (genesis config and hash). ``commit_block`` writes a block's record and
-its dirty state chunks in ONE transaction, so after a crash the state and the block head agree.
+state chunk), ``meta`` (genesis config and hash), ``xt_index`` (extrinsic hash -> block and
+index, for every extrinsic applied in a block). ``commit_block`` writes a block's record, its
+extrinsics' index rows and its dirty state chunks in ONE transaction, so after a crash the state,
+the block head and the extrinsic index agree.
 """
 
 from __future__ import annotations
@@ -30,6 +32,14 @@ state_tbl = sa.Table(
     sa.Column("key", sa.String(200), primary_key=True),
     sa.Column("value", sa.LargeBinary, nullable=False),
 )
+xt_index = sa.Table(
+    "chain_xt_index",
+    _md,
+    sa.Column("hash", sa.String(66), primary_key=True),
+    sa.Column("block", sa.BigInteger, nullable=False),
+    sa.Column("idx", sa.Integer, nullable=False),
+)
+XT_INDEX_META = "xt_index"  # set once every stored block's extrinsics are in xt_index
 meta = sa.Table(
     "chain_meta",
     _md,
@@ -69,6 +79,24 @@ class Storage:
                 cur.close()
 
         _md.create_all(self.engine)
+        self._backfill_xt_index()
+
+    def _backfill_xt_index(self) -> None:
+        """Index the extrinsics of blocks written before the index existed (once per database)."""
+        if self.get_meta(XT_INDEX_META) is not None:
+            return
+        start = 0
+        while recs := self.blocks_from(start, 512):
+            rows = [r for rec in recs for r in _index_rows(rec)]
+            with self.engine.begin() as c:
+                if rows:
+                    hashes = [r["hash"] for r in rows]
+                    c.execute(xt_index.delete().where(xt_index.c.hash.in_(hashes)))
+                    c.execute(xt_index.insert(), rows)
+            start = recs[-1].number + 1
+        with self.engine.begin() as c:
+            c.execute(meta.delete().where(meta.c.key == XT_INDEX_META))
+            c.execute(meta.insert().values(key=XT_INDEX_META, value="1"))
 
     def close(self) -> None:
         self.engine.dispose()
@@ -96,6 +124,9 @@ class Storage:
                     record=json.dumps(record.to_json(), separators=(",", ":")),
                 )
             )
+            rows = _index_rows(record)
+            if rows:
+                c.execute(xt_index.insert(), rows)
             keys = list(chunks)
             for i in range(0, len(keys), 500):
                 c.execute(state_tbl.delete().where(state_tbl.c.key.in_(keys[i : i + 500])))
@@ -126,6 +157,14 @@ class Storage:
             ).all()
         return [BlockRecord.from_json(json.loads(r[0])) for r in rows]
 
+    def extrinsic(self, xt_hash: str) -> tuple[int, int] | None:
+        """(block, index) of a committed extrinsic, or None (never applied, or unknown)."""
+        with self.engine.connect() as c:
+            row = c.execute(
+                sa.select(xt_index.c.block, xt_index.c.idx).where(xt_index.c.hash == xt_hash)
+            ).first()
+        return (int(row[0]), int(row[1])) if row else None
+
     def iter_hashes(self) -> Iterator[tuple[int, str, str]]:
         """(number, hash, parent) in order, for hash-chain verification."""
         with self.engine.connect() as c:
@@ -138,3 +177,11 @@ class Storage:
             return {
                 k: bytes(v) for k, v in c.execute(sa.select(state_tbl.c.key, state_tbl.c.value))
             }
+
+
+def _index_rows(record: BlockRecord) -> list[dict[str, Any]]:
+    """The xt_index rows of a block: one per applied extrinsic (hash, block, index)."""
+    return [
+        {"hash": x["hash"], "block": record.number, "idx": i}
+        for i, x in enumerate(record.extrinsics)
+    ]

@@ -155,7 +155,11 @@ def test_replayed_and_future_nonces(api) -> None:
     assert r.status_code == 202
     h.post("/v1/dev/produce")
     assert h.get(f"/v1/extrinsics/{r.json()['hash']}").json()["status"] == "in_block"
-    rejected_at_submission(h, good, 409, "StaleNonce")  # the very same bytes again
+    # the very same bytes again: the original's answer, nothing applied twice (issue 13 #3)
+    before = fingerprint(h, ALICE.ss58_address)
+    again = post(h, good)
+    assert again.status_code == 200 and again.json()["hash"] == r.json()["hash"], again.text
+    assert fingerprint(h, ALICE.ss58_address) == before
     # the same nonce, freshly signed with other arguments, is a replay too
     rejected_at_submission(
         h, sign(ALICE, "faucet", {"amount": 7}, good["nonce"], g), 409, "StaleNonce"

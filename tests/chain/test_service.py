@@ -38,7 +38,9 @@ def test_client_flow_and_metagraph(service: Service) -> None:
     assert c.uid_of(1, miner.ss58_address) == 1
     mg = c.metagraph(1)
     row = mg["neurons"][1]
-    assert row["hotkey"] == miner.ss58_address and row["stake"] == tao(3)
+    # >= : an epoch may already have paid the (only staked) miner dividends as stake; since the
+    # epoch compiles at start-up (issue 13 #1) no compile stall holds the next epochs back
+    assert row["hotkey"] == miner.ss58_address and row["stake"] >= tao(3)
     assert row["axon"]["ip"] == "127.64.0.9" and row["immune"] is True
     for field in (
         "rank",
@@ -100,7 +102,11 @@ def test_bad_input_is_4xx_and_changes_nothing(service: Service) -> None:
     assert h.get(f"/v1/accounts/{ALICE.ss58_address}").json()["nonce"] == nonce
     r = h.post("/v1/extrinsics", json=good)
     assert r.status_code == 200 and r.json()["events"][0]["type"] == "Faucet"
-    r = h.post("/v1/extrinsics", json=good)  # replay
+    first = r.json()
+    r = h.post("/v1/extrinsics", json=good)  # the same body again: the original's answer
+    assert r.status_code == 200 and r.json() == first
+    replay = sign(ALICE, "faucet", {"amount": 6}, nonce, g)  # the same nonce, other arguments
+    r = h.post("/v1/extrinsics", json=replay)
     assert r.status_code == 409 and r.json()["error"] == "StaleNonce"
     r = h.post(
         "/v1/extrinsics",
