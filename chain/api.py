@@ -24,6 +24,7 @@ from subnetes.wire.ss58 import is_ss58
 from . import views
 from .dashboard import mount_dashboard
 from .errors import ChainError, http_status
+from .http_edge import BODY_TIMEOUT, HttpEdge
 from .node import Node
 from .rules.dispatch import CALLS
 
@@ -133,8 +134,9 @@ class CommittedStateOnly:
         await self.app(scope, receive, send)
 
 
-def create_app(node: Node) -> FastAPI:
-    """The API of one node."""
+def create_app(node: Node, body_timeout: float = BODY_TIMEOUT) -> FastAPI:
+    """The API of one node; a request body must arrive within ``body_timeout`` seconds per
+    read (chain/http_edge.py)."""
     app = FastAPI(
         title="Subnetes chain",
         version="1",
@@ -142,6 +144,8 @@ def create_app(node: Node) -> FastAPI:
     )
     st = lambda: node.ledger.state  # noqa: E731 - always the latest committed state
     app.add_middleware(CommittedStateOnly, node=node)
+    # outermost of ours: bounds every body read, adds security headers, quiet disconnects
+    app.add_middleware(HttpEdge, body_timeout=body_timeout)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

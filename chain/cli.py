@@ -142,12 +142,45 @@ def chain_group() -> None:
     default="dev",
     show_default=True,
     type=click.Choice(["dev", "default"]),
-    help="genesis profile (used when the database is new)",
+    help="genesis profile (used when the database is new); dev is for DEVELOPMENT ONLY: a "
+    "faucet and the well-known //Alice sudo key (refused on a non-loopback --host unless "
+    "--allow-dev-on-network)",
 )
 @click.option(
     "--block-time", type=float, default=None, help="seconds per block (default: the profile's)"
 )
-@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="address to bind; the dev profile is refused on a non-loopback one",
+)
+@click.option(
+    "--allow-dev-on-network",
+    is_flag=True,
+    help="serve the dev profile (faucet, //Alice sudo) on a non-loopback --host anyway "
+    "(throwaway development networks only)",
+)
+@click.option(
+    "--jax-cache-dir",
+    default=None,
+    envvar="SUBNETES_JAX_CACHE",
+    help="JAX persistent compilation cache (default ~/.cache/subnetes/jax): the epoch "
+    "compiled at start-up is loaded from here on the next start",
+)
+@click.option(
+    "--precompile/--no-precompile",
+    default=True,
+    show_default=True,
+    help="compile the epoch for the state's shapes before producing blocks (else the first "
+    "epoch compiles on the block path and stalls it)",
+)
+@click.option(
+    "--body-timeout",
+    type=click.FloatRange(min=0.1),
+    default=None,
+    help="seconds a request body may stall before 408 (default 10)",
+)
 @click.option("--port", default=9944, show_default=True, type=int)
 @click.option("--manual", is_flag=True, help="no timer: blocks only via POST /v1/dev/produce")
 @click.option(
@@ -171,6 +204,10 @@ def chain_run(
     profile: str,
     block_time: float | None,
     host: str,
+    allow_dev_on_network: bool,
+    jax_cache_dir: str | None,
+    precompile: bool,
+    body_timeout: float | None,
     port: int,
     manual: bool,
     trace_exporter: str | None,
@@ -202,6 +239,10 @@ def chain_run(
         block_time=block_time,
         manual=manual,
         ready_file=ready_file,
+        allow_dev_on_network=allow_dev_on_network,
+        jax_cache_dir=jax_cache_dir,
+        precompile=precompile,
+        body_timeout=body_timeout,
     )
 
 

@@ -46,6 +46,16 @@ def _bucket(x: int, minimum: int = 1) -> int:
     return 1 << (n - 1).bit_length()
 
 
+def batch_shape(sizes: Sequence[tuple[int, int, int]]) -> tuple[int, int, int]:
+    """The padded (S, V, N) of one consensus call for subnets of ``sizes`` = [(neurons,
+    validator permits, max_allowed_validators)] (the due subnets of a block, each with
+    neurons): the shape the epoch is compiled for (chain/warmup.py precompiles it)."""
+    n = _bucket(max(k for k, _, _ in sizes), 8)
+    rows = max(max(permits, min(mav, k)) for k, permits, mav in sizes)
+    # every row is a distinct uid, so V never needs to exceed N
+    return _bucket(len(sizes)), min(_bucket(rows, 8), n), n
+
+
 def _load_consensus() -> Callable[..., Any]:
     """The consensus entry point; ``SUBNETES_CHAIN_CONSENSUS=module:function`` overrides it
     (tests and benchmarks use this to plug in a stand-in with the same signature)."""
@@ -76,17 +86,12 @@ def build_inputs(
     from subnetes.consensus import EpochInputs, SubnetParams
 
     real_s = len(due)
-    S = _bucket(real_s)
-    N = _bucket(max(len(s.neurons) for s, _ in due), 8)
     rows_per = [[n.uid for n in s.neurons if n.validator_permit] for s, _ in due]
-    V = _bucket(
-        max(
-            [len(r) for r in rows_per]
-            + [min(s.hp.max_allowed_validators, len(s.neurons)) for s, _ in due]
-        ),
-        8,
-    )
-    V = min(V, N)  # every row is a distinct uid, so V never needs to exceed N
+    sizes = [
+        (len(s.neurons), len(r), s.hp.max_allowed_validators)
+        for (s, _), r in zip(due, rows_per, strict=True)
+    ]
+    S, V, N = batch_shape(sizes)
     n_uids = np.zeros(S, np.int64)
     cur = np.full(S, block, np.int64)
     stake = np.zeros((S, N), np.float64)

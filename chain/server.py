@@ -1,8 +1,11 @@
-"""Run the chain service: open the ledger, start block production, serve the API (uvicorn)."""
+"""Run the chain service: open the ledger, compile the epoch, start block production, serve the
+API (uvicorn)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ipaddress
 import logging
 import os
 from collections.abc import Mapping
@@ -11,12 +14,18 @@ from typing import Any
 import uvicorn
 
 from .api import create_app
+from .http_edge import EdgeH11Protocol
 from .ledger import Ledger
 from .node import Node
-from .params import ChainConfig
+from .params import DEV_SUDO_SS58, ChainConfig
+from .warmup import Warmup, consensus_overridden, enable_cache
 
 log = logging.getLogger("subnetes.chain")
 SERVICE_NAME = "subnetes-chain"
+
+
+class DevProfileOnNetwork(ValueError):
+    """The dev profile (faucet, the well-known //Alice sudo key) on a non-loopback address."""
 
 
 def setup_tracing(exporter: str | None, env: Mapping[str, str] | None = None) -> bool:
@@ -28,6 +37,49 @@ def setup_tracing(exporter: str | None, env: Mapping[str, str] | None = None) ->
     return setup(SERVICE_NAME, exporter=exporter, env=env)
 
 
+def is_loopback(host: str) -> bool:
+    """True when ``host`` only listens on this machine (127.0.0.0/8, ::1, localhost). Any other
+    name or address, the wildcard ones included, counts as reachable from the network."""
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def dev_features(config: ChainConfig) -> list[str]:
+    """What makes a genesis configuration unsafe on a network: anyone can mint TAO (the
+    faucet), anyone can act as sudo (the well-known //Alice key)."""
+    out = []
+    if config.faucet_enabled:
+        out.append("a faucet anyone can call")
+    if config.sudo_key == DEV_SUDO_SS58:
+        out.append("the well-known //Alice sudo key")
+    return out
+
+
+def profile_line(config: ChainConfig) -> str:
+    """One line saying which profile runs (logged at start)."""
+    dev = dev_features(config)
+    if dev:
+        return f"profile {config.profile}: DEVELOPMENT ONLY ({', '.join(dev)})"
+    return f"profile {config.profile}"
+
+
+def check_bind(config: ChainConfig, host: str, allow_dev_on_network: bool = False) -> None:
+    """Refuse (DevProfileOnNetwork) to serve a dev configuration on a non-loopback address
+    unless ``allow_dev_on_network`` says so explicitly. Checked before anything binds."""
+    dev = dev_features(config)
+    if dev and not allow_dev_on_network and not is_loopback(host):
+        raise DevProfileOnNetwork(
+            f"refusing to serve the {config.profile!r} profile ({', '.join(dev)}) on {host}, "
+            "a non-loopback address: anyone who reaches it can mint TAO and act as sudo. "
+            "Use --profile default (and genesis balances), bind to 127.0.0.1, or pass "
+            "--allow-dev-on-network for a throwaway development network"
+        )
+
+
 async def serve(
     config: ChainConfig,
     db: str | None,
@@ -36,17 +88,43 @@ async def serve(
     block_time: float | None = None,
     manual: bool = False,
     ready_file: str | None = None,
+    allow_dev_on_network: bool = False,
+    jax_cache_dir: str | None = None,
+    precompile: bool = True,
+    body_timeout: float | None = None,
     **uvicorn_kw: Any,
 ) -> None:
-    """Serve until cancelled. ``block_time`` defaults to the genesis config's."""
+    """Serve until cancelled. ``block_time`` defaults to the genesis config's.
+
+    Order: refuse a dev profile on a network address (the requested profile, and again the
+    database's own once opened: an existing database keeps its genesis profile), open the
+    ledger, start answering HTTP (``/readyz`` 503), compile the epoch for the shapes the state
+    needs (JAX persistent cache in ``jax_cache_dir``), then start block production (ready)."""
+    check_bind(config, host, allow_dev_on_network)
     ledger = Ledger.open(config, db)
+    try:
+        check_bind(ledger.config, host, allow_dev_on_network)
+    except DevProfileOnNetwork:
+        if ledger.storage:
+            ledger.storage.close()
+        raise
+    log.info("%s", profile_line(ledger.config))
     bt = block_time if block_time is not None else ledger.config.block_time_ms / 1000
     node = Node(ledger, bt, manual=manual)
-    app = create_app(node)
+    app = create_app(node, **({"body_timeout": body_timeout} if body_timeout else {}))
     server = uvicorn.Server(
-        uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off", **uvicorn_kw)
+        uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            lifespan="off",
+            http=EdgeH11Protocol,
+            **uvicorn_kw,
+        )
     )
-    node.start()
+    jax_consensus = not consensus_overridden()
+    warmup = Warmup() if precompile and jax_consensus else None
     log.info(
         "chain %s at block %d on http://%s:%d", ledger.genesis_hash, ledger.head.number, host, port
     )
@@ -54,12 +132,54 @@ async def serve(
         with open(ready_file + ".tmp", "w") as f:
             f.write(f"http://{host}:{port}\n")
         os.replace(ready_file + ".tmp", ready_file)
+    serving = asyncio.create_task(server.serve())
+    watch: asyncio.Task[None] | None = None
     try:
-        await server.serve()
+        if jax_consensus:
+            cache = enable_cache(jax_cache_dir)
+            log.info("JAX compilation cache: %s", cache)
+        if warmup is not None:
+            # Compile before the first block, not on the block path (the HTTP API answers
+            # meanwhile; /readyz says not ready until block production starts).
+            log.info("compiling the epoch before block production")
+            compiling = asyncio.ensure_future(warmup.start_up(ledger.state, ledger.head.number + 1))
+            await asyncio.wait({serving, compiling}, return_when=asyncio.FIRST_COMPLETED)
+            if serving.done():
+                compiling.cancel()
+                return
+            await compiling
+            watch = asyncio.create_task(_watch_shapes(node, warmup))
+        if not serving.done():
+            node.start()
+        await serving
     finally:
+        for task in (watch, serving):
+            if task and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if warmup is not None:
+            warmup.close()
         await node.stop()
         if ledger.storage:
             ledger.storage.close()
+
+
+async def _watch_shapes(node: Node, warmup: Warmup) -> None:
+    """After every committed block: compile shapes the grown state now needs, off the block
+    path (a new subnet size would otherwise compile during its first epoch)."""
+    seen = node.ledger.head.number
+    while True:
+        await node.wait_block(seen, timeout=60.0)
+        await node.committed()
+        head = node.ledger.head.number
+        if head == seen:
+            continue
+        seen = head
+        try:
+            warmup.check(node.ledger.state, head + 1)
+        except Exception:  # never let the watcher take the service down
+            log.exception("epoch shape check failed")
 
 
 def run(config: ChainConfig, db: str | None, **kw: Any) -> None:

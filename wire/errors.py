@@ -36,6 +36,8 @@ class ErrorName(StrEnum):
     NOT_FOUND = "NotFound"
     METHOD_NOT_ALLOWED = "MethodNotAllowed"
     NOT_MANUAL = "NotManual"
+    MALFORMED_HTTP = "MalformedHTTP"  # not HTTP/1.1 the server could parse (uvicorn's 400)
+    REQUEST_TIMEOUT = "RequestTimeout"  # request headers or body stalled (408)
     # -- the service (worth retrying) --
     QUEUE_FULL = "QueueFull"
     BLOCK_PRODUCTION_FAILED = "BlockProductionFailed"
@@ -117,6 +119,8 @@ HTTP_STATUS: dict[str, int] = {
     ErrorName.NOT_SUBNET_OWNER: 403,
     ErrorName.NON_ASSOCIATED_COLD_KEY: 403,
     ErrorName.PAYLOAD_TOO_LARGE: 413,
+    ErrorName.MALFORMED_HTTP: 400,
+    ErrorName.REQUEST_TIMEOUT: 408,
     ErrorName.QUEUE_FULL: 503,
     ErrorName.BLOCK_PRODUCTION_FAILED: 503,
     ErrorName.NOT_FOUND: 404,
