@@ -91,6 +91,8 @@ def test_cli_import_creates_secrets_and_prints_no_key_material(
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "secret/owner-coldkey" in proc.stdout
+    # The hotkey was imported without a neuron: the output says the operator refuses it as is.
+    assert "not claimed" in proc.stdout and "--hotkey NAME=Miner/<name>" in proc.stdout
     hotkey_json = json.loads((wallet_dir / "hotkeys" / "miner1").read_text())
     assert hotkey_json["secretPhrase"] not in proc.stdout + proc.stderr
     assert PASSWORD not in proc.stdout + proc.stderr
