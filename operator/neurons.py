@@ -253,12 +253,21 @@ async def hotkey(rt: Runtime, run: NeuronRun) -> NeuronOutcome:
 async def hotkey_unshared(rt: Runtime, run: NeuronRun) -> NeuronOutcome:
     """The hotkey is no other neuron's (the first claimant keeps it); then it is indexed as
     this neuron's. No await between the check and the index: concurrent reconciles of two
-    neurons with one hotkey cannot both pass."""
+    neurons with one hotkey cannot both pass. Rivals in other namespaces are known from the
+    watch only."""
     assert run.hotkey is not None
     idx = rt.indexes
+    held_before = run.old.get("hotkey") == run.hotkey
+    if not held_before and run.ns not in idx.seeded:
+        # Just after a start the watch may not have shown every neuron yet: the first new claim
+        # in a namespace lists its neurons once, so an older holder there is never missed.
+        for kind in ("Miner", "Validator"):
+            for body in await rt.kube.list(kind, run.ns):
+                idx.observe(kind, body)
+        idx.seeded.add(run.ns)
     me = Holder(run.key, run.hotkey, str(run.body["metadata"].get("creationTimestamp") or ""))
     others = holders(idx.status, idx.hotkeys, idx.bodies)
-    rival = first_claimant(me, run.old.get("hotkey") == run.hotkey, others)
+    rival = first_claimant(me, held_before, others)
     if rival is not None:
         return await refuse_hotkey(
             rt, run, (IN_USE, rival_message(run.key, rival, run.hotkey_secret))

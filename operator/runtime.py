@@ -62,6 +62,8 @@ class Indexes:
     status: dict[Key, dict[str, Any]] = field(default_factory=dict)  # last seen status
     bodies: dict[Key, dict[str, Any]] = field(default_factory=dict)  # last seen body (no secrets)
     versions: dict[Key, str] = field(default_factory=dict)  # resourceVersion of ``status``
+    # Namespaces whose Miners and Validators were listed once (hotkey claims, neurons.py).
+    seeded: set[str] = field(default_factory=set)
 
     def stale(self, key: Key, version: str | None, status: dict[str, Any]) -> bool:
         """Whether a watched body (``version``, ``status``) is older than what the index holds."""

@@ -159,9 +159,19 @@ def test_refused_view_carries_no_key_and_is_stalled() -> None:
 class FakeKube:
     """Secrets by name (metadata, data) and the Events posted."""
 
-    def __init__(self, secrets: dict[str, tuple[dict[str, Any], dict[str, bytes]]]) -> None:
+    def __init__(
+        self,
+        secrets: dict[str, tuple[dict[str, Any], dict[str, bytes]]],
+        neurons: list[dict[str, Any]] | None = None,
+    ) -> None:
         self.secrets = secrets
+        self.neurons = neurons or []
         self.events: list[tuple[str, str]] = []
+        self.lists: list[tuple[str, str]] = []
+
+    async def list(self, kind: str, ns: str) -> list[dict[str, Any]]:
+        self.lists.append((kind, ns))
+        return [b for b in self.neurons if b["kind"] == kind and b["metadata"]["namespace"] == ns]
 
     async def secret(self, ns: str, name: str) -> tuple[dict[str, Any], dict[str, bytes]] | None:
         return self.secrets.get(name)
@@ -237,3 +247,32 @@ def test_neuron_steps_check_the_hotkey_before_the_chain() -> None:
     assert names.index("hotkey") + 1 == names.index("hotkey_unshared")
     assert names.index("hotkey_unshared") < names.index("chain_registration")
     assert names.index("hotkey_unshared") < names.index("workload")
+
+
+async def test_a_first_claim_after_a_start_sees_holders_the_watch_has_not_shown() -> None:
+    """Just after a restart the index may miss an older holder: the first new claim in a
+    namespace lists its Miners and Validators once (later claims use the watch-fed index)."""
+    ss58, raw = keyfile()
+    holder = {
+        "kind": "Validator",
+        "metadata": {"namespace": "ns", "name": "v0", "creationTimestamp": T1},
+        "status": {"hotkey": ss58},
+    }
+    kube = FakeKube({"b-key": ({"annotations": {CLAIM: "Miner/b"}}, {"hotkey": raw})}, [holder])
+    rt = FakeRt(kube)
+    run = make_run(spec={"hotkeySecretRef": {"name": "b-key"}})
+    assert await n.hotkey(rt, run) is CONTINUE  # type: ignore[arg-type]
+    out = await n.hotkey_unshared(rt, run)  # type: ignore[arg-type]
+    assert isinstance(out, Wait) and out.view.problem is not None
+    assert out.view.problem[0] == IN_USE and "Validator/v0" in out.view.problem[1]
+    assert kube.lists == [("Miner", "ns"), ("Validator", "ns")]
+    run = make_run(spec={"hotkeySecretRef": {"name": "b-key"}})
+    assert await n.hotkey(rt, run) is CONTINUE  # type: ignore[arg-type]
+    await n.hotkey_unshared(rt, run)  # type: ignore[arg-type]
+    assert len(kube.lists) == 2  # once per namespace
+    # A neuron that already holds its hotkey lists nothing.
+    rt2 = FakeRt(FakeKube({"b-key": ({"annotations": {CLAIM: "Miner/b"}}, {"hotkey": raw})}))
+    run = make_run({"hotkey": ss58}, spec={"hotkeySecretRef": {"name": "b-key"}})
+    assert await n.hotkey(rt2, run) is CONTINUE  # type: ignore[arg-type]
+    assert await n.hotkey_unshared(rt2, run) is CONTINUE  # type: ignore[arg-type]
+    assert rt2.kube.lists == []
