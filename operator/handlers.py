@@ -17,6 +17,7 @@ import kopf
 
 from . import events, metrics, tracing
 from .config import Config
+from .kube import transient_delay
 from .labels import FINALIZER, GROUP, KIND_LABEL, MANAGED_BY, VERSION
 from .neurons import reconcile_miner, reconcile_validator, release
 from .runtime import Retry, Runtime
@@ -116,6 +117,14 @@ async def _run(kind: str, namespace: str, name: str) -> None:
     except Retry as r:
         log.debug("%s %s/%s: %s", kind, namespace, name, r)
         runtime().kick(key, r.delay)
+    except Exception as exc:
+        delay = transient_delay(exc)
+        if delay is None:
+            raise
+        log.warning(
+            "%s %s/%s: API server busy (%s); retrying in %.0f s", kind, namespace, name, exc, delay
+        )
+        runtime().kick(key, delay)
 
 
 for _plural, _kind in PLURALS.items():

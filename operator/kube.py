@@ -30,6 +30,19 @@ Validator = create_namespaced_resource(GROUP, VERSION, "Validator", "validators"
 KINDS = {"Subnet": Subnet, "Miner": Miner, "Validator": Validator}
 
 
+def transient_delay(exc: BaseException) -> float | None:
+    """Seconds to wait before retrying after ``exc``, when the API server's answer was
+    temporary (429 such as "storage is (re)initializing" while a CRD is re-established, or a
+    5xx); None for any other error. Such a moment is routine, not a bug worth a traceback."""
+    if isinstance(exc, ApiError):
+        code = exc.status.code or 0
+        if code == 429 or code >= 500:
+            details = exc.status.details
+            after = details.retryAfterSeconds if details is not None else None
+            return float(after) if after else 1.0
+    return None
+
+
 def _to_dict(obj: Any) -> dict[str, Any]:
     return obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
 
