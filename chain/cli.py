@@ -179,7 +179,8 @@ def chain_group() -> None:
     "--body-timeout",
     type=click.FloatRange(min=0.1),
     default=None,
-    help="seconds a request body may stall before 408 (default 10)",
+    help="seconds request headers, or one read of a request body, may stall before 408 "
+    "(default 10)",
 )
 @click.option("--port", default=9944, show_default=True, type=int)
 @click.option("--manual", is_flag=True, help="no timer: blocks only via POST /v1/dev/produce")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
 
 STATIC = Path(__file__).with_name("dashboard")
 FILES = {
@@ -39,6 +39,6 @@ def mount_dashboard(app: FastAPI) -> None:
 
     @app.get("/dashboard/{name}", include_in_schema=False)
     async def dashboard_asset(name: str) -> Response:
-        if name not in FILES:
-            return Response("not found", status_code=404, media_type="text/plain")
+        if name not in FILES:  # the API's JSON error body, like every other 4xx
+            return JSONResponse({"error": "NotFound", "message": f"no file {name}"}, 404)
         return _file(name)

@@ -144,17 +144,18 @@ class HttpEdge:
                     return
         if refused is not None and not started:
             log.debug("%s %s: %s", scope.get("method"), scope["path"], refused.message)
+            body = error_body(refused.name, refused.message)
             await send_with_headers(
                 {
                     "type": "http.response.start",
                     "status": refused.status,
                     "headers": [
                         (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
                         (b"connection", b"close"),
                     ],
                 }
             )
-            body = error_body(refused.name, refused.message)
             await send({"type": "http.response.body", "body": body})
 
 
@@ -173,6 +174,13 @@ class EdgeH11Protocol(H11Protocol):
     request headers that never complete (a connection opened and left half-sent)."""
 
     header_timeout: float = HEADER_TIMEOUT
+
+    @classmethod
+    def with_header_timeout(cls, seconds: float | None) -> type[EdgeH11Protocol]:
+        """This protocol with another header timeout (None: the default)."""
+        if seconds is None:
+            return cls
+        return type(cls.__name__, (cls,), {"header_timeout": seconds})
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)

@@ -119,7 +119,7 @@ async def serve(
             port=port,
             log_level="warning",
             lifespan="off",
-            http=EdgeH11Protocol,
+            http=EdgeH11Protocol.with_header_timeout(body_timeout),
             **uvicorn_kw,
         )
     )
