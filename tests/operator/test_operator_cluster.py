@@ -92,8 +92,10 @@ def test_examples_register_schedule_and_earn(
 ) -> None:
     """Subnet + 2 Validators + 6 Miners: netuid, UIDs, GPU pods on GPU nodes, status, emission.
 
-    The operator is SIGKILLed right after the apply (mid-reconcile) and started again: every
-    hotkey still holds exactly one UID.
+    The operator is SIGKILLed at its first status write and started again: every hotkey still
+    holds exactly one UID (a smoke test: the chain itself refuses a second registration of a
+    hotkey; the kills between paying and recording, audited against the chain's blocks, are in
+    test_operator_faults_cluster.py).
     """
     op: OperatorProcess = env["operator"]
     dbg = op.output
