@@ -9,6 +9,7 @@ chain's state machine.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ from .ss58 import is_ss58
 
 FIELDS = ("call", "args", "signer", "nonce", "genesis", "signature")
 MAX_EXTRINSIC_BYTES = 1 << 20
+SIGNATURE_RE = re.compile(r"0x[0-9a-f]{128}")  # what sign() writes; the only accepted spelling
 MAX_DEPTH = 16  # nesting of JSON containers in a body (arguments are at most lists)
 
 
@@ -116,12 +118,15 @@ def verify_signature(xt: Extrinsic, genesis: str) -> None:
         ErrorName.WRONG_GENESIS,
         f"extrinsic is for genesis {xt.genesis}, this chain is {genesis}",
     )
-    sig_hex = xt.signature[2:] if xt.signature.startswith("0x") else xt.signature
-    try:
-        sig = bytes.fromhex(sig_hex)
-    except ValueError:
-        fail(ErrorName.BAD_SIGNATURE, "signature is not hex")
-    require(len(sig) == 64, ErrorName.BAD_SIGNATURE, "signature must be 64 bytes")
+    # One spelling per signature (bytes.fromhex alone also takes upper case, whitespace and no
+    # prefix): a respelled signature would be another body, hash and stored string for the same
+    # extrinsic, slipping past duplicate detection (issue 13 #3, #5).
+    require(
+        SIGNATURE_RE.fullmatch(xt.signature) is not None,
+        ErrorName.BAD_SIGNATURE,
+        "signature must be 0x followed by 128 lowercase hex digits (64 bytes)",
+    )
+    sig = bytes.fromhex(xt.signature[2:])
     try:
         ok = Keypair(ss58_address=xt.signer).verify(xt.signed_bytes(), sig)
     except Exception:

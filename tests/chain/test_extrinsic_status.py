@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
-from subnetes.chain.extrinsic import parse, sign
+from subnetes.chain.errors import ChainError, ErrorName
+from subnetes.chain.extrinsic import parse, sign, verify_signature
 from subnetes.chain.ledger import Ledger
 from subnetes.chain.node import Node
 from subnetes.chain.params import dev_config
@@ -159,3 +161,23 @@ def test_status_and_duplicates_across_a_restart_of_the_real_chain(tmp_path: Path
             assert bob == 1
     finally:
         svc2.kill(signal.SIGTERM)
+
+
+def test_a_signature_has_one_spelling(consensus_fn: Any) -> None:
+    """A respelled signature (upper case, whitespace, no 0x) verified before, making another
+    body and hash for the same extrinsic: it slipped past duplicate detection, and its text was
+    stored in the block as sent. Now only what ``sign`` writes is accepted."""
+    g = Ledger.open(dev_config(), None, consensus_fn).genesis_hash
+    body = transfer(g, 0)
+    verify_signature(parse(body), g)
+    sig = body["signature"]
+    for variant in (
+        sig.upper().replace("0X", "0x"),
+        sig[2:],
+        "0x" + " ".join(sig[i : i + 2] for i in range(2, len(sig), 2)),
+        sig + "\n",
+        "0x" + sig[2:66] + "\n" + sig[66:],
+    ):
+        with pytest.raises(ChainError) as info:
+            verify_signature(parse({**body, "signature": variant}), g)
+        assert info.value.name == ErrorName.BAD_SIGNATURE, variant
