@@ -49,6 +49,9 @@ class ExtrinsicBody(BaseModel):
     nonce: int = Field(ge=0)
     genesis: str = Field(description="genesis block hash of the network")
     signature: str = Field(description="0x-hex sr25519 signature")
+    tip: int = Field(
+        0, ge=1, description="optional: rao paid on top of the fee, orders the queue (omit for 0)"
+    )
 
 
 I63_MAX = 2**63 - 1  # block numbers (BIGINT in storage)
@@ -195,7 +198,7 @@ def create_app(node: Node, body_timeout: float = BODY_TIMEOUT) -> FastAPI:
         responses={
             **ok(SubmitResult, "in a committed block"),
             202: {"description": "queued"},
-            **errors(400, 401, 403, 409, 413, 422, 503),
+            **errors(400, 401, 402, 403, 409, 413, 422, 429, 503),
         },
     )
     async def submit(request: Request, wait: bool = True) -> JSONResponse:

@@ -18,6 +18,7 @@ from subnetes.wire.signing import (
 
 from .context import Ctx
 from .errors import ChainError, ErrorName, fail, require
+from .fees import charge_fee, fee_of
 from .rules.dispatch import apply_call
 from .state import State
 
@@ -51,7 +52,8 @@ def check_nonce(st: State, xt: Extrinsic) -> None:
 def apply_extrinsic(
     st: State, ctx: Ctx, xt: Extrinsic, genesis: str, verified: bool = False
 ) -> None:
-    """Verify then apply, all or nothing; bumps the signer's nonce on success.
+    """Verify then apply, all or nothing; charges the fee (``fees.py``) and bumps the signer's
+    nonce on success.
 
     On any error (a rule's ChainError, or a bug surfaced as ``InternalError``) the state, its
     dirty set and ``ctx.events`` are exactly as before: the call runs inside
@@ -63,12 +65,16 @@ def apply_extrinsic(
     first_event = len(ctx.events)
     try:
         with st.atomic():
+            # Who pays is judged on the state before the call; the fee is taken after it, so a
+            # call's own refusal names the real problem (and its events come first).
+            fee = fee_of(st, xt)
             try:
                 apply_call(st, ctx, xt.signer, xt.call, xt.args)
             except ChainError:
                 raise
             except Exception as e:  # a bug in a rule: rolled back, answered without a 500
                 raise ChainError(ErrorName.INTERNAL_ERROR, f"{type(e).__name__}: {e}") from e
+            charge_fee(st, ctx, xt, fee)
             st.account_mut(xt.signer).nonce += 1
     except BaseException:
         del ctx.events[first_event:]

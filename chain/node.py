@@ -18,14 +18,15 @@ from typing import Any
 from opentelemetry import trace
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from .admission import Pool, PoolLimits, by_priority
 from .block import BlockRecord, Outcome
 from .errors import ChainError
-from .extrinsic import Extrinsic, check_nonce, parse, verify_signature
+from .extrinsic import Extrinsic, parse, verify_signature
+from .fees import size_of
 from .ledger import Ledger
 
 log = logging.getLogger("subnetes.chain")
 tracer = trace.get_tracer("subnetes.chain")
-MAX_QUEUE = 100_000
 RECENT_BLOCKS = 2048
 
 
@@ -66,13 +67,22 @@ class Pending:
     xt: Extrinsic
     future: asyncio.Future[Outcome] | None
     queued_at: float = field(default_factory=time.monotonic)
+    size: int = 0  # bytes of the canonical body (the queue is bounded in bytes)
+    fee: int = 0  # fee + tip reserved from the signer's balance while it waits
 
 
 class Node:
     """Owns the ledger; produces blocks on a timer (or on demand) and fans out events."""
 
-    def __init__(self, ledger: Ledger, block_time: float, manual: bool = False) -> None:
+    def __init__(
+        self,
+        ledger: Ledger,
+        block_time: float,
+        manual: bool = False,
+        limits: PoolLimits | None = None,
+    ) -> None:
         self.ledger = ledger
+        self.pool = Pool(limits or PoolLimits())  # admission and the queue's bounds
         self.block_time = block_time
         self.manual = manual
         self.metrics = Metrics()
@@ -115,25 +125,25 @@ class Node:
 
     # ---- submission ---------------------------------------------------------------------------
     async def submit(self, body: Any, wait: bool = True) -> tuple[Extrinsic, Outcome | None]:
-        """Check signature and nonce now (fast rejection), then queue for the next block."""
+        """Admit (signature, nonce window, arguments, fee, the queue's bounds: admission.py)
+        or refuse now, then queue for a block."""
         try:
             xt = parse(body)
             known = self._duplicate(xt)
             if known is not None:  # the same body again: the original's status, not a retry
                 return known
             verify_signature(xt, self.ledger.genesis_hash)
-            if xt.nonce < self.ledger.state.nonce(xt.signer):
-                check_nonce(self.ledger.state, xt)
-            if len(self.queue) >= MAX_QUEUE:
-                raise ChainError("QueueFull", "too many extrinsics waiting; retry later")
+            size = size_of(xt)
+            fee = self.pool.admit(self.ledger.state, xt, size)
         except ChainError as e:
             self.metrics.extrinsics.labels(result=e.name).inc()
             raise
         fut: asyncio.Future[Outcome] | None = (
             asyncio.get_running_loop().create_future() if wait else None
         )
-        pending = Pending(xt, fut)
+        pending = Pending(xt, fut, size=size, fee=fee)
         self.queue.append(pending)
+        self.pool.add(pending)
         self.waiting[xt.hash] = pending
         self.metrics.queue.set(len(self.queue))
         if not wait:
@@ -178,7 +188,18 @@ class Node:
 
     def _take_batch(self) -> list[Pending]:
         limit = self.ledger.config.max_extrinsics_per_block
-        return [self.queue.popleft() for _ in range(min(limit, len(self.queue)))]
+        if not self.pool.limits.enabled:  # the old first-come order (benchmarks)
+            batch = [self.queue.popleft() for _ in range(min(limit, len(self.queue)))]
+        elif len(self.queue) <= limit:
+            batch = by_priority(self.queue)
+            self.queue.clear()
+        else:
+            batch = by_priority(self.queue)[:limit]
+            taken = {id(p) for p in batch}
+            self.queue = collections.deque(p for p in self.queue if id(p) not in taken)
+        for p in batch:
+            self.pool.remove(p)
+        return batch
 
     def _build(self, batch: list[Pending]) -> tuple[BlockRecord, list[Outcome]]:
         with tracer.start_as_current_span("block") as span:

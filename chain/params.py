@@ -74,6 +74,10 @@ class ChainConfig:
     stake_threshold: int = 0
     initial_burn: int = RAO_PER_TAO
     max_extrinsics_per_block: int = 1024
+    # Transaction fee (docs/specs/chain.md "Fees"): base + per byte of the extrinsic's canonical
+    # JSON body, plus the optional tip; burned (issuance falls) when the extrinsic is applied.
+    tx_fee_base: int = 100_000  # 0.0001 TAO
+    tx_fee_per_byte: int = 100
     faucet_enabled: bool = False
     faucet_max: int = 0
     sudo_key: str | None = None
@@ -130,6 +134,10 @@ def dev_config(**overrides: Any) -> ChainConfig:
         root_tempo=10,
         root_weights_rate_limit=0,
         initial_burn=10_000_000,  # 0.01 TAO
+        # No fees on dev networks: demos and tests count rao exactly (admission's other bounds
+        # still apply). Override tx_fee_base / tx_fee_per_byte to try fees on a dev chain.
+        tx_fee_base=0,
+        tx_fee_per_byte=0,
         faucet_enabled=True,
         faucet_max=100_000 * RAO_PER_TAO,
         sudo_key=DEV_SUDO_SS58,

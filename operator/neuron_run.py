@@ -27,6 +27,7 @@ USER_ERRORS: dict[str, str] = {
     ErrorName.BURN_EXCEEDS_LIMIT: "BurnAboveLimit",
     ErrorName.NOT_ENOUGH_BALANCE_TO_STAKE: "InsufficientBalance",
     ErrorName.INSUFFICIENT_BALANCE: "InsufficientBalance",
+    ErrorName.CANNOT_PAY_FEE: "InsufficientBalance",  # the coldkey cannot pay the chain's fee
     ErrorName.SUB_NET_REGISTRATION_DISABLED: "RegistrationDisabled",
     ErrorName.NO_NEURON_ID_AVAILABLE: "SubnetFull",
     ErrorName.HOT_KEY_ALREADY_REGISTERED_IN_SUB_NET: "HotkeyInUse",

@@ -184,6 +184,7 @@ def network_refused(run: SubnetRun, e: ChainError) -> Wait:
     reasons: dict[str, str] = {
         ErrorName.LOCK_COST_EXCEEDS_LIMIT: "LockCostAboveLimit",
         ErrorName.CANNOT_AFFORD_LOCK_COST: "InsufficientBalance",
+        ErrorName.CANNOT_PAY_FEE: "InsufficientBalance",
     }
     reason = reasons.get(e.name)
     if reason:

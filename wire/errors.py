@@ -40,6 +40,7 @@ class ErrorName(StrEnum):
     REQUEST_TIMEOUT = "RequestTimeout"  # request headers or body stalled (408)
     # -- the service (worth retrying) --
     QUEUE_FULL = "QueueFull"
+    TOO_MANY_PENDING = "TooManyPending"  # the signer has its limit of extrinsics waiting
     BLOCK_PRODUCTION_FAILED = "BlockProductionFailed"
     NOT_READY = "NotReady"
     INTERNAL_ERROR = "InternalError"
@@ -53,6 +54,7 @@ class ErrorName(StrEnum):
     # -- balances --
     AMOUNT_TOO_LOW = "AmountTooLow"
     INSUFFICIENT_BALANCE = "InsufficientBalance"
+    CANNOT_PAY_FEE = "CannotPayFee"  # free balance below the fee (+ tip) of what is pending
     CANNOT_AFFORD_LOCK_COST = "CannotAffordLockCost"
     NOT_ENOUGH_BALANCE_TO_STAKE = "NotEnoughBalanceToStake"
     FAUCET_DISABLED = "FaucetDisabled"
@@ -121,7 +123,9 @@ HTTP_STATUS: dict[str, int] = {
     ErrorName.PAYLOAD_TOO_LARGE: 413,
     ErrorName.MALFORMED_HTTP: 400,
     ErrorName.REQUEST_TIMEOUT: 408,
-    ErrorName.QUEUE_FULL: 503,
+    ErrorName.QUEUE_FULL: 429,
+    ErrorName.TOO_MANY_PENDING: 429,
+    ErrorName.CANNOT_PAY_FEE: 402,
     ErrorName.BLOCK_PRODUCTION_FAILED: 503,
     ErrorName.NOT_FOUND: 404,
     ErrorName.INVALID_ADDRESS: 400,

@@ -22,6 +22,7 @@ class EventKind(StrEnum):
     """Every event type the chain emits (``type`` of an event, ``event:`` of an SSE message)."""
 
     TRANSFER = "Transfer"
+    FEE_PAID = "FeePaid"
     FAUCET = "Faucet"
     BALANCE_SET = "BalanceSet"
     SUBNET_REGISTERED = "SubnetRegistered"
@@ -63,6 +64,15 @@ class TransferEvent(ExtrinsicEventFields):
     source: str
     dest: str
     amount: int
+
+
+class FeePaidEvent(ExtrinsicEventFields):
+    """Any fee-paying (or tipping) extrinsic: ``fee + tip`` rao taken from ``who`` and burned."""
+
+    type: Literal["FeePaid"]
+    who: str
+    fee: int
+    tip: int
 
 
 class FaucetEvent(ExtrinsicEventFields):
@@ -211,6 +221,7 @@ class BlockEvent(BlockEventFields):
 
 Event = (
     TransferEvent
+    | FeePaidEvent
     | FaucetEvent
     | BalanceSetEvent
     | SubnetRegisteredEvent
@@ -231,6 +242,7 @@ Event = (
 # The payload type of each kind (a test checks that every kind has one with a matching Literal).
 PAYLOADS: dict[EventKind, type] = {
     EventKind.TRANSFER: TransferEvent,
+    EventKind.FEE_PAID: FeePaidEvent,
     EventKind.FAUCET: FaucetEvent,
     EventKind.BALANCE_SET: BalanceSetEvent,
     EventKind.SUBNET_REGISTERED: SubnetRegisteredEvent,

@@ -1,7 +1,8 @@
 """Extrinsics on the wire: their shape, signing and signature verification.
 
-Body: ``{"call", "args", "signer", "nonce", "genesis", "signature"}``; the signed bytes are the
-canonical JSON of the body without ``signature`` (docs/specs/interfaces.md). This is what a
+Body: ``{"call", "args", "signer", "nonce", "genesis", "signature"}`` plus an optional ``tip``
+(rao, omitted when 0, so bodies without a tip are unchanged); the signed bytes are the canonical
+JSON of the body without ``signature`` (docs/specs/interfaces.md). This is what a
 client needs to sign and what the chain checks before it applies anything; applying (nonce,
 rules, state) stays in the chain (``subnetes.chain.extrinsic``), so signing never imports the
 chain's state machine.
@@ -20,6 +21,7 @@ from .errors import ErrorName, fail, require
 from .ss58 import is_ss58
 
 FIELDS = ("call", "args", "signer", "nonce", "genesis", "signature")
+OPTIONAL_FIELDS = ("tip",)  # rao paid on top of the fee; orders the queue (docs/specs/chain.md)
 MAX_EXTRINSIC_BYTES = 1 << 20
 SIGNATURE_RE = re.compile(r"0x[0-9a-f]{128}")  # what sign() writes; the only accepted spelling
 MAX_DEPTH = 16  # nesting of JSON containers in a body (arguments are at most lists)
@@ -35,10 +37,11 @@ class Extrinsic:
     nonce: int
     genesis: str
     signature: str
+    tip: int = 0
 
     def body(self) -> dict[str, Any]:
-        """The wire form."""
-        return {
+        """The wire form (``tip`` only when non-zero)."""
+        b: dict[str, Any] = {
             "call": self.call,
             "args": self.args,
             "signer": self.signer,
@@ -46,6 +49,9 @@ class Extrinsic:
             "genesis": self.genesis,
             "signature": self.signature,
         }
+        if self.tip:
+            b["tip"] = self.tip
+        return b
 
     def signed_bytes(self) -> bytes:
         """What the signature covers: the canonical JSON of the body without ``signature``."""
@@ -77,7 +83,7 @@ def parse(body: Any) -> Extrinsic:
     if not isinstance(body, dict):
         fail(bad, "the body must be a JSON object")
     require(_depth_ok(body), bad, f"the body nests deeper than {MAX_DEPTH} levels")
-    unknown = sorted(set(body) - set(FIELDS))
+    unknown = sorted(set(body) - set(FIELDS) - set(OPTIONAL_FIELDS))
     require(not unknown, bad, f"unknown field(s): {', '.join(unknown)}")
     missing = [f for f in FIELDS if f not in body]
     require(not missing, bad, f"missing field(s): {', '.join(missing)}")
@@ -90,20 +96,35 @@ def parse(body: Any) -> Extrinsic:
         bad,
         "nonce must be a non-negative integer",
     )
-    return Extrinsic(**{f: body[f] for f in FIELDS})
+    tip = body.get("tip", 0)
+    # 0 is written by leaving the field out: one extrinsic has one body (and one hash).
+    require(
+        "tip" not in body
+        or (isinstance(tip, int) and not isinstance(tip, bool) and 0 < tip < 2**64),
+        bad,
+        "tip must be a positive integer (leave it out for no tip)",
+    )
+    return Extrinsic(**{f: body[f] for f in FIELDS}, tip=tip)
 
 
 def sign(
-    keypair: Keypair, call: str, args: dict[str, Any], nonce: int, genesis: str
+    keypair: Keypair,
+    call: str,
+    args: dict[str, Any],
+    nonce: int,
+    genesis: str,
+    tip: int = 0,
 ) -> dict[str, Any]:
-    """Build and sign an extrinsic body (what the client sends)."""
-    unsigned = {
+    """Build and sign an extrinsic body (what the client sends); ``tip`` rao orders the queue."""
+    unsigned: dict[str, Any] = {
         "call": call,
         "args": args,
         "signer": keypair.ss58_address,
         "nonce": nonce,
         "genesis": genesis,
     }
+    if tip:
+        unsigned["tip"] = tip
     sig = keypair.sign(canonical(unsigned))
     return {**unsigned, "signature": "0x" + sig.hex()}
 

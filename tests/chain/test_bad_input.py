@@ -76,7 +76,11 @@ def test_not_an_object(api, body: Any) -> None:
 def test_unknown_and_missing_fields(api) -> None:
     h, g = api
     good = _good(h, g)
-    rejected_at_submission(h, {**good, "tip": 1}, 400, "MalformedExtrinsic")
+    rejected_at_submission(h, {**good, "extra": 1}, 400, "MalformedExtrinsic")
+    # tip is optional: a positive integer, left out for 0 (one extrinsic has one body)
+    for tip in (0, -1, True, "1", 2**64):
+        rejected_at_submission(h, {**good, "tip": tip}, 400, "MalformedExtrinsic")
+    rejected_at_submission(h, {**good, "tip": 1}, 401, "BadSignature")  # the tip is signed
     rejected_at_submission(
         h, {k: v for k, v in good.items() if k != "nonce"}, 400, "MalformedExtrinsic"
     )
@@ -187,11 +191,25 @@ def test_replayed_and_future_nonces(api) -> None:
         ("transfer", {"dest": "nobody", "amount": 1}, "InvalidArguments"),
         ("set_weights", {"netuid": 1, "uids": [0, "1"], "values": [1, 1]}, "InvalidArguments"),
         ("mint", {"amount": 5}, "UnknownCall"),
+    ],
+)
+def test_argument_schema_checked_at_submission(
+    api, call: str, args: dict[str, Any], name: str
+) -> None:
+    """Arguments that do not match the call's schema are refused before queuing (admission,
+    issue 13): 400 with the schema's error, nothing queued, the signer untouched."""
+    h, g = api
+    rejected_at_submission(h, sign(STRANGER, call, args, nonce_of(h, STRANGER), g), 400, name)
+
+
+@pytest.mark.parametrize(
+    "call,args,name",
+    [
         ("sudo_set_balance", {"who": BOB.ss58_address, "amount": 1}, "NotSudo"),  # signed by Bob
     ],
 )
 def test_rejected_in_block(api, call: str, args: dict[str, Any], name: str) -> None:
-    """Validly signed, rejected by the call's argument schema or rules when the block is built:
+    """Validly signed and well-formed, rejected by the call's rules when the block is built:
     the outcome names the error, the extrinsic is not in the block, the signer's account (and
     nonce) is untouched. With ``wait=true`` the answer is that error's 4xx."""
     h, g = api

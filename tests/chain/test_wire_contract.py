@@ -15,6 +15,7 @@ from pydantic import TypeAdapter
 from subnetes.chain import views
 from subnetes.chain.api import create_app
 from subnetes.chain.block import BlockRecord
+from subnetes.chain.extrinsic import parse, sign
 from subnetes.chain.node import Node
 from subnetes.chain.units import tao
 from subnetes.wire.blocks import BlockRow
@@ -61,6 +62,15 @@ def scenario(net: Net) -> list[BlockRecord]:
     blocks = recording(net)
     owner, v, m1, m2 = key("owner"), key("v1"), key("m1"), key("m2")
     net.ok(ALICE, "transfer", dest=BOB.ss58_address, amount=tao(5))
+    tipped = sign(  # dev networks charge no fee; a tip is charged (FeePaid)
+        ALICE,
+        "transfer",
+        {"dest": BOB.ss58_address, "amount": 1},
+        net.st.nonce(ALICE.ss58_address),
+        net.ledger.genesis_hash,
+        tip=1,
+    )
+    assert not net.step((parse(tipped), False))[1][0].error
     net.ok(BOB, "faucet", amount=tao(10))
     net.ok(ALICE, "sudo_set_balance", who=BOB.ss58_address, amount=tao(20))
     net.ok(ALICE, "register_network", hotkey=owner.ss58_address)
@@ -156,6 +166,6 @@ def test_sse_events_validate_against_their_declared_payload(manual_service: Serv
 
 def test_the_documented_extrinsic_body_has_the_wire_fields() -> None:
     from subnetes.chain.api import ExtrinsicBody
-    from subnetes.wire.signing import FIELDS
+    from subnetes.wire.signing import FIELDS, OPTIONAL_FIELDS
 
-    assert tuple(ExtrinsicBody.model_fields) == FIELDS
+    assert tuple(ExtrinsicBody.model_fields) == FIELDS + OPTIONAL_FIELDS
