@@ -27,9 +27,11 @@ from typing import Any
 
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from subnetes.chain.units import RAO_PER_TAO, U16_MAX
+from subnetes.wire.text import printable
 
 from .cluster import REPO_ROOT, LocalCluster, cache_dir, free_port
 from .devrunner import stop_process
@@ -242,6 +244,12 @@ class Demo:
             self.cluster.down()
 
 
+def safe(value: object) -> str:
+    """Chain and cluster text as the terminal may show it (control characters escaped, rich
+    markup literal), as ``subnetes.chain.cli.safe``."""
+    return escape(printable(value))
+
+
 def render(snap: dict[str, Any]) -> Table:
     """The live view: one row per UID."""
     table = Table(
@@ -263,7 +271,7 @@ def render(snap: dict[str, Any]) -> Table:
     for n in snap["neurons"]:
         kind, name, phase = snap["phases"].get(n["hotkey"], ("owner", "-", "-"))
         table.add_row(
-            str(n["uid"]), kind, name, n["hotkey"][:10] + "…", phase,
+            safe(n["uid"]), safe(kind), safe(name), safe(n["hotkey"][:10]) + "…", safe(phase),
             f"{n['stake'] / RAO_PER_TAO:,.2f}", f"{n['incentive'] / U16_MAX:.4f}",
             f"{n['dividends'] / U16_MAX:.4f}", f"{n['emission'] / RAO_PER_TAO:.6f}",
         )  # fmt: skip
@@ -302,7 +310,7 @@ def run(args: argparse.Namespace) -> int:
                 time.sleep(1.0)
         return 0
     except DemoError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {safe(exc)}")
         return 1
     finally:
         console.log("stopping the local network...")

@@ -177,3 +177,28 @@ def test_dashboard_never_writes_html() -> None:
         for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
             assert sink not in src, f"{path.name} uses {sink}"
         assert not re.search(r"new\s+Function|setAttribute\(\s*[\"'](href|src|on)", src)
+
+
+def test_demo_view_prints_hostile_text_escaped() -> None:
+    from subnetes.localnet.demo import render
+
+    hostile = "m" + ESC + "]0;owned" + "\x07[blink]x[/blink]\n"
+    snap = {
+        "netuid": 1,
+        "block": 5,
+        "phases": {ALICE.ss58_address: ("Miner", hostile, "Running" + ESC + "[2J")},
+        "neurons": [
+            {
+                "uid": 0,
+                "hotkey": ALICE.ss58_address,
+                "stake": 0,
+                "incentive": 0,
+                "dividends": 0,
+                "emission": 0,
+            }
+        ],
+    }
+    console = Console(width=300, color_system=None, record=True)
+    console.print(render(snap))
+    text = console.export_text()
+    assert ESC not in text and "\x07" not in text and "[blink]x[/blink]" in text
