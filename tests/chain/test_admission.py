@@ -328,3 +328,29 @@ def test_tip_orders_the_block() -> None:
         assert [x["hash"] for x in rec.extrinsics] == [plain.hash]
 
     run(main)
+
+
+# ---- over HTTP: the answers' statuses and JSON bodies ------------------------------------------
+def test_http_answers_402_and_429_with_json_bodies() -> None:
+    import httpx
+
+    from subnetes.chain.api import create_app
+
+    node = make_node(PoolLimits(per_signer=1))
+    g = node.ledger.genesis_hash
+    tx = {"dest": BOB.ss58_address, "amount": 1}
+
+    async def main() -> None:
+        transport = httpx.ASGITransport(app=create_app(node))
+        async with httpx.AsyncClient(transport=transport, base_url="http://chain") as h:
+
+            async def post(body: dict[str, Any]) -> httpx.Response:
+                return await h.post("/v1/extrinsics", params={"wait": "false"}, json=body)
+
+            r = await post(sign(key("http-broke"), "transfer", tx, 0, g))
+            assert r.status_code == 402 and r.json()["error"] == "CannotPayFee", r.text
+            assert (await post(sign(ALICE, "transfer", tx, 0, g))).status_code == 202
+            r = await post(sign(ALICE, "transfer", tx, 0, g, tip=1))
+            assert r.status_code == 429 and r.json()["error"] == "TooManyPending", r.text
+
+    run(main)
