@@ -61,6 +61,14 @@ def list_keys() -> list[tuple[str, str]]:
 
 def resolve_address(spec: str) -> str:
     """An SS58 address as is, else the address of a key spec."""
-    from subnetes.wire.ss58 import is_ss58
+    from subnetes.wire.ss58 import SS58_FORMAT, format_of, is_ss58
 
-    return spec if is_ss58(spec) else load_keypair(spec).ss58_address
+    if is_ss58(spec):
+        return spec
+    fmt = format_of(spec)
+    if fmt is not None and fmt != SS58_FORMAT:
+        raise ValueError(
+            f"{spec} is an SS58 address of network format {fmt}; this chain accepts only "
+            f"format {SS58_FORMAT} (one key, one account): convert it first"
+        )
+    return load_keypair(spec).ss58_address

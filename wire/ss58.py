@@ -52,6 +52,20 @@ def encode_ss58(public_key: bytes, ss58_format: int = SS58_FORMAT) -> str:
     return _b58encode(payload + _checksum(payload))
 
 
+def format_of(value: str) -> int | None:
+    """The network format of a well-formed single-byte-prefix SS58 address of a 32-byte key
+    (any network), or None: lets tools say "another network's address" instead of "unknown"."""
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_SS58_CHARS:
+        return None
+    try:
+        raw = _b58decode(value)
+    except ValueError:
+        return None
+    if len(raw) != 35 or raw[0] >= 64 or _checksum(raw[:33]) != raw[33:]:
+        return None
+    return raw[0]
+
+
 def decode_ss58(value: str) -> bytes:
     """The 32-byte public key of a format-42 address in canonical spelling; ValueError else."""
     if not isinstance(value, str) or not 0 < len(value) <= MAX_SS58_CHARS:

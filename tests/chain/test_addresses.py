@@ -102,3 +102,15 @@ def test_only_the_canonical_spelling_is_an_address() -> None:
         "5" * 200,
     ):
         assert not is_ss58(bad), bad
+
+
+def test_the_cli_names_another_networks_address() -> None:
+    from subnetes.chain.keys import resolve_address
+    from subnetes.wire.ss58 import format_of
+
+    assert resolve_address(BOB.ss58_address) == BOB.ss58_address
+    for fmt in OTHER_FORMATS:
+        other = encode_ss58(BOB.public_key, fmt)
+        assert format_of(other) == fmt
+        with pytest.raises(ValueError, match=f"format {fmt}; this chain accepts only format 42"):
+            resolve_address(other)
