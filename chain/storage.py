@@ -86,13 +86,16 @@ class Storage:
         if self.get_meta(XT_INDEX_META) is not None:
             return
         start = 0
-        while recs := self.blocks_from(start, 512):
+        while recs := self.blocks_from(start, 64):
             rows = [r for rec in recs for r in _index_rows(rec)]
             with self.engine.begin() as c:
-                if rows:
-                    hashes = [r["hash"] for r in rows]
-                    c.execute(xt_index.delete().where(xt_index.c.hash.in_(hashes)))
-                    c.execute(xt_index.insert(), rows)
+                for i in range(0, len(rows), 500):  # bounded IN lists (SQLite's parameter limit)
+                    part = rows[i : i + 500]
+                    # idempotent: a backfill interrupted before its marker runs again
+                    c.execute(
+                        xt_index.delete().where(xt_index.c.hash.in_([r["hash"] for r in part]))
+                    )
+                    c.execute(xt_index.insert(), part)
             start = recs[-1].number + 1
         with self.engine.begin() as c:
             c.execute(meta.delete().where(meta.c.key == XT_INDEX_META))

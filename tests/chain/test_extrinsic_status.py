@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -90,14 +91,17 @@ def test_a_rejected_body_may_be_submitted_again(consensus_fn: Any) -> None:
     asyncio.run(run())
 
 
-def test_the_index_is_durable_and_backfilled(tmp_path: Path, consensus_fn: Any) -> None:
-    db = str(tmp_path / "status.db")
+def test_the_index_is_durable_and_backfilled(new_db: Callable[[], str], consensus_fn: Any) -> None:
+    db = new_db()  # SQLite and PostgreSQL
     ledger = Ledger.open(dev_config(), db, consensus_fn)
     g = ledger.genesis_hash
     xts = [parse(transfer(g, n)) for n in range(3)]
     ledger.step([(x, False) for x in xts[:2]])
     ledger.step([(xts[2], False)])
+    many = [parse(transfer(g, n)) for n in range(3, 603)]  # more than one IN list of the backfill
+    ledger.step([(x, False) for x in many])
     want = {xts[0].hash: (1, 0), xts[1].hash: (1, 1), xts[2].hash: (2, 0)}
+    want |= {x.hash: (3, i) for i, x in enumerate(many)}
     assert {h: ledger.find_extrinsic(h) for h in want} == want
     assert ledger.storage is not None
     ledger.storage.close()
@@ -115,7 +119,7 @@ def test_the_index_is_durable_and_backfilled(tmp_path: Path, consensus_fn: Any) 
     try:
         assert {h: storage.extrinsic(h) for h in want} == want
         with storage.engine.connect() as c:
-            assert c.execute(sa.select(sa.func.count()).select_from(xt_index)).scalar() == 3
+            assert c.execute(sa.select(sa.func.count()).select_from(xt_index)).scalar() == 603
     finally:
         storage.close()
 
