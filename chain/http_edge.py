@@ -27,7 +27,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from subnetes.wire.errors import ErrorName
 from subnetes.wire.signing import MAX_EXTRINSIC_BYTES
 
-log = logging.getLogger("subnetes.chain.http")
+log = logging.getLogger(__name__)
 
 BODY_TIMEOUT = 10.0  # seconds one read of a request body may wait for data
 BODY_DEADLINE = 30.0  # seconds a whole request body may take
