@@ -354,3 +354,41 @@ def test_http_answers_402_and_429_with_json_bodies() -> None:
             assert r.status_code == 429 and r.json()["error"] == "TooManyPending", r.text
 
     run(main)
+
+
+def test_every_call_with_fees_on_keeps_the_ledger_balanced(consensus_fn: Any) -> None:
+    """The wire contract's scenario (every call that emits an event, two epochs) with fees on:
+    each applied extrinsic that pays has exactly one FeePaid event whose amount the signer lost
+    and the issuance lost; the free ones (registered hotkeys' weights and axon, the faucet,
+    burned_register, sudo) have none; balances + stake + locks == issuance throughout."""
+    from subnetes.chain.fees import fee_of
+
+    from .conftest import Net
+    from .test_fuzz import _conserved
+    from .test_wire_contract import scenario
+
+    net = Net(dev_config(**FEES), consensus_fn)
+    fees: dict[str, int] = {}  # extrinsic hash -> fee + tip, judged on the state before it
+    step = net.ledger.step
+
+    def judged(xts: Any) -> Any:
+        for xt, _ in xts:
+            fees[xt.hash] = fee_of(net.st, xt)
+        rec, outs = step(xts)
+        assert _conserved(net.st)
+        return rec, outs
+
+    net.ledger.step = judged  # type: ignore[method-assign]
+    blocks = scenario(net)
+    paid = free = 0
+    for rec in blocks:
+        for i, x in enumerate(rec.extrinsics):
+            got = [e for e in rec.events if e["type"] == "FeePaid" and e["extrinsic"] == i]
+            if fees[x["hash"]]:
+                assert [e["fee"] + e["tip"] for e in got] == [fees[x["hash"]]], x["call"]
+                assert got[0]["who"] == x["signer"]
+                paid += 1
+            else:
+                assert got == [], x["call"]
+                free += 1
+    assert paid >= 8 and free >= 5, (paid, free)
