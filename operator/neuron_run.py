@@ -68,8 +68,22 @@ async def begin_reconcile(rt: Runtime, kind: str, ns: str, name: str) -> tuple[d
 # -- the run's record ---------------------------------------------------------------------------
 
 
+class ObjectRun:
+    """The object a reconcile run works on: its namespace and name, from ``body``."""
+
+    body: dict[str, Any]
+
+    @property
+    def ns(self) -> str:
+        return self.body["metadata"]["namespace"]
+
+    @property
+    def name(self) -> str:
+        return self.body["metadata"]["name"]
+
+
 @dataclass
-class NeuronRun:
+class NeuronRun(ObjectRun):
     """What one reconcile of a Miner/Validator has learned so far; the steps fill it in order.
 
     ``old`` is the status the next write is compared with (it moves on when a step writes an
@@ -109,14 +123,6 @@ class NeuronRun:
             hotkey_secret=old.get("hotkeySecretName"),
             netuid=old.get("netuid"),
         )
-
-    @property
-    def ns(self) -> str:
-        return self.body["metadata"]["namespace"]
-
-    @property
-    def name(self) -> str:
-        return self.body["metadata"]["name"]
 
     @property
     def key(self) -> Key:

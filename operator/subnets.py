@@ -25,7 +25,7 @@ from . import conditions as c
 from . import hyperparams, metrics
 from .chainlink import ChainError
 from .keys import SecretKeyError, coldkey_from_secret, hotkey_from_secret
-from .neuron_run import begin_reconcile
+from .neuron_run import ObjectRun, begin_reconcile
 from .neurons import create_hotkey_secret, write_status
 from .runtime import Retry, Runtime
 from .status import (
@@ -77,7 +77,7 @@ async def reconcile_subnet(rt: Runtime, ns: str, name: str) -> None:
 
 
 @dataclass
-class SubnetRun:
+class SubnetRun(ObjectRun):
     """What one reconcile of a Subnet has learned so far; the steps fill it in order.
 
     ``netuid`` starts from the last status (views carry it) until the chain says which netuid
@@ -100,14 +100,6 @@ class SubnetRun:
     def begin(cls, body: dict[str, Any], old: dict[str, Any], delay: float) -> SubnetRun:
         """A run of ``body`` whose current status is ``old``."""
         return cls(body=body, old=old, delay=delay, netuid=old.get("netuid"))
-
-    @property
-    def ns(self) -> str:
-        return self.body["metadata"]["namespace"]
-
-    @property
-    def name(self) -> str:
-        return self.body["metadata"]["name"]
 
     @property
     def spec(self) -> dict[str, Any]:

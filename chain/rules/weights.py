@@ -144,15 +144,20 @@ def weights_commit_hash(
     )
 
 
-def commit_weights(st: State, ctx: Ctx, signer: str, a: dict[str, Any]) -> None:
-    """Commit the hash of the weights to reveal ``reveal_period_epochs`` later."""
-    s = get_subnet(st, a["netuid"])
+def _commit_reveal_neuron(st: State, signer: str, netuid: int) -> tuple[Subnet, int]:
+    """The subnet and the signer's UID for a commit or reveal, or reject the extrinsic."""
+    s = get_subnet(st, netuid)
     require(
         s.hp.commit_reveal_enabled,
         ErrorName.COMMIT_REVEAL_DISABLED,
         f"commit-reveal is off on subnet {s.netuid}",
     )
-    uid = registered_uid(s, signer)
+    return s, registered_uid(s, signer)
+
+
+def commit_weights(st: State, ctx: Ctx, signer: str, a: dict[str, Any]) -> None:
+    """Commit the hash of the weights to reveal ``reveal_period_epochs`` later."""
+    s, uid = _commit_reveal_neuron(st, signer, a["netuid"])
     n = s.neurons[uid]
     limit = s.hp.weights_rate_limit
     require(
@@ -181,13 +186,7 @@ def commit_weights(st: State, ctx: Ctx, signer: str, a: dict[str, Any]) -> None:
 
 def reveal_weights(st: State, ctx: Ctx, signer: str, a: dict[str, Any]) -> None:
     """Reveal committed weights in their reveal epoch; they are checked and stored then."""
-    s = get_subnet(st, a["netuid"])
-    require(
-        s.hp.commit_reveal_enabled,
-        ErrorName.COMMIT_REVEAL_DISABLED,
-        f"commit-reveal is off on subnet {s.netuid}",
-    )
-    uid = registered_uid(s, signer)
+    s, uid = _commit_reveal_neuron(st, signer, a["netuid"])
     h = weights_commit_hash(signer, s.netuid, a["uids"], a["values"], a["salt"], a["version_key"])
     n = s.neurons[uid]
     match = [c for c in n.commits if c[0] == h]
