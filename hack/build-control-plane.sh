@@ -5,6 +5,9 @@
 # Each tool is cached under $SUBNETES_CACHE/bin/<tool>-<version>/; a tool is rebuilt
 # only when its pin (hack/versions.sh or its wrapper go.mod) changes.
 # The stable names in $BIN_DIR/ are symlinks to the pinned builds.
+# Progress: one line per tool on stderr ("building X (first time only; cached in ...) ... 1m 2m
+# done in 312 s"); go's own output (minutes of `go: downloading`) goes to a log per tool under
+# $SUBNETES_CACHE/logs/, shown only when a build fails.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=versions.sh
@@ -13,6 +16,35 @@ export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
 mkdir -p "$BIN_DIR"
 
 log() { echo "[build-control-plane] $*" >&2; }
+LOG_DIR="$SUBNETES_CACHE/logs"
+mkdir -p "$LOG_DIR"
+
+# run_logged WHAT LOGNAME CMD...: run CMD with its output in $LOG_DIR/LOGNAME.log, printing one
+# progress line: what is being built, a mark each minute, and the elapsed time when done.
+# The marks matter: a cold build is many silent minutes on a small machine (issue 14 #2).
+run_logged() {
+  local what=$1 log_file="$LOG_DIR/$2.log" t0=$SECONDS pid marks=0
+  shift 2
+  printf '[build-control-plane] building %s (first time only; cached in %s) ... ' \
+    "$what" "${BIN_DIR/#$HOME/\~}" >&2
+  "$@" > "$log_file" 2>&1 &
+  pid=$!
+  while kill -0 "$pid" 2> /dev/null; do
+    sleep 1
+    if (( (SECONDS - t0) / 60 > marks )); then
+      marks=$(( (SECONDS - t0) / 60 ))
+      printf '%dm ' "$marks" >&2
+    fi
+  done
+  if ! wait "$pid"; then
+    printf 'FAILED after %d s; last lines of %s:\n' "$(( SECONDS - t0 ))" "$log_file" >&2
+    tail -n 30 "$log_file" >&2
+    return 1
+  fi
+  printf 'done in %d s\n' "$(( SECONDS - t0 ))" >&2
+}
+
+cached() { log "$1: cached (${BIN_DIR/#$HOME/\~})"; }
 
 # key = version + hash of the wrapper module, so a go.mod edit also rebuilds.
 wrapper_key() { cat "$here/tools/$1/go.mod" "$here/tools/$1/go.sum" | sha256sum | cut -c1-12; }
@@ -25,7 +57,6 @@ build_k8s() {
   local out="$SUBNETES_CACHE/k8s-$K8S_VERSION-$(wrapper_key k8s)"
   local bins=(kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy)
   if [ ! -x "$out/kube-proxy" ]; then
-    log "building kubernetes $K8S_VERSION (cold: ~8-16 min on 2 cores)"
     local minor; minor=$(echo "$K8S_VERSION" | cut -d. -f2)
     local date; date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
     local ld="-s -w"
@@ -34,9 +65,12 @@ build_k8s() {
       ld="$ld -X $p.gitTreeState=clean -X $p.buildDate=$date"
     done
     mkdir -p "$out.tmp"
-    (cd "$here/tools/k8s" && go build -trimpath -ldflags "$ld" -o "$out.tmp/" \
-      "${bins[@]/#/k8s.io/kubernetes/cmd/}")
+    (cd "$here/tools/k8s" && run_logged \
+      "kubernetes $K8S_VERSION (${bins[*]}; cold: ~8-25 min on 2 cores)" kubernetes \
+      go build -trimpath -ldflags "$ld" -o "$out.tmp/" "${bins[@]/#/k8s.io/kubernetes/cmd/}")
     rm -rf "$out" && mv "$out.tmp" "$out"
+  else
+    cached "kubernetes $K8S_VERSION"
   fi
   for b in "${bins[@]}"; do link "$b" "$out"; done
 }
@@ -44,21 +78,26 @@ build_k8s() {
 build_etcd() {
   local out="$SUBNETES_CACHE/etcd-$ETCD_VERSION-$(wrapper_key etcd)"
   if [ ! -x "$out/etcd" ]; then
-    log "building etcd $ETCD_VERSION"
     mkdir -p "$out.tmp"
-    (cd "$here/tools/etcd" && go build -trimpath -ldflags "-s -w" -o "$out.tmp/etcd" go.etcd.io/etcd/server/v3)
+    (cd "$here/tools/etcd" && run_logged "etcd $ETCD_VERSION" etcd \
+      go build -trimpath -ldflags "-s -w" -o "$out.tmp/etcd" go.etcd.io/etcd/server/v3)
     rm -rf "$out" && mv "$out.tmp" "$out"
+  else
+    cached "etcd $ETCD_VERSION"
   fi
   link etcd "$out"
 }
 
 build_coredns() {  # cluster DNS for the real node's pods (wrapper module: a slim plugin set)
   local out="$SUBNETES_CACHE/coredns-$(wrapper_key coredns)"
+  local version; version=$(awk '$0 ~ "coredns/coredns v" {print $NF; exit}' "$here/tools/coredns/go.mod")
   if [ ! -x "$out/coredns" ]; then
-    log "building coredns ($(grep coredns/coredns "$here/tools/coredns/go.mod" | head -1 | xargs))"
     mkdir -p "$out.tmp"
-    (cd "$here/tools/coredns" && go build -trimpath -ldflags "-s -w" -o "$out.tmp/coredns" .)
+    (cd "$here/tools/coredns" && run_logged "coredns $version" coredns \
+      go build -trimpath -ldflags "-s -w" -o "$out.tmp/coredns" .)
     rm -rf "$out" && mv "$out.tmp" "$out"
+  else
+    cached "coredns $version"
   fi
   link coredns "$out"
 }
@@ -67,10 +106,12 @@ build_go_install() {  # build_go_install NAME MODULE/cmd/X VERSION [LDFLAGS]
   local name=$1 pkg=$2 version=$3 ld=${4:-}
   local out; out="$SUBNETES_CACHE/$name-$version-$(echo "$ld" | sha256sum | cut -c1-8)"
   if [ ! -x "$out/$name" ]; then
-    log "building $name $version"
     mkdir -p "$out.tmp"
-    GOBIN="$out.tmp" GOFLAGS= go install -trimpath -ldflags "-s -w $ld" "$pkg@$version"
+    GOBIN="$out.tmp" GOFLAGS= run_logged "$name $version" "$name" \
+      go install -trimpath -ldflags "-s -w $ld" "$pkg@$version"
     rm -rf "$out" && mv "$out.tmp" "$out"
+  else
+    cached "$name $version"
   fi
   link "$name" "$out"
 }
@@ -86,6 +127,9 @@ build_helm() {
   build_go_install helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION" \
     "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$minor"
 }
+
+# Sourced (tests call run_logged): define the functions only.
+[[ "${BASH_SOURCE[0]}" == "$0" ]] || return 0
 
 tools=("$@")
 [ ${#tools[@]} -gt 0 ] || tools=(etcd kwok helm coredns kube_router k8s)
