@@ -4,6 +4,7 @@
 # Extra arguments go to the demo (e.g. --headless --epochs 3).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash hack/prereqs.sh demo
 bash hack/setup.sh
 echo "Building the control plane if needed (first time: ~8-16 min; cached afterwards)..."
 bash hack/build-control-plane.sh

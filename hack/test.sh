@@ -9,6 +9,8 @@ export HYPOTHESIS_PROFILE="${HYPOTHESIS_PROFILE:-ci}"
 logs="${TMPDIR:-/tmp}/subnetes-test-logs"
 mkdir -p "$logs"
 
+# A missing prerequisite (README) stops the run here, in one line, before any long work.
+bash hack/prereqs.sh test
 bash hack/setup.sh
 
 # Lint and type-check first, as `make lint` does (issue 12 #7): a failure fails the run at once.
