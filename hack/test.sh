@@ -12,6 +12,8 @@ mkdir -p "$logs"
 # A missing prerequisite (README) stops the run here, in one line, before any long work.
 bash hack/prereqs.sh test
 bash hack/setup.sh
+# However the run ends: say which control planes the tests left running, and how to stop them.
+trap 'bash hack/left-running.sh' EXIT
 
 # Lint and type-check first, as `make lint` does (issue 12 #7): a failure fails the run at once.
 .venv/bin/ruff check .

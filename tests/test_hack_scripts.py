@@ -166,3 +166,35 @@ def test_a_path_without_go_is_named_when_the_control_plane_is_not_built(tmp_path
     env = _fake_env(tmp_path / "c", cached=True)
     env["PATH"] = str(bindir)
     assert _prereqs("demo", env).returncode == 0
+
+
+def _left_running(tmp_path: Path, up: str) -> str:
+    """Run hack/left-running.sh with a stub python whose `status [--real-node]` says UP."""
+    stub = tmp_path / "python"
+    stub.write_text(
+        "#!/bin/sh\n"
+        f'case "$4" in --real-node) [ {int("real" in up)} = 1 ];; '
+        f"*) [ {int('local' in up)} = 1 ];; esac\n"
+    )
+    stub.chmod(0o755)
+    run = subprocess.run(
+        ["bash", str(REPO / "hack" / "left-running.sh")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHON": str(stub)},
+        timeout=30,
+    )
+    assert run.returncode == 0, run.stderr
+    return run.stdout
+
+
+def test_make_test_says_which_control_plane_it_leaves_running(tmp_path: Path) -> None:
+    """Issue 14 #2: `make test` left a control plane running, unannounced."""
+    out = _left_running(tmp_path, "local")
+    assert "left running" in out
+    assert out.strip().endswith("python -m subnetes.localnet.cluster down"), out
+    out = _left_running(tmp_path, "local real")
+    assert "cluster down --real-node" in out and out.count("left running") == 2
+    assert _left_running(tmp_path, "") == ""
+    test_sh = (REPO / "hack" / "test.sh").read_text()
+    assert "trap 'bash hack/left-running.sh' EXIT" in test_sh
