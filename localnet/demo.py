@@ -6,8 +6,10 @@ faucet) as Secrets; applies the CRDs and examples/compute-subnet/. Then it shows
 live: block height, and per UID its hotkey, stake, incentive, dividends and emission.
 Ctrl-C stops every process it started (the control plane too, if it started it).
 
-``--headless --epochs N`` prints one line per epoch and exits 0 once N epochs have passed and
-emission reached the miners (1 otherwise): the test of the demo.
+``--headless --epochs N`` tells each epoch's story (``demo_story``: what each miner and
+validator earned and why) and exits 0 once N epochs have passed and emission reached the honest
+miners (1 otherwise): the test of the demo. One miner answers wrong on purpose
+(``DEMO_FAULTS``), to show that the validators' check costs it its incentive.
 """
 
 from __future__ import annotations
@@ -34,12 +36,15 @@ from subnetes.chain.units import RAO_PER_TAO, U16_MAX
 from subnetes.wire.text import printable
 
 from .cluster import REPO_ROOT, LocalCluster, cache_dir, free_port
+from .demo_story import Story, fault_reason, miners_earned
 from .devrunner import stop_process
 
 DEFAULT_NAMESPACE = "subnetes-demo"
 SUBNET = "compute"
 EXAMPLE = REPO_ROOT / "examples" / "compute-subnet"
 FAUCET_TAO = 10_000
+#: Miners the demo makes misbehave on purpose (SUBNETES_COMPUTE_FAULT), and the story names.
+DEMO_FAULTS = {"miner-3": "wrong"}
 
 
 class DemoError(RuntimeError):
@@ -94,8 +99,13 @@ class Demo:
             self.console.log("operator and dev pod runner started")
 
             status.update(f"Applying {EXAMPLE.relative_to(REPO_ROOT)}...")
-            self.cluster.kubectl("apply", "-n", self.namespace, "-f", str(EXAMPLE), check=True)
+            self.cluster.kubectl(
+                "apply", "-n", self.namespace, "-f", "-",
+                input=json.dumps(with_faults(load_example(), DEMO_FAULTS)), check=True,
+            )  # fmt: skip
             self.console.log("compute subnet applied: 1 Subnet, 2 Validators, 4 Miners")
+            for name, fault in DEMO_FAULTS.items():
+                self.console.log(f"{name} misbehaves on purpose: SUBNETES_COMPUTE_FAULT={fault}")
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> None:
         log = open(self.workdir / "logs" / f"{name}.log", "ab")  # noqa: SIM115 - child owns it
@@ -137,6 +147,8 @@ class Demo:
         )  # fmt: skip
         self._wait("the chain service", ready.exists)
         self.endpoint = f"http://127.0.0.1:{port}"
+        # The ready file names the URL before the server listens: wait until it answers.
+        self._wait("the chain service to answer", lambda: http_ready(self.endpoint))
 
     def _create_keys(self) -> None:
         from bittensor_wallet import Keypair
@@ -207,7 +219,9 @@ class Demo:
         """Chain head, the subnet's netuid and metagraph, and the neurons' Kubernetes phases."""
         from subnetes.chain.client import ChainClient
 
-        out: dict[str, Any] = {"block": None, "netuid": None, "neurons": [], "phases": {}}
+        out: dict[str, Any] = {
+            "block": None, "netuid": None, "neurons": [], "phases": {}, "faults": DEMO_FAULTS,
+        }  # fmt: skip
         with ChainClient(self.endpoint, timeout=10) as chain:
             out["block"] = chain.chain()["head"]
             subnet = json.loads(
@@ -251,10 +265,18 @@ def safe(value: object) -> str:
 
 
 def render(snap: dict[str, Any]) -> Table:
-    """The live view: one row per UID."""
+    """The live view: one row per UID; the caption says what the columns mean and which miner
+    misbehaves on purpose, and why."""
+    notes = [f"{name}: {fault_reason(fault)}" for name, fault in (snap.get("faults") or {}).items()]
     table = Table(
         title=f"subnet {SUBNET} (netuid {snap['netuid']}) — block {snap['block']}",
-        caption="Ctrl-C stops the network",
+        caption="\n".join(
+            [
+                *map(safe, notes),
+                "LAST EPOCH: emission of the last epoch; EARNED: cumulative since registration",
+                "Ctrl-C stops the network",
+            ]
+        ),
     )
     for col in (
         "UID",
@@ -265,7 +287,8 @@ def render(snap: dict[str, Any]) -> Table:
         "STAKE τ",
         "INCENTIVE",
         "DIVIDENDS",
-        "EMISSION τ",
+        "LAST EPOCH τ",
+        "EARNED τ",
     ):
         table.add_column(col, justify="right" if col in ("UID", "STAKE τ") else "left")
     for n in snap["neurons"]:
@@ -274,16 +297,45 @@ def render(snap: dict[str, Any]) -> Table:
             safe(n["uid"]), safe(kind), safe(name), safe(n["hotkey"][:10]) + "…", safe(phase),
             f"{n['stake'] / RAO_PER_TAO:,.2f}", f"{n['incentive'] / U16_MAX:.4f}",
             f"{n['dividends'] / U16_MAX:.4f}", f"{n['emission'] / RAO_PER_TAO:.6f}",
+            f"{n.get('total_emission', 0) / RAO_PER_TAO:.6f}",
         )  # fmt: skip
     return table
 
 
-def miners_earned(snap: dict[str, Any]) -> bool:
-    """True once some miner (a Miner resource's hotkey) got incentive and emission."""
-    miners = {hk for hk, (kind, _, _) in snap["phases"].items() if kind == "Miner"}
-    return any(
-        n["hotkey"] in miners and n["incentive"] > 0 and n["emission"] > 0 for n in snap["neurons"]
-    )
+def http_ready(endpoint: str) -> bool:
+    """Whether the chain service at ``endpoint`` answers ``/readyz`` with 200."""
+    import httpx
+
+    try:
+        return httpx.get(f"{endpoint}/readyz", timeout=2.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def load_example(directory: Path = EXAMPLE) -> list[dict[str, Any]]:
+    """The example's manifests, in file order."""
+    import yaml
+
+    docs: list[dict[str, Any]] = []
+    for path in sorted(directory.glob("*.yaml")):
+        docs += [d for d in yaml.safe_load_all(path.read_text()) if d]
+    return docs
+
+
+def with_faults(docs: list[dict[str, Any]], faults: dict[str, str]) -> dict[str, Any]:
+    """A v1 List of ``docs`` where each Miner named in ``faults`` gets SUBNETES_COMPUTE_FAULT."""
+    items = []
+    for doc in docs:
+        fault = faults.get(doc["metadata"]["name"]) if doc.get("kind") == "Miner" else None
+        if fault:
+            doc = json.loads(json.dumps(doc))  # a copy: the caller's docs stay as read
+            for c in doc["spec"]["template"]["spec"]["containers"]:
+                c["env"] = [
+                    *(c.get("env") or []),
+                    {"name": "SUBNETES_COMPUTE_FAULT", "value": fault},
+                ]
+        items.append(doc)
+    return {"apiVersion": "v1", "kind": "List", "items": items}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -322,21 +374,16 @@ def _run_headless(
     demo: Demo, console: Console, args: argparse.Namespace, stopping: Callable[[], bool]
 ) -> int:
     deadline = time.monotonic() + args.timeout
-    epochs_seen, last_emission = 0, None
+    story = Story()
     snap: dict[str, Any] = {}
     while not stopping() and time.monotonic() < deadline:
         snap = demo.snapshot()
-        emission = tuple(n["emission"] for n in snap["neurons"])
-        if snap["neurons"] and emission != last_emission and any(emission):
-            epochs_seen += 1
-            last_emission = emission
-            console.log(
-                f"block {snap['block']}: epoch {epochs_seen}, "
-                f"{len(snap['neurons'])} UIDs, miners earned: {miners_earned(snap)}"
-            )
-            if epochs_seen >= args.epochs and miners_earned(snap):
-                console.print(render(snap))
-                return 0
+        lines = story.observe(snap)
+        for line in lines:
+            console.print(safe(line), soft_wrap=True)
+        if lines and story.epochs >= args.epochs and miners_earned(snap):
+            console.print(render(snap))
+            return 0
         time.sleep(1.0)
     console.print(render(snap) if snap else "no snapshot")
     console.print(f"[red]error:[/red] emission did not reach miners within {args.timeout:.0f}s")

@@ -1,4 +1,5 @@
-"""`make demo`, headless: a few epochs on the real control plane and chain; miners earn."""
+"""`make demo`, headless: a few epochs on the real control plane and chain; the honest miners
+earn, and the story says why the wrong-by-design one does not."""
 
 from __future__ import annotations
 
@@ -22,7 +23,13 @@ def test_demo_reaches_emission_for_miners(
     )  # fmt: skip
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-4000:]
-    assert "miners earned: True" in out
+    # The story: the honest miners reach emission, and "earned" (cumulative) never flips back.
+    summaries = [line for line in out.splitlines() if "miners earned:" in line]
+    assert "miners earned: True" in summaries[-1], out[-4000:]
+    first_true = next(i for i, line in enumerate(summaries) if "miners earned: True" in line)
+    assert all("miners earned: True" in line for line in summaries[first_true:])
+    # The miner that misbehaves on purpose is named with its reason.
+    assert "miner-3" in out and "wrong by design" in out
     # Every process the demo started is gone; its logs stay for inspection.
     for log in ("chain", "operator", "devrunner"):
         assert (tmp_path / "demo" / "logs" / f"{log}.log").exists()
