@@ -6,6 +6,6 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash hack/prereqs.sh demo
 bash hack/setup.sh
-echo "Building the control plane if needed (first time: ~8-16 min; cached afterwards)..."
+# One line per tool: built (first time only, with its elapsed time) or cached.
 bash hack/build-control-plane.sh
 exec .venv/bin/python -m subnetes.localnet.demo "$@"

@@ -21,6 +21,8 @@ trap 'bash hack/left-running.sh' EXIT
 bash hack/typecheck.sh
 
 started=$(date +%s)
+echo "building the control plane and the images in the background while the pure tests run" \
+  "(first time only, ~20 min; progress: $logs/build.log, $logs/images.log)"
 bash hack/build-control-plane.sh > "$logs/build.log" 2>&1 &
 build_pid=$!
 # The real node's images (Debian root filesystem, locked wheels, pause) build at the same time.

@@ -45,6 +45,7 @@ def test_wheel_builds_without_warnings_and_ships_the_dashboard(tmp_path: Path) -
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
          "--no-index", "-w", str(out), str(src)],
         capture_output=True, text=True, timeout=120,
+        cwd=tmp_path,  # not the repo: its operator/ folder would shadow the stdlib's operator
     )  # fmt: skip
     log = run.stdout + run.stderr
     assert run.returncode == 0, log
