@@ -67,10 +67,57 @@ def endpoint_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     )(fn)
 
 
+PASSWORD_ENV_META = "subnetes.password_env"
+
+
+def _remember_password_env(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    ctx.meta[PASSWORD_ENV_META] = value
+
+
 def key_option(
     name: str = "--key", help: str = "signing key: //URI, keyfile path or key name"
 ) -> Callable[..., Any]:
-    return click.option(name, "key", required=True, help=help)
+    """``--key`` plus ``--password-env`` (the variable holding an encrypted coldkey's password;
+    read by ``submit``)."""
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        fn = click.option(
+            "--password-env",
+            metavar="VAR",
+            expose_value=False,
+            callback=_remember_password_env,
+            help="env var holding the password of an encrypted --key keyfile (default: "
+            "$SUBNETES_KEY_PASSWORD, else a prompt on a terminal)",
+        )(fn)
+        return click.option(name, "key", required=True, help=help)(fn)
+
+    return decorate
+
+
+def output_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``--output table|json|yaml`` for a read command (json/yaml: the chain's records as is)."""
+    return click.option(
+        "-o",
+        "--output",
+        type=click.Choice(["table", "json", "yaml"]),
+        default="table",
+        show_default=True,
+        help="table for people; json or yaml (only the document on stdout) for scripts",
+    )(fn)
+
+
+def emit_document(data: Any, output: str) -> bool:
+    """Print ``data`` as the JSON or YAML document ``output`` asks for (True), or nothing
+    (False: the caller prints its table)."""
+    if output == "json":
+        click.echo(json.dumps(data, indent=2))
+    elif output == "yaml":
+        import yaml
+
+        click.echo(yaml.safe_dump(data, sort_keys=False), nl=False)
+    else:
+        return False
+    return True
 
 
 def client(endpoint: str) -> ChainClient:
@@ -93,7 +140,8 @@ def show_result(res: Any) -> None:
 def submit(endpoint: str, key: str, call: str, args: dict[str, Any]) -> None:
     from .keys import load_keypair
 
-    kp = load_keypair(key)
+    ctx = click.get_current_context(silent=True)
+    kp = load_keypair(key, ctx.meta.get(PASSWORD_ENV_META) if ctx else None)
     with client(endpoint) as c:
         show_result(c.submit(kp, call, args))
 
@@ -249,11 +297,14 @@ def chain_run(
 
 @chain_group.command("info")
 @endpoint_option
+@output_option
 @fail_cleanly
-def chain_info(endpoint: str) -> None:
+def chain_info(endpoint: str, output: str) -> None:
     """Genesis, head, issuance, emission, lock cost."""
     with client(endpoint) as c:
         info, net = c.chain(), c.network()
+    if emit_document({"chain": info, "network": net}, output):
+        return
     out.print(
         f"genesis {safe(info['genesis_hash'])} profile {safe(info['profile'])} "
         f"head {safe(info['head'])}"
@@ -284,10 +335,14 @@ def keys_new(name: str, overwrite: bool) -> None:
 
 
 @keys_group.command("list")
+@output_option
 @fail_cleanly
-def keys_list() -> None:
+def keys_list(output: str) -> None:
     """Keys in the key store."""
     from .keys import keystore_dir, list_keys
+
+    if emit_document([{"name": n, "address": a} for n, a in list_keys()], output):
+        return
 
     t = Table("name", "address", title=str(keystore_dir()))
     for name, ss58 in list_keys():
@@ -307,11 +362,14 @@ def keys_show(key: str) -> None:
 @click.command("account")
 @click.argument("address")
 @endpoint_option
+@output_option
 @fail_cleanly
-def account(address: str, endpoint: str) -> None:
+def account(address: str, endpoint: str, output: str) -> None:
     """Balance, nonce and stakes of a coldkey."""
     with client(endpoint) as c:
         a = c.account(addr(address))
+    if emit_document(a, output):
+        return
     out.print(
         f"{safe(a['address'])}: balance {fmt_tao(a['balance'])} TAO, stake {fmt_tao(a['total_stake'])} TAO, "
         f"nonce {safe(a['nonce'])}"
@@ -377,11 +435,14 @@ def subnet_dissolve(netuid: int, key: str, endpoint: str) -> None:
 
 @subnet_group.command("list")
 @endpoint_option
+@output_option
 @fail_cleanly
-def subnet_list(endpoint: str) -> None:
+def subnet_list(endpoint: str, output: str) -> None:
     """All subnets."""
     with client(endpoint) as c:
         subnets = c.subnets()
+    if emit_document(subnets, output):
+        return
     t = Table("netuid", "owner", "n", "tempo", "burn", "lock", "share", "pending", "immune")
     for s in subnets:
         t.add_row(
@@ -401,11 +462,14 @@ def subnet_list(endpoint: str) -> None:
 @subnet_group.command("hyperparameters")
 @click.argument("netuid", type=int)
 @endpoint_option
+@output_option
 @fail_cleanly
-def subnet_hyperparameters(netuid: int, endpoint: str) -> None:
+def subnet_hyperparameters(netuid: int, endpoint: str, output: str) -> None:
     """A subnet's hyperparameters."""
     with client(endpoint) as c:
         hp = c.hyperparameters(netuid)
+    if emit_document(hp, output):
+        return
     t = Table("name", "value")
     for k, v in hp.items():
         t.add_row(safe(k), safe(v))
@@ -429,11 +493,14 @@ def subnet_set(netuid: int, name: str, value: str, key: str, endpoint: str) -> N
 
 @subnet_group.command("lock-cost")
 @endpoint_option
+@output_option
 @fail_cleanly
-def subnet_lock_cost(endpoint: str) -> None:
-    """The current subnet lock cost."""
+def subnet_lock_cost(endpoint: str, output: str) -> None:
+    """The current subnet lock cost (TAO; json/yaml: rao)."""
     with client(endpoint) as c:
-        click.echo(fmt_tao(c.lock_cost()))
+        rao = c.lock_cost()
+    if not emit_document({"lock_cost": rao}, output):
+        click.echo(fmt_tao(rao))
 
 
 # ---- neurons --------------------------------------------------------------------------------
@@ -586,15 +653,15 @@ def axon_serve(netuid: int, ip: str, port: int, key: str, endpoint: str) -> None
 # ---- metagraph ------------------------------------------------------------------------------
 @click.command("metagraph")
 @click.argument("netuid", type=int)
-@click.option("--json", "as_json", is_flag=True, help="raw JSON")
+@click.option("--json", "as_json", is_flag=True, help="raw JSON (same as --output json)")
 @endpoint_option
+@output_option
 @fail_cleanly
-def metagraph(netuid: int, as_json: bool, endpoint: str) -> None:
+def metagraph(netuid: int, as_json: bool, endpoint: str, output: str) -> None:
     """A subnet's metagraph as a table."""
     with client(endpoint) as c:
         mg = c.metagraph(netuid)
-    if as_json:
-        click.echo(json.dumps(mg, indent=2))
+    if emit_document(mg, "json" if as_json else output):
         return
     f = lambda v: f"{v / U16_MAX:.5f}"  # noqa: E731
     t = Table(

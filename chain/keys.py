@@ -2,15 +2,96 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from bittensor_wallet import Keypair
 from bittensor_wallet.keyfile import (
+    decrypt_keyfile_data,
     deserialize_keypair_from_keyfile_data,
+    keyfile_data_is_encrypted,
     serialized_keypair_to_keyfile_data,
 )
+
+# The password of an encrypted coldkey when no --password-env names another variable.
+PASSWORD_ENV = "SUBNETES_KEY_PASSWORD"
+
+
+@contextlib.contextmanager
+def native_stdout_silenced() -> Iterator[None]:
+    """Discard what is written to file descriptor 1 for the duration.
+
+    bittensor-wallet prints "Decrypting..." from native code straight to fd 1, where it would
+    corrupt a document on stdout (``wallet import --dry-run | kubectl apply -f -``); on stderr
+    it would make a one-line error two lines. Its errors come as exceptions, not prints.
+    """
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no fd 1 (embedded): nothing to protect
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _prompt(what: str) -> str:
+    import click
+
+    return str(click.prompt(f"password for {what}", hide_input=True, err=True))
+
+
+def key_password(
+    what: str, password_env: str | None = None, prompt: Callable[[str], str] | None = None
+) -> str:
+    """The password of the encrypted key ``what``: from ``$password_env`` (named by
+    --password-env; an unset one is an error naming it), else ``$SUBNETES_KEY_PASSWORD``, else a
+    prompt when stdin is a terminal; else a ValueError saying how to give it."""
+    if password_env:
+        value = os.environ.get(password_env)
+        if value is None:
+            raise ValueError(
+                f"{what} is encrypted and the environment variable {password_env} "
+                "(named by --password-env) is not set"
+            )
+        return value
+    if PASSWORD_ENV in os.environ:
+        return os.environ[PASSWORD_ENV]
+    if sys.stdin is not None and sys.stdin.isatty():
+        return (prompt or _prompt)(what)
+    raise ValueError(
+        f"{what} is encrypted: put its password in an environment variable and pass "
+        f"--password-env VAR (or set {PASSWORD_ENV}), or run on a terminal to be prompted"
+    )
+
+
+def decrypt(raw: bytes, password: str, what: str) -> bytes:
+    """Decrypted btcli keyfile data; a wrong password is a ValueError, nothing on stdout."""
+    try:
+        with native_stdout_silenced():
+            return bytes(decrypt_keyfile_data(raw, password))
+    except Exception as exc:  # the library raises several types (KeyFileError) for this
+        raise ValueError(f"{what}: the password does not decrypt it") from exc
+
+
+def keypair_from_keyfile(raw: bytes, what: str, password_env: str | None = None) -> Keypair:
+    """The keypair of btcli keyfile data, decrypting an encrypted one (see key_password)."""
+    if keyfile_data_is_encrypted(raw):
+        raw = decrypt(raw, key_password(what, password_env), what)
+    try:
+        return deserialize_keypair_from_keyfile_data(raw)
+    except Exception as exc:  # KeyFileError, which is not a ValueError
+        raise ValueError(f"{what} is not a btcli keyfile") from exc
 
 
 def keystore_dir() -> Path:
@@ -18,9 +99,10 @@ def keystore_dir() -> Path:
     return Path(os.environ.get("SUBNETES_KEYS", Path.home() / ".subnetes" / "keys"))
 
 
-def load_keypair(spec: str) -> Keypair:
-    """A keypair from a dev URI (``//Alice``), a keyfile path (btcli hotkey / unencrypted
-    coldkey JSON), or a key name in the key store."""
+def load_keypair(spec: str, password_env: str | None = None) -> Keypair:
+    """A keypair from a dev URI (``//Alice``), a keyfile path (a btcli hotkey or coldkey;
+    an encrypted one is decrypted with the password from ``key_password``), or a key name in
+    the key store."""
     if spec.startswith("//"):
         return Keypair.create_from_uri(spec)
     path = Path(spec)
@@ -30,7 +112,7 @@ def load_keypair(spec: str) -> Keypair:
         raise FileNotFoundError(
             f"no key {spec!r} (not a //URI, a keyfile, or a name in {keystore_dir()})"
         )
-    return deserialize_keypair_from_keyfile_data(path.read_bytes())
+    return keypair_from_keyfile(path.read_bytes(), str(path), password_env)
 
 
 def new_key(name: str, overwrite: bool = False) -> tuple[Keypair, Path, str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import cast
@@ -44,6 +43,19 @@ def _add_operator_and_workload_commands(root: click.Group) -> None:
         sys.exit(validator_main())
 
 
+def _import_password(coldkey: Path, password_env: str | None) -> str | None:
+    """The coldkey password for ``wallet import``: None for an unencrypted (or missing)
+    coldkey, else as ``subnetes.chain.keys.key_password`` finds it (an unset --password-env
+    variable is named)."""
+    from bittensor_wallet.keyfile import keyfile_data_is_encrypted
+
+    from subnetes.chain.keys import key_password
+
+    if not coldkey.is_file() or not keyfile_data_is_encrypted(coldkey.read_bytes()):
+        return None
+    return key_password(str(coldkey), password_env)
+
+
 def _add_wallet_commands(root: click.Group) -> None:
     @root.group("wallet")
     def wallet_group() -> None:
@@ -61,7 +73,12 @@ def _add_wallet_commands(root: click.Group) -> None:
         help="hotkey to import (repeatable); =Miner/<name> or =Validator/<name> claims the "
         "Secret for that neuron (the operator uses no unclaimed hotkey Secret)",
     )
-    @click.option("--password-env", help="env var holding the coldkey password")
+    @click.option(
+        "--password-env",
+        metavar="VAR",
+        help="env var holding the coldkey password (default: $SUBNETES_KEY_PASSWORD, else a "
+        "prompt on a terminal)",
+    )
     @click.option("--dry-run", is_flag=True, help="print the Secrets as YAML instead of applying")
     def wallet_import(
         wallet_dir: Path,
@@ -77,10 +94,10 @@ def _add_wallet_commands(root: click.Group) -> None:
         from subnetes.wallet import WalletError, wallet_secrets
         from subnetes.wire.text import printable
 
-        password = os.environ.get(password_env) if password_env else None
         try:
+            password = _import_password(wallet_dir / "coldkey", password_env)
             keys = wallet_secrets(wallet_dir, namespace, coldkey_secret, hotkeys, password)
-        except WalletError as exc:
+        except (WalletError, ValueError) as exc:
             raise click.ClickException(printable(str(exc))) from exc
         if dry_run:
             click.echo(yaml.safe_dump_all([k.manifest for k in keys], sort_keys=False))

@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from bittensor_wallet.keyfile import (
-    decrypt_keyfile_data,
     deserialize_keypair_from_keyfile_data,
     keyfile_data_is_encrypted,
 )
+
+from subnetes.chain.keys import decrypt
 
 LABELS = {"app.kubernetes.io/part-of": "subnetes", "app.kubernetes.io/managed-by": "subnetes-cli"}
 # The operator mounts a hotkey Secret only for the neuron it is claimed for (the same name as
@@ -76,11 +77,15 @@ def _secret(
 def _address(raw: bytes, password: str | None, what: str) -> str:
     if keyfile_data_is_encrypted(raw):
         if not password:
-            raise WalletError(f"{what} is encrypted: give its password (--password-env VAR)")
+            raise WalletError(
+                f"{what} is encrypted: give its password (--password-env VAR, or "
+                "SUBNETES_KEY_PASSWORD, or a prompt on a terminal)"
+            )
         try:
-            raw = decrypt_keyfile_data(raw, password)
-        except Exception as exc:  # the library raises several types for a bad password
-            raise WalletError(f"{what}: the password does not decrypt it") from exc
+            # keys.decrypt keeps the library's "Decrypting..." off stdout (--dry-run's YAML)
+            raw = decrypt(raw, password, what)
+        except ValueError as exc:
+            raise WalletError(str(exc)) from exc
     try:
         return deserialize_keypair_from_keyfile_data(raw).ss58_address
     except Exception as exc:

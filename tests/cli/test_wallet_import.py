@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from bittensor_wallet import Wallet
 
 from subnetes import wallet
@@ -105,3 +106,43 @@ def test_cli_import_creates_secrets_and_prints_no_key_material(
         base64.b64decode(secret["data"]["hotkey"])
         == (wallet_dir / "hotkeys" / "miner1").read_bytes()
     )
+
+
+def import_cli(wallet_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """``subnetes wallet import --dry-run`` with no terminal on stdin (so no prompt)."""
+    base = {k: v for k, v in os.environ.items() if k != "SUBNETES_KEY_PASSWORD"}
+    return subprocess.run(
+        [sys.executable, "-m", "subnetes", "wallet", "import", str(wallet_dir), "--dry-run",
+         "--hotkey", "miner1", *args],
+        capture_output=True, text=True, env={**base, **env}, timeout=60,
+        stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def test_dry_run_prints_only_the_yaml_document(wallet_dir: Path) -> None:
+    """``--dry-run | kubectl apply -f -``: stdout is the Secrets and nothing else (the library's
+    "Decrypting..." once came first, issue 14 #4)."""
+    proc = import_cli(wallet_dir, "--password-env", "WALLET_PW", WALLET_PW=PASSWORD)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("apiVersion: v1\n"), proc.stdout[:80]
+    docs = list(yaml.safe_load_all(proc.stdout))
+    assert [d["kind"] for d in docs] == ["Secret", "Secret"]
+    assert docs[0]["metadata"]["name"] == "team-a-coldkey"
+    # the documented default variable works the same without --password-env
+    proc = import_cli(wallet_dir, SUBNETES_KEY_PASSWORD=PASSWORD)
+    assert proc.returncode == 0 and proc.stdout.startswith("apiVersion: v1\n"), proc.stderr
+
+
+def test_an_unset_password_variable_is_named(wallet_dir: Path) -> None:
+    proc = import_cli(wallet_dir, "--password-env", "TEAM_PW_UNSET")
+    err = proc.stderr.strip()
+    assert proc.returncode == 1 and proc.stdout == "" and len(err.splitlines()) == 1, err
+    assert "TEAM_PW_UNSET" in err and "not set" in err
+    # nothing names a variable and no terminal can be asked: say every way to give it
+    proc = import_cli(wallet_dir)
+    err = proc.stderr.strip()
+    assert proc.returncode == 1 and len(err.splitlines()) == 1, err
+    assert "--password-env" in err and "SUBNETES_KEY_PASSWORD" in err and "terminal" in err
+    proc = import_cli(wallet_dir, "--password-env", "WALLET_PW", WALLET_PW="wrong")
+    assert proc.returncode == 1 and "does not decrypt" in proc.stderr
+    assert "Decrypting" not in proc.stdout + proc.stderr
