@@ -4,7 +4,8 @@
 # Chromium). A missing one stops the run with one line naming it and the command that installs
 # it. The Debian package list here, .ci/run and the README's list agree
 # (tests/test_hack_scripts.py).
-# PREREQ_ROOT prefixes the system paths checked (tests point it at a fake root).
+# PREREQ_ROOT prefixes the system paths checked (tests point it at a fake root); PREREQ_UID
+# stands in for `id -u`.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=versions.sh
@@ -51,6 +52,10 @@ fi
 need_file openssl /usr/bin/openssl "the local cluster's certificates"
 
 if [ "$mode" = test ]; then
+  # The e2e suite runs a real kubelet node (PREREQ_UID: tests simulate a user).
+  if [ "${PREREQ_UID:-$(id -u)}" != 0 ]; then
+    missing+=("root (the end-to-end suite runs a real kubelet node: sudo make test)")
+  fi
   # PostgreSQL's server binaries: the chain storage tests run on both SQLite and PostgreSQL.
   if [ -z "${SUBNETES_PG_BINDIR:-}" ] && ! compgen -G "$root/usr/lib/postgresql/*/bin/initdb" > /dev/null; then
     missing+=("postgresql (the chain storage tests)")
@@ -73,7 +78,7 @@ fi
 
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
-  [ "$(id -u)" = 0 ] || sudo="sudo "
+  [ "${PREREQ_UID:-$(id -u)}" = 0 ] || sudo="sudo "
   install=""
   if [ ${#packages[@]} -gt 0 ]; then
     install="; install: ${sudo}apt-get install -y --no-install-recommends ${packages[*]}"

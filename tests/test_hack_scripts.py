@@ -123,7 +123,7 @@ def _fake_env(tmp_path: Path, drop: str = "", cached: bool = True) -> dict[str, 
     env = {
         k: v for k, v in os.environ.items() if k not in ("SUBNETES_PG_BINDIR", "SUBNETES_CHROMIUM")
     }
-    env.update(PREREQ_ROOT=str(root), SUBNETES_CACHE=str(cache))
+    env.update(PREREQ_ROOT=str(root), SUBNETES_CACHE=str(cache), PREREQ_UID="0")
     return env
 
 
@@ -198,3 +198,12 @@ def test_make_test_says_which_control_plane_it_leaves_running(tmp_path: Path) ->
     assert _left_running(tmp_path, "") == ""
     test_sh = (REPO / "hack" / "test.sh").read_text()
     assert "trap 'bash hack/left-running.sh' EXIT" in test_sh
+
+
+def test_make_test_as_a_user_is_told_it_needs_root(tmp_path: Path) -> None:
+    env = _fake_env(tmp_path, drop="usr/bin/socat")
+    env["PREREQ_UID"] = "1000"
+    run = _prereqs("test", env)
+    assert run.returncode == 1
+    assert "root (the end-to-end suite runs a real kubelet node: sudo make test)" in run.stderr
+    assert "install: sudo apt-get install -y --no-install-recommends socat" in run.stderr
