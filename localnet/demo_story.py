@@ -154,19 +154,30 @@ class Story:
                 "(no validator has set weights that count), so the epoch pays its emission to "
                 "the validators in proportion to stake, as Subtensor does"
             )
-        gap = [
-            (name, n)
-            for name, n in vals
-            if abs(n["dividends"] / U16_MAX - n["stake"] / total_stake) > DIVIDEND_GAP
-            and sum(v["dividends"] for _, v in vals) > 0
-        ]
-        if gap:
-            order = sorted((self.first_weights.get(n["hotkey"], 1 << 62), name) for name, n in vals)
-            early = order[0][1]
-            out.append(
-                "  why dividends differ from stake: dividends follow bonds, and a validator's "
-                "bonds grow (an EMA) from the weights it sets on miners, so the validator that "
-                f"weighted them first ({early}) holds more bonds and earns more until the "
-                "others' bonds catch up (Yuma rewards early weight setters)"
-            )
+        if sum(v["dividends"] for _, v in vals) > 0:
+            out += self._dividends_why(vals, total_stake)
         return out
+
+    def _dividends_why(self, vals: list[tuple[str, dict[str, Any]]], total_stake: int) -> list[str]:
+        """Why a validator's dividends share is far from its stake share, if one is."""
+
+        def excess(v: tuple[str, dict[str, Any]]) -> float:
+            return v[1]["dividends"] / U16_MAX - v[1]["stake"] / total_stake
+
+        if not vals or max(abs(excess(v)) for v in vals) <= DIVIDEND_GAP:
+            return []
+        name, n = max(vals, key=excess)
+        first = self.first_weights.get(n["hotkey"])
+        others = [self.first_weights.get(v["hotkey"]) for o, v in vals if o != name]
+        if first is not None and all(f is None or f > first for f in others):
+            return [
+                f"  why {name}'s dividends exceed its stake share: dividends follow bonds, and a "
+                "validator's bonds grow (an EMA) from the weights it sets on miners; "
+                f"{name} weighted them first (block {first}), so it holds more bonds and earns "
+                "more until the others' bonds catch up (Yuma rewards early weight setters)"
+            ]
+        return [
+            f"  why {name}'s dividends exceed its stake share: dividends follow bonds, which "
+            "grow (an EMA) from weights that agree with the stake-weighted consensus; its "
+            "weights agreed more (weights above consensus are clipped and earn no bonds)"
+        ]

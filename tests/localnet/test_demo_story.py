@@ -103,8 +103,33 @@ def test_early_weight_setter_dividends_are_explained() -> None:
     )
     (va,) = [line for line in lines if "validator-a" in line and "UID" in line]
     assert "first set weights at block 22" in va and "dividends 93%" in va
-    (why,) = [line for line in lines if "why dividends differ" in line]
-    assert "bonds" in why and "(validator-a)" in why and "early weight setters" in why
+    (why,) = [line for line in lines if "why validator-a's dividends exceed" in line]
+    assert "bonds" in why and "first (block 22)" in why and "early weight setters" in why
+
+
+def test_late_weight_setter_with_more_dividends_is_not_called_early() -> None:
+    story = Story()
+    story.observe(snap(30, {}, {"weights_block": 22}, {"weights_block": 20}))
+    lines = story.observe(
+        snap(
+            65,
+            {"total_emission": TAO},
+            {"dividends": int(0.93 * U16_MAX), "total_emission": TAO},
+            {"dividends": int(0.07 * U16_MAX), "total_emission": TAO // 14},
+        )
+    )
+    (why,) = [line for line in lines if "why validator-a's dividends exceed" in line]
+    assert "first" not in why and "consensus" in why
+    # Dividends in line with stake: nothing to explain.
+    even = Story().observe(
+        snap(
+            65,
+            {"total_emission": TAO},
+            {"dividends": int(0.7 * U16_MAX), "total_emission": TAO},
+            {"dividends": int(0.3 * U16_MAX), "total_emission": TAO},
+        )
+    )
+    assert not any("why" in line for line in even)
 
 
 def test_demo_applies_the_example_with_its_faults_only() -> None:
