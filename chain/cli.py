@@ -7,6 +7,7 @@ Every error is one line on stderr with a non-zero exit code.
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from collections.abc import Callable
@@ -15,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 import httpx
+from rich import box
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
+from rich.table import Column, Table
 
 from subnetes.wire.text import printable
 
@@ -118,6 +120,57 @@ def emit_document(data: Any, output: str) -> bool:
     else:
         return False
     return True
+
+
+def fit_table(
+    columns: list[tuple[str, int]],
+    rows: list[list[str]],
+    width: int,
+    title: str | None = None,
+) -> tuple[Table, list[str]]:
+    """A table of ``rows`` no wider than ``width`` and the headers dropped to get there.
+
+    ``columns`` are (header, drop rank): rank 0 is always shown; while the table is too wide
+    the column of the highest rank goes first. Cells are never cut (a "0.…" says nothing): a
+    cell still too wide folds onto the next line.
+    """
+
+    def build(shown: list[int]) -> Table:
+        t = Table(
+            *(Column(columns[i][0], overflow="fold") for i in shown),
+            title=title,
+            box=box.SIMPLE_HEAD,
+        )
+        for row in rows:
+            t.add_row(*(row[i] for i in shown))
+        return t
+
+    # measured on an unbounded console: the width the table wants, not what it is given
+    unbounded = Console(width=1_000_000, file=io.StringIO())
+    shown = list(range(len(columns)))
+    dropped: list[str] = []
+    while True:
+        table = build(shown)
+        droppable = [i for i in shown if columns[i][1] > 0]
+        if unbounded.measure(table).maximum <= width or not droppable:
+            return table, dropped
+        victim = max(droppable, key=lambda i: (columns[i][1], i))
+        shown.remove(victim)
+        dropped.append(columns[victim][0])
+
+
+def print_table(
+    columns: list[tuple[str, int]], rows: list[list[str]], title: str | None = None
+) -> None:
+    """Print ``fit_table`` to the terminal's width; say on stderr which columns did not fit."""
+    table, dropped = fit_table(columns, rows, out.width, title)
+    out.print(table)
+    if dropped:
+        click.echo(
+            f"(left out to fit {out.width} columns: {', '.join(dropped)}; a wider terminal "
+            "or --output json shows them)",
+            err=True,
+        )
 
 
 def client(endpoint: str) -> ChainClient:
@@ -443,9 +496,10 @@ def subnet_list(endpoint: str, output: str) -> None:
         subnets = c.subnets()
     if emit_document(subnets, output):
         return
-    t = Table("netuid", "owner", "n", "tempo", "burn", "lock", "share", "pending", "immune")
-    for s in subnets:
-        t.add_row(
+    cols = [("netuid", 0), ("owner", 3), ("n", 0), ("tempo", 2), ("burn", 0), ("lock", 4)]
+    cols += [("share", 0), ("pending", 1), ("immune", 5)]
+    rows = [
+        [
             safe(s["netuid"]),
             safe((s["owner_coldkey"] or "-")[:10]),
             safe(f"{s['n']}/{s['max_allowed_uids']}"),
@@ -455,8 +509,10 @@ def subnet_list(endpoint: str, output: str) -> None:
             f"{s['emission_share'] / SHARE_ONE:.4f}",
             fmt_tao(s["pending_emission"]),
             safe(s["immune"]),
-        )
-    out.print(t)
+        ]
+        for s in subnets
+    ]
+    print_table(cols, rows)
 
 
 @subnet_group.command("hyperparameters")
@@ -664,42 +720,32 @@ def metagraph(netuid: int, as_json: bool, endpoint: str, output: str) -> None:
     if emit_document(mg, "json" if as_json else output):
         return
     f = lambda v: f"{v / U16_MAX:.5f}"  # noqa: E731
-    t = Table(
-        "UID",
-        "HOTKEY",
-        "STAKE",
-        "RANK",
-        "TRUST",
-        "CONSENSUS",
-        "INCENTIVE",
-        "DIVIDENDS",
-        "EMISSION",
-        "VTRUST",
-        "VPERMIT",
-        "AXON",
-        "REG",
-        "IMMUNE",
-        title=f"subnet {netuid} @ block {safe(mg['block'])}",
-    )
+    # what a reader needs first stays; the rest goes, highest rank first, on a narrow terminal
+    cols = [("UID", 0), ("HOTKEY", 0), ("STAKE", 0), ("RANK", 7), ("TRUST", 5), ("CONSENSUS", 6)]
+    cols += [("INCENTIVE", 0), ("DIVIDENDS", 0), ("EMISSION", 0), ("VTRUST", 4), ("VPERMIT", 3)]
+    cols += [("AXON", 10), ("REG", 9), ("IMMUNE", 8)]
+    rows = []
     for n in mg["neurons"]:
         axon = safe(f"{n['axon']['ip']}:{n['axon']['port']}") if n["axon"] else "-"
-        t.add_row(
-            safe(n["uid"]),
-            safe(n["hotkey"][:10]),
-            fmt_tao(n["stake"]),
-            f(n["rank"]),
-            f(n["trust"]),
-            f(n["consensus"]),
-            f(n["incentive"]),
-            f(n["dividends"]),
-            fmt_tao(n["emission"]),
-            f(n["validator_trust"]),
-            "*" if n["validator_permit"] else "",
-            axon,
-            safe(n["registered_at"]),
-            "yes" if n["immune"] else "",
+        rows.append(
+            [
+                safe(n["uid"]),
+                safe(n["hotkey"][:10]),
+                fmt_tao(n["stake"]),
+                f(n["rank"]),
+                f(n["trust"]),
+                f(n["consensus"]),
+                f(n["incentive"]),
+                f(n["dividends"]),
+                fmt_tao(n["emission"]),
+                f(n["validator_trust"]),
+                "*" if n["validator_permit"] else "",
+                axon,
+                safe(n["registered_at"]),
+                "yes" if n["immune"] else "",
+            ]
         )
-    out.print(t)
+    print_table(cols, rows, title=f"subnet {netuid} @ block {safe(mg['block'])}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import signal
 import subprocess
 import sys
 from pathlib import Path
+
+import yaml
 
 from .service import Service
 
@@ -49,6 +53,20 @@ def test_cli_against_service(tmp_path: Path) -> None:
         assert r.returncode == 0 and json.loads(r.stdout)["neurons"][1]["stake"] >= 2_500_000_000
         r = run("metagraph", "1", *e)
         assert r.returncode == 0 and "UID" in r.stdout
+        # piped at 80 columns: no cell cut to "0.…", the stake whole, what did not fit named
+        # on stderr (issue 14 #4)
+        r = run("metagraph", "1", *e, env={**os.environ, "COLUMNS": "80"})
+        lines = r.stdout.splitlines()
+        assert r.returncode == 0 and "…" not in r.stdout and max(map(len, lines)) <= 80
+        # every row's stake and emission whole (9 decimals), its shares whole (5 decimals)
+        assert len(re.findall(r"\b\d+\.\d{9}\b", r.stdout)) == 2 * 2, r.stdout
+        assert len(re.findall(r"\b[01]\.\d{5}\b", r.stdout)) == 2 * 2, r.stdout
+        assert "DIVIDENDS" in r.stdout
+        assert "left out to fit 80 columns: AXON" in r.stderr
+        doc = yaml.safe_load(run("metagraph", "1", "--output", "yaml", *e).stdout)
+        assert doc["neurons"][1]["stake"] >= 2_500_000_000
+        r = run("subnet", "list", *e, env={**os.environ, "COLUMNS": "80"})
+        assert r.returncode == 0 and "…" not in r.stdout and "netuid" in r.stdout
         r = run("subnet", "register", "--key", "//poor-cli", "--hotkey", "//x", *e)
         assert r.returncode == 1
         assert (
