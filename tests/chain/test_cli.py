@@ -29,6 +29,8 @@ def test_keys_new_and_list(tmp_path: Path, monkeypatch) -> None:
     assert r.returncode == 0 and "miner1.json" in r.stdout
     r = run("keys", "list", env=env)
     assert "miner1" in r.stdout
+    r = run("keys", "list", "--output", "json", env=env)
+    assert [k["name"] for k in json.loads(r.stdout)] == ["miner1"]
     r = run("keys", "new", "miner1", env=env)
     assert (
         r.returncode == 1
@@ -65,6 +67,11 @@ def test_cli_against_service(tmp_path: Path) -> None:
         assert "left out to fit 80 columns: AXON" in r.stderr
         doc = yaml.safe_load(run("metagraph", "1", "--output", "yaml", *e).stdout)
         assert doc["neurons"][1]["stake"] >= 2_500_000_000
+        # every read command prints only its document when one is asked for
+        for cmd in (["chain", "info"], ["subnet", "hyperparameters", "1"], ["subnet", "lock-cost"]):
+            for fmt, parse in (("json", json.loads), ("yaml", yaml.safe_load)):
+                r = run(*cmd, "--output", fmt, *e)
+                assert r.returncode == 0 and isinstance(parse(r.stdout), dict), (cmd, r.stderr)
         r = run("subnet", "list", *e, env={**os.environ, "COLUMNS": "80"})
         assert r.returncode == 0 and "…" not in r.stdout and "netuid" in r.stdout
         r = run("subnet", "register", "--key", "//poor-cli", "--hotkey", "//x", *e)
