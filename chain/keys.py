@@ -153,4 +153,17 @@ def resolve_address(spec: str) -> str:
             f"{spec} is an SS58 address of network format {fmt}; this chain accepts only "
             f"format {SS58_FORMAT} (one key, one account): convert it first"
         )
-    return load_keypair(spec).ss58_address
+    pub = _coldkeypub(Path(spec))
+    return pub or load_keypair(spec).ss58_address
+
+
+def _coldkeypub(path: Path) -> str | None:
+    """The address of an encrypted btcli coldkey from the ``coldkeypub.txt`` beside it (an
+    address needs no password), else None."""
+    pub = path.with_name("coldkeypub.txt")
+    if not (path.is_file() and pub.is_file() and keyfile_data_is_encrypted(path.read_bytes())):
+        return None
+    try:
+        return str(json.loads(pub.read_text())["ss58Address"])
+    except (ValueError, KeyError):
+        return None

@@ -51,6 +51,7 @@ def coldkey(tmp_path_factory: pytest.TempPathFactory) -> Path:
     w.create_new_coldkey(
         use_password=True, coldkey_password=PASSWORD, overwrite=True, suppress=True
     )
+    w.create_new_hotkey(use_password=False, overwrite=True, suppress=True)
     return root / "owner" / "coldkey"
 
 
@@ -85,8 +86,16 @@ def test_an_encrypted_coldkey_signs_every_coldkey_command(coldkey: Path, chain: 
     assert r.returncode == 0 and "StakeChanged" in r.stdout, r.stderr
     r = run("transfer", "//btcli-dest", "1", *key, *e, **pw)
     assert r.returncode == 0 and "Transfer" in r.stdout, r.stderr
-    r = run("account", address, "--output", "json", *e)
-    assert json.loads(r.stdout)["total_stake"] >= 2_000_000_000
+    # the coldkey path names its address without a password (coldkeypub.txt beside it)
+    r = run("account", str(coldkey), "--output", "json", *e)
+    assert json.loads(r.stdout)["total_stake"] >= 2_000_000_000, r.stderr
+    # the wallet's hotkey file (plain, as btcli makes it) registers and signs hotkey calls
+    hotkey = str(coldkey.with_name("hotkeys") / "default")
+    r = run("neuron", "register", "--netuid", netuid, *key, "--hotkey", hotkey, *e, **pw)
+    assert r.returncode == 0 and "NeuronRegistered" in r.stdout, r.stderr
+    r = run("axon", "serve", "--netuid", netuid, "--ip", "127.0.0.1", "--port", "8091",
+            "--key", hotkey, *e)  # fmt: skip
+    assert r.returncode == 0 and "AxonServed" in r.stdout, r.stderr
 
 
 def test_every_undecryptable_coldkey_is_one_line(coldkey: Path, chain: str) -> None:
