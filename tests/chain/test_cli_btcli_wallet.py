@@ -108,6 +108,10 @@ def test_every_undecryptable_coldkey_is_one_line(coldkey: Path, chain: str) -> N
     )
     # no password anywhere and no terminal to ask on
     one_line_error(run(*base, *e), "encrypted", "--password-env", keys.PASSWORD_ENV)
+    # a file that is no keyfile at all (once a KeyFileError traceback too)
+    junk = coldkey.parent / "not-a-key"
+    junk.write_text("{}")
+    one_line_error(run("transfer", "//x", "1", "--key", str(junk), *e), "not a btcli keyfile")
 
 
 def test_a_terminal_is_asked_for_the_password(
