@@ -13,7 +13,7 @@ from subnetes.chain import warmup
 from subnetes.chain.params import dev_config
 from subnetes.consensus import reference_epochs
 
-from .conftest import ALICE, Net, _real_consensus_works, key
+from .conftest import ALICE, Net, key
 
 
 class Recorder:
@@ -90,7 +90,6 @@ def test_check_compiles_a_grown_state_on_the_warmup_thread(
         w.close()
 
 
-@pytest.mark.skipif(not _real_consensus_works(), reason="JAX consensus not available")
 def test_a_precompiled_shape_is_not_compiled_again_by_the_chain() -> None:
     """The start-up compile uses empty batches; the chain's real inputs must hit the same
     compiled program (same shapes and dtypes), or the block path would compile after all."""
