@@ -128,11 +128,15 @@ async def serve(
     log.info(
         "chain %s at block %d on http://%s:%d", ledger.genesis_hash, ledger.head.number, host, port
     )
-    if ready_file:
-        with open(ready_file + ".tmp", "w") as f:
-            f.write(f"http://{host}:{port}\n")
-        os.replace(ready_file + ".tmp", ready_file)
     serving = asyncio.create_task(server.serve())
+    if ready_file:
+        # The file promises a listening server: scripts connect as soon as it appears.
+        while not server.started and not serving.done():
+            await asyncio.sleep(0.01)
+        if server.started:
+            with open(ready_file + ".tmp", "w") as f:
+                f.write(f"http://{host}:{port}\n")
+            os.replace(ready_file + ".tmp", ready_file)
     watch: asyncio.Task[None] | None = None
     try:
         if jax_consensus:
