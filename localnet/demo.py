@@ -147,7 +147,7 @@ class Demo:
         )  # fmt: skip
         self._wait("the chain service", ready.exists)
         self.endpoint = f"http://127.0.0.1:{port}"
-        # The ready file names the URL before the server listens: wait until it answers.
+        # The ready file means listening; /readyz says when block production has started.
         self._wait("the chain service to answer", lambda: http_ready(self.endpoint))
 
     def _create_keys(self) -> None:
