@@ -92,7 +92,9 @@ def _gitops_platform_values() -> list[tuple[str, dict[str, Any]]]:
     argo = yaml.safe_load((REPO / "examples/gitops/argocd/application.yaml").read_text())
     (flux,) = [
         d
-        for d in yaml.safe_load_all((REPO / "examples/gitops/flux/platform.yaml").read_text())
+        for d in yaml.safe_load_all(
+            (REPO / "examples/gitops/flux/platform/helmrelease.yaml").read_text()
+        )
         if d and d["kind"] == "HelmRelease"
     ]
     return [
