@@ -6,6 +6,8 @@ and errors name the Secret and data key, never the contents.
 
 from __future__ import annotations
 
+import functools
+
 from bittensor_wallet import Keypair
 from bittensor_wallet.keyfile import (
     decrypt_keyfile_data,
@@ -72,13 +74,13 @@ def coldkey_from_secret(secret_name: str, data: dict[str, bytes]) -> Keypair:
                 "InvalidColdkeySecret",
                 f"Secret {secret_name} holds an encrypted coldkey but no {PASSWORD_KEY!r}",
             )
-        try:
-            raw = decrypt_keyfile_data(raw, password.decode().strip())
-        except Exception:
+        plain = _decrypted(raw, password.decode().strip())
+        if plain is None:
             raise SecretKeyError(
                 "InvalidColdkeySecret",
                 f"Secret {secret_name}: the coldkey password does not decrypt it",
-            ) from None
+            )
+        raw = plain
     try:
         kp = deserialize_keypair_from_keyfile_data(raw)
     except Exception:
@@ -91,6 +93,21 @@ def coldkey_from_secret(secret_name: str, data: dict[str, bytes]) -> Keypair:
             "InvalidColdkeySecret", f"Secret {secret_name} holds a public key only"
         )
     return kp
+
+
+@functools.lru_cache(maxsize=64)
+def _decrypted(raw: bytes, password: str) -> bytes | None:
+    """The decrypted keyfile bytes, or None when ``password`` does not decrypt ``raw``.
+
+    Cached (failures too): a btcli coldkey's Argon2 key derivation costs seconds and 512 MiB
+    per call, the reconcilers read the coldkey on every pass, and they run on the operator's
+    event loop, so an uncached decrypt stalled every handler (a walkthrough with btcli wallets
+    registered no neuron in two minutes). The key is the Secret's bytes: a changed Secret
+    decrypts afresh."""
+    try:
+        return bytes(decrypt_keyfile_data(raw, password))
+    except Exception:
+        return None
 
 
 def _has_private_key(kp: Keypair) -> bool:
