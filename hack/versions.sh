@@ -5,5 +5,8 @@ ETCD_VERSION=v3.6.16
 KWOK_VERSION=v0.8.0
 HELM_VERSION=v3.22.0
 KUBE_ROUTER_VERSION=v2.1.0
+# Argo CD: only its CRDs (hack/fetch-gitops-crds.sh) to validate examples/gitops/argocd;
+# v3.6 needs go >= 1.27.
+ARGOCD_VERSION=v3.5.7
 SUBNETES_CACHE="${SUBNETES_CACHE:-$HOME/.cache/subnetes}"
 BIN_DIR="$SUBNETES_CACHE/bin"
