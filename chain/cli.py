@@ -294,6 +294,13 @@ def chain_group() -> None:
 )
 @click.option("--ready-file", default=None, help="write the URL here once serving (for scripts)")
 @click.option(
+    "--migrate",
+    is_flag=True,
+    envvar="SUBNETES_CHAIN_MIGRATE",
+    help="upgrade a database of an older schema version before starting (env "
+    "SUBNETES_CHAIN_MIGRATE=1); without it the chain refuses to start on one",
+)
+@click.option(
     "--genesis-balances",
     default=None,
     envvar="SUBNETES_GENESIS_BALANCES",
@@ -314,6 +321,7 @@ def chain_run(
     manual: bool,
     trace_exporter: str | None,
     ready_file: str | None,
+    migrate: bool,
     genesis_balances: str | None,
 ) -> None:
     """Start the chain service."""
@@ -324,6 +332,7 @@ def chain_run(
     from .server import run, setup_tracing
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its per-plugin INFO lines
     config = profile_config(profile)
     if block_time is not None:
         config = replace(config, block_time_ms=int(block_time * 1000))
@@ -333,6 +342,8 @@ def chain_run(
         extra = load_balances(genesis_balances)
         config = replace(config, balances=with_balances(config.balances, extra))
     setup_tracing(trace_exporter)
+    if migrate and db != ":memory:":
+        _migrate(db)
     run(
         config,
         None if db == ":memory:" else db,
@@ -366,6 +377,98 @@ def chain_info(endpoint: str, output: str) -> None:
         f"issuance {fmt_tao(net['issuance'])} TAO, block emission {fmt_tao(net['block_emission'])}, "
         f"lock cost {fmt_tao(net['lock_cost'])}, subnets {net['subnets']}/{net['subnet_limit']}"
     )
+
+
+def _migrate(db: str, must_exist: bool = False) -> None:
+    """Upgrade ``db``'s schema to this release's and say what changed (one line)."""
+    from pathlib import Path
+
+    from .migrations import upgrade
+    from .storage import create_engine
+
+    if must_exist and "://" not in db and not Path(db).exists():
+        raise FileNotFoundError(f"no chain database at {db}")
+    engine = create_engine(db)
+    try:
+        before, after = upgrade(engine)
+    finally:
+        engine.dispose()
+    if before == after:
+        click.echo(f"database schema version {after}: up to date", err=True)
+    else:
+        click.echo(f"database schema migrated: {before or 'empty'} -> {after}", err=True)
+
+
+db_option = click.option(
+    "--db",
+    required=True,
+    envvar="SUBNETES_DATABASE_URL",
+    help="SQLite file path or postgresql:// URL (env SUBNETES_DATABASE_URL)",
+)
+
+
+@chain_group.command("migrate")
+@db_option
+@fail_cleanly
+def chain_migrate(db: str) -> None:
+    """Upgrade a chain database's schema to this release's version (stop the chain first,
+    and back the database up: `subnetes chain backup`)."""
+    _migrate(db, must_exist=True)
+
+
+@chain_group.command("backup")
+@db_option
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=True, dir_okay=True, writable=True),
+    help="backup file, or an existing directory to write chain-<UTC time>.db|.pgdump in",
+)
+@click.option(
+    "--keep",
+    type=click.IntRange(min=1),
+    default=None,
+    help="with a directory --out: delete all but the newest KEEP backups there afterwards",
+)
+@fail_cleanly
+def chain_backup(db: str, out: str, keep: int | None) -> None:
+    """Snapshot the chain database while the chain runs (SQLite: online backup API, the copy
+    verified; PostgreSQL: pg_dump of the chain's tables)."""
+    import time
+    from pathlib import Path
+
+    from .backup import SUFFIX, backend, backup, prune
+
+    if keep is not None and not Path(out).is_dir():
+        raise ValueError("--keep needs --out to be an existing directory")
+    t0 = time.monotonic()
+    path, verified = backup(db, out)
+    took = time.monotonic() - t0
+    size = path.stat().st_size / 2**20
+    what = verified.line() if verified else "pg_dump archive of the chain's tables"
+    click.echo(f"backup {path} ({size:.1f} MiB, {took:.1f} s): {what}")
+    if keep is not None:
+        for gone in prune(path.parent, keep, SUFFIX[backend(db)]):
+            click.echo(f"deleted old backup {gone}")
+
+
+@chain_group.command("restore")
+@click.option("--from", "source", required=True, help="a file `subnetes chain backup` wrote")
+@db_option
+@click.option("--force", is_flag=True, help="replace the chain already in --db")
+@click.option(
+    "--migrate",
+    is_flag=True,
+    help="upgrade a backup of an older schema version to this release's",
+)
+@fail_cleanly
+def chain_restore(source: str, db: str, force: bool, migrate: bool) -> None:
+    """Rebuild a chain database from a backup (the chain stopped) and verify it: the hash
+    chain from genesis to the head, and the state against the head's state root."""
+    from .backup import restore
+
+    verified = restore(source, db, force=force, migrate=migrate)
+    click.echo(f"restored {db}: {verified.line()}")
 
 
 # ---- keys -----------------------------------------------------------------------------------

@@ -5,6 +5,9 @@ state chunk), ``meta`` (genesis config and hash), ``xt_index`` (extrinsic hash -
 index, for every extrinsic applied in a block). ``commit_block`` writes a block's record, its
 extrinsics' index rows and its dirty state chunks in ONE transaction, so after a crash the state,
 the block head and the extrinsic index agree.
+
+The schema is versioned (Alembic, ``migrations/``): the tables below are the head revision's,
+and opening a database checks its version first (``migrations.ensure_schema``).
 """
 
 from __future__ import annotations
@@ -16,11 +19,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from .block import BlockRecord
+from .migrations import ensure_schema
 
-_md = sa.MetaData()
+# The head revision's tables (a test keeps the migrations equal to them).
+metadata = sa.MetaData()
 blocks = sa.Table(
     "chain_blocks",
-    _md,
+    metadata,
     sa.Column("number", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("hash", sa.String(66), nullable=False, unique=True),
     sa.Column("parent", sa.String(66), nullable=False),
@@ -28,13 +33,13 @@ blocks = sa.Table(
 )
 state_tbl = sa.Table(
     "chain_state",
-    _md,
+    metadata,
     sa.Column("key", sa.String(200), primary_key=True),
     sa.Column("value", sa.LargeBinary, nullable=False),
 )
 xt_index = sa.Table(
     "chain_xt_index",
-    _md,
+    metadata,
     sa.Column("hash", sa.String(66), primary_key=True),
     sa.Column("block", sa.BigInteger, nullable=False),
     sa.Column("idx", sa.Integer, nullable=False),
@@ -42,7 +47,7 @@ xt_index = sa.Table(
 XT_INDEX_META = "xt_index"  # set once every stored block's extrinsics are in xt_index
 meta = sa.Table(
     "chain_meta",
-    _md,
+    metadata,
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
 )
@@ -59,26 +64,40 @@ def database_url(target: str) -> str:
     return f"sqlite:///{target}"
 
 
+def create_engine(target: str) -> sa.Engine:
+    """An engine for ``--db`` (SQLite: WAL, synchronous=FULL on every connection)."""
+    url = database_url(target)
+    kwargs: dict[str, Any] = {}
+    if url.startswith("sqlite"):
+        kwargs["connect_args"] = {"check_same_thread": False}
+    engine = sa.create_engine(url, **kwargs)
+    if url.startswith("sqlite"):
+
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _rec: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")  # a committed block survives power loss
+            cur.close()
+
+    return engine
+
+
 class Storage:
-    """Durable chain storage (blocks + state chunks), SQLite or PostgreSQL."""
+    """Durable chain storage (blocks + state chunks), SQLite or PostgreSQL.
 
-    def __init__(self, target: str) -> None:
-        url = database_url(target)
-        self.is_sqlite = url.startswith("sqlite")
-        kwargs: dict[str, Any] = {}
-        if self.is_sqlite:
-            kwargs["connect_args"] = {"check_same_thread": False}
-        self.engine = sa.create_engine(url, **kwargs)
-        if self.is_sqlite:
+    Opening checks the schema version: an empty database is created at the current revision,
+    an older one is upgraded only with ``migrate`` (else ``SchemaVersionError``), a newer one is
+    refused."""
 
-            @sa.event.listens_for(self.engine, "connect")
-            def _pragmas(dbapi_conn: Any, _rec: Any) -> None:
-                cur = dbapi_conn.cursor()
-                cur.execute("PRAGMA journal_mode=WAL")
-                cur.execute("PRAGMA synchronous=FULL")  # a committed block survives power loss
-                cur.close()
-
-        _md.create_all(self.engine)
+    def __init__(self, target: str, migrate: bool = False) -> None:
+        self.is_sqlite = database_url(target).startswith("sqlite")
+        self.engine = create_engine(target)
+        try:
+            self.schema_version = ensure_schema(self.engine, migrate)
+        except Exception:
+            self.engine.dispose()
+            raise
         self._backfill_xt_index()
 
     def _backfill_xt_index(self) -> None:

@@ -55,6 +55,9 @@ def test_wheel_builds_without_warnings_and_ships_the_dashboard(tmp_path: Path) -
     for asset in ("index.html", "app.js", "style.css"):
         assert f"subnetes/chain/dashboard/{asset}" in names, sorted(names)
     assert "subnetes/chain/dashboard.py" in names
+    # Issue 18 #3: the chain upgrades its schema from the installed package (no source tree).
+    for script in ("env.py", "script.py.mako", "versions/0001_initial.py"):
+        assert f"subnetes/chain/migrations/{script}" in names, sorted(names)
 
 
 # Distribution name -> the module our code would import (where the two differ).
