@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from subnetes.wire.blocks import BlockRow, SubmitResult
 from subnetes.wire.events import Event
+from subnetes.wire.governance import ProposalRow, ProposalStatus, SenateRow
 from subnetes.wire.rows import MetagraphRow, NeuronRow
 from subnetes.wire.signing import MAX_EXTRINSIC_BYTES
 from subnetes.wire.ss58 import is_ss58
@@ -57,6 +58,7 @@ class ExtrinsicBody(BaseModel):
 I63_MAX = 2**63 - 1  # block numbers (BIGINT in storage)
 BlockNumber = Path(ge=0, le=I63_MAX, description="block number")
 NetUid = Path(ge=0, le=65535, description="subnet id (u16)")
+STATUS_QUERY = Query(None, description="only proposals in this state")
 
 
 class ErrorBody(BaseModel):
@@ -336,6 +338,33 @@ def create_app(node: Node, body_timeout: float = BODY_TIMEOUT) -> FastAPI:
         """The burn a neuron registration on this subnet pays now (rao)."""
         s = subnet_or_404(netuid)
         return s if isinstance(s, JSONResponse) else {"netuid": netuid, "burn": s.burn}
+
+    # ---- governance ----------------------------------------------------------------------------
+    @app.get("/v1/governance/senate", responses=ok(SenateRow))
+    async def senate() -> Any:
+        """The senate (the top root validators by stake), how proposals pass, and the current
+        value of every network parameter proposals may change."""
+        return views.senate(st())
+
+    @app.get("/v1/governance/proposals", responses=ok(list[ProposalRow]))
+    async def proposals(
+        status: ProposalStatus | None = STATUS_QUERY,
+        limit: int = Query(100, ge=1, le=1000),
+    ) -> Any:
+        """Proposals, newest first (open ones with their votes so far)."""
+        state = st()
+        rows = [
+            views.proposal(p)
+            for _, p in sorted(state.proposals.items(), reverse=True)
+            if status is None or p.status == status
+        ]
+        return rows[:limit]
+
+    @app.get("/v1/governance/proposals/{proposal_id}", responses={**ok(ProposalRow), **errors(404)})
+    async def proposal(proposal_id: int = Path(ge=0, le=I63_MAX)) -> Any:
+        """One proposal: the change, the votes, its status and when it closed."""
+        p = st().proposals.get(proposal_id)
+        return views.proposal(p) if p else not_found(f"no proposal {proposal_id}")
 
     # ---- events --------------------------------------------------------------------------------
     @app.get(

@@ -1,5 +1,6 @@
 """Block production: on_initialize (the burn adjustment, ``rules/registration.py``; emission,
-root shares and subnet epochs, ``rules/coinbase.py``), then the extrinsics in order, then the
+root shares and subnet epochs, ``rules/coinbase.py``; the senate and due proposals,
+``rules/governance.py``), then the extrinsics in order, then the
 header hash. Pure over (state, extrinsics) except for the consensus call, so the same genesis
 and extrinsics give the same hashes."""
 
@@ -16,6 +17,7 @@ from .context import Ctx
 from .errors import ChainError
 from .extrinsic import Extrinsic, apply_extrinsic
 from .rules.coinbase import accrue_emission, run_due_epochs
+from .rules.governance import update_governance
 from .rules.registration import adjust_registrations
 from .state import State
 
@@ -105,6 +107,8 @@ def produce_block(
     adjust_registrations(st, number)
     em = accrue_emission(st, number)
     run_due_epochs(st, ctx, consensus)
+    # the senate after the last block's stake moves and this block's epochs; due proposals
+    update_governance(st, ctx)
     applied: list[dict[str, Any]] = []
     outcomes: list[Outcome] = []
     for xt, verified in xts:

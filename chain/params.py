@@ -82,6 +82,12 @@ class ChainConfig:
     faucet_max: int = 0
     sudo_key: str | None = None
     hyperparameter_authority: str = "owner"  # "owner" | "subtensor"
+    # Governance (docs/specs/chain.md "Governance"): the senate is the top ``senate_size`` root
+    # validators by stake; a proposal stays open ``proposal_voting_period`` blocks; at most
+    # ``max_proposals`` are open at once. Proposals may change these too.
+    senate_size: int = 12
+    proposal_voting_period: int = 7 * DAY
+    max_proposals: int = 10
     default_hyperparams: Hyperparams = field(default_factory=Hyperparams)
     balances: tuple[tuple[str, int], ...] = ()
 
@@ -141,6 +147,7 @@ def dev_config(**overrides: Any) -> ChainConfig:
         faucet_enabled=True,
         faucet_max=100_000 * RAO_PER_TAO,
         sudo_key=DEV_SUDO_SS58,
+        proposal_voting_period=100,
         default_hyperparams=hp,
         balances=tuple((ss58, 1_000_000 * RAO_PER_TAO) for ss58 in DEV_ACCOUNTS.values()),
     )

@@ -1,7 +1,9 @@
 """In-memory chain state, split into chunks for storage and hashing.
 
 Chunks (storage keys): ``g`` (globals), ``a/<ss58>`` (account), ``h/<hotkey>`` (hotkey owner,
-take and its stakes), ``s/<netuid>`` (subnet without neurons), ``n/<netuid>/<uid>`` (neuron).
+take and its stakes), ``s/<netuid>`` (subnet without neurons), ``n/<netuid>/<uid>`` (neuron),
+``gov`` (governance: senate, open proposals, network parameters changed by proposals; absent
+while empty) and ``p/<id>`` (one proposal).
 Only this module knows the key format. Every mutation goes through an accessor (``*_mut``,
 ``create_hotkey``, ``insert_subnet``, ``remove_subnet``, ``put_neuron``), which marks the chunk
 dirty; at the end of a block only dirty chunks are written and re-hashed. The state root is the
@@ -47,6 +49,13 @@ def _subnet_key(netuid: int) -> str:
 
 def _neuron_key(netuid: int, uid: int) -> str:
     return f"n/{netuid}/{uid}"
+
+
+def _proposal_key(pid: int) -> str:
+    return f"p/{pid}"
+
+
+GOVERNANCE_KEY = "gov"
 
 
 def _chunk_hash(key: str, raw: bytes) -> int:
@@ -182,6 +191,47 @@ class Subnet:
 
 
 @dataclass
+class Proposal:
+    """A governance proposal (``chain/rules/governance.py``): set network parameter ``name``
+    (``netuid`` None) or subnet ``netuid``'s hyperparameter ``name`` to ``value``."""
+
+    id: int
+    proposer: str  # the senate member's hotkey
+    coldkey: str  # the coldkey that signed the proposal (owns ``proposer``)
+    netuid: int | None
+    name: str
+    value: bool | int | str
+    created: int  # block
+    end: int  # first block at which voting is closed
+    ayes: list[str] = field(default_factory=list)  # hotkeys, in vote order
+    nays: list[str] = field(default_factory=list)
+    status: str = "open"  # open | executed | rejected | expired | failed
+    closed_at: int | None = None
+    error: str | None = None  # the ErrorName its execution failed with (status "failed")
+
+
+@dataclass
+class Governance:
+    """The senate (hotkeys, sorted), the open proposals (ids, in order), the next proposal id,
+    and the network parameters proposals changed (name -> value; override the genesis config)."""
+
+    senate: list[str] = field(default_factory=list)
+    open: list[int] = field(default_factory=list)
+    next_id: int = 0
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def _copy_governance(g: Governance) -> Governance:
+    return Governance(list(g.senate), list(g.open), g.next_id, dict(g.params))
+
+
+def _copy_proposal(p: Proposal) -> Proposal:
+    snap = copy.copy(p)
+    snap.ayes, snap.nays = list(p.ayes), list(p.nays)
+    return snap
+
+
+@dataclass
 class Globals:
     block: int = 0
     issuance: int = 0
@@ -194,7 +244,12 @@ class State:
     """The whole chain state plus dirty-chunk bookkeeping."""
 
     def __init__(self, config: ChainConfig) -> None:
+        # ``config`` is the effective configuration: the genesis one with the network
+        # parameters governance changed (``gov.params``) applied (see refresh_config).
+        self.genesis_config = config
         self.config = config
+        self.gov = Governance()
+        self.proposals: dict[int, Proposal] = {}
         self.g = Globals()
         self.accounts: dict[str, Account] = {}
         self.hotkeys: dict[str, Hotkey] = {}
@@ -263,6 +318,43 @@ class State:
 
             self._undo[GLOBALS_KEY] = undo
         return self.g
+
+    def refresh_config(self) -> None:
+        """Re-derive ``config`` from the genesis config and the governed parameters."""
+        self.config = (
+            dataclasses.replace(self.genesis_config, **self.gov.params)
+            if self.gov.params
+            else self.genesis_config
+        )
+
+    def gov_mut(self) -> Governance:
+        """The governance record to change (call :meth:`refresh_config` after changing params)."""
+        if self._touch(GOVERNANCE_KEY):
+            assert self._undo is not None
+            old, snap = self.gov, _copy_governance(self.gov)
+
+            def undo() -> None:
+                _restore(old, snap)
+                self.gov = old
+                self.refresh_config()
+
+            self._undo[GOVERNANCE_KEY] = undo
+        return self.gov
+
+    def proposal_mut(self, pid: int) -> Proposal:
+        """Proposal ``pid`` to change."""
+        key = _proposal_key(pid)
+        if self._touch(key):
+            self._save_mapping_entry(key, self.proposals, pid, _copy_proposal)
+        return self.proposals[pid]
+
+    def insert_proposal(self, p: Proposal) -> None:
+        """Add a new proposal (its id must be unused)."""
+        assert p.id not in self.proposals, p.id
+        key = _proposal_key(p.id)
+        if self._touch(key):
+            self._save_mapping_entry(key, self.proposals, p.id, _copy_proposal)
+        self.proposals[p.id] = p
 
     def account_mut(self, ss58: str) -> Account:
         """The account of ``ss58`` to change (created empty when it does not exist)."""
@@ -386,6 +478,11 @@ class State:
         kind, _, rest = key.partition("/")
         if key == GLOBALS_KEY:
             return dataclasses.asdict(self.g)
+        if key == GOVERNANCE_KEY:  # absent until governance has something to keep
+            return None if self.gov == Governance() else dataclasses.asdict(self.gov)
+        if kind == "p":
+            p = self.proposals.get(int(rest))
+            return dataclasses.asdict(p) if p else None
         if kind == "a":
             a = self.accounts.get(rest)
             return dataclasses.asdict(a) if a else None
@@ -429,6 +526,8 @@ class State:
     def all_chunks(self) -> dict[str, dict[str, Any]]:
         """Every chunk (for tests and snapshots)."""
         keys = [GLOBALS_KEY]
+        keys += [GOVERNANCE_KEY] if self.chunk(GOVERNANCE_KEY) is not None else []
+        keys += [_proposal_key(p) for p in self.proposals]
         keys += [_account_key(a) for a in self.accounts]
         keys += [_hotkey_key(h) for h in self.hotkeys]
         for netuid, s in self.subnets.items():
@@ -454,6 +553,10 @@ class State:
             kind, _, rest = key.partition("/")
             if key == GLOBALS_KEY:
                 st.g = Globals(**d)
+            elif key == GOVERNANCE_KEY:
+                st.gov = Governance(**d)
+            elif kind == "p":
+                st.proposals[int(rest)] = Proposal(**d)
             elif kind == "a":
                 st.accounts[rest] = Account(**d)
             elif kind == "h":
@@ -473,5 +576,6 @@ class State:
             s = st.subnets[netuid]
             s.neurons = [by_uid[u] for u in range(len(by_uid))]
             s.uid_of = {n.hotkey: n.uid for n in s.neurons}
+        st.refresh_config()  # the network parameters governance changed
         st.dirty.clear()
         return st

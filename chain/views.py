@@ -5,12 +5,14 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, cast
 
+from subnetes.wire.governance import ProposalRow, SenateMemberRow, SenateRow
 from subnetes.wire.rows import AxonRow, MetagraphRow, NeuronRow, UidScores
 
 from .emission import block_emission
 from .registration import is_immune
+from .rules.governance import THRESHOLD, governable_parameters
 from .rules.subnets import current_lock_cost
-from .state import ROOT_NETUID, Neuron, State, Subnet
+from .state import ROOT_NETUID, Neuron, Proposal, State, Subnet
 from .units import SHARE_ONE
 
 
@@ -140,3 +142,35 @@ def neuron(st: State, s: Subnet, uid: int) -> NeuronRow:
         "axon": axon,
         "weights": sorted(n.weights.items()),
     }
+
+
+def senate(st: State) -> SenateRow:
+    """The senate (highest stake first), the proposal rules and the governable parameters."""
+    root = st.subnets[ROOT_NETUID]
+    members: list[SenateMemberRow] = []
+    for hk in st.gov.senate:
+        h = st.hotkeys.get(hk)
+        members.append(
+            {
+                "hotkey": hk,
+                "coldkey": h.owner if h else None,
+                "stake": st.stake_of(hk),
+                "uid": root.uid_of.get(hk),
+            }
+        )
+    members.sort(key=lambda m: (-m["stake"], 65_536 if m["uid"] is None else m["uid"]))
+    c = st.config
+    return {
+        "block": st.g.block,
+        "senate_size": c.senate_size,
+        "members": members,
+        "proposal_voting_period": c.proposal_voting_period,
+        "max_proposals": c.max_proposals,
+        "threshold": THRESHOLD,
+        "parameters": governable_parameters(st),
+    }
+
+
+def proposal(p: Proposal) -> ProposalRow:
+    """One proposal as served."""
+    return cast(ProposalRow, dataclasses.asdict(p))

@@ -16,6 +16,7 @@ state machine.
 - ``rows``: metagraph rows (``NeuronRow``, ``MetagraphRow``) and epoch-result rows
   (``EpochUidRow``), which share ``UidScores``.
 - ``blocks``: blocks as served and the answer to a submitted extrinsic.
+- ``governance``: the senate and proposals as served (``SenateRow``, ``ProposalRow``).
 - ``hyperparams``: the hyperparameter table; ``units``: rao, TAO and u16 numbers.
 
 The chain's OpenAPI document is generated from these types (``subnetes.chain.api``), and

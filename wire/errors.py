@@ -104,6 +104,16 @@ class ErrorName(StrEnum):
     NO_WEIGHTS_COMMIT_FOUND = "NoWeightsCommitFound"
     REVEAL_TOO_EARLY = "RevealTooEarly"
     EXPIRED_WEIGHT_COMMIT = "ExpiredWeightCommit"
+    # -- governance (senate and proposals) --
+    NOT_SENATE_MEMBER = "NotSenateMember"
+    PROPOSAL_CALL_NOT_ALLOWED = "ProposalCallNotAllowed"  # not on the allow-list
+    INVALID_NETWORK_PARAMETER = "InvalidNetworkParameter"
+    DUPLICATE_PROPOSAL = "DuplicateProposal"  # the same change is already open
+    TOO_MANY_PROPOSALS = "TooManyProposals"
+    PROPOSAL_MISSING = "ProposalMissing"
+    PROPOSAL_EXPIRED = "ProposalExpired"  # its voting period ended
+    PROPOSAL_NOT_OPEN = "ProposalNotOpen"  # executed, rejected or failed
+    DUPLICATE_VOTE = "DuplicateVote"  # the member already voted this way
 
 
 # HTTP status of each error answer; every other (rule) refusal answers 422.
@@ -119,6 +129,7 @@ HTTP_STATUS: dict[str, int] = {
     ErrorName.FUTURE_NONCE: 409,
     ErrorName.NOT_SUDO: 403,
     ErrorName.NOT_SUBNET_OWNER: 403,
+    ErrorName.NOT_SENATE_MEMBER: 403,
     ErrorName.NON_ASSOCIATED_COLD_KEY: 403,
     ErrorName.PAYLOAD_TOO_LARGE: 413,
     ErrorName.MALFORMED_HTTP: 400,

@@ -37,6 +37,12 @@ class EventKind(StrEnum):
     WEIGHTS_SET = "WeightsSet"
     WEIGHTS_COMMITTED = "WeightsCommitted"
     EPOCH_RESULT = "EpochResult"
+    SENATE_JOINED = "SenateJoined"
+    SENATE_LEFT = "SenateLeft"
+    PROPOSAL_CREATED = "ProposalCreated"
+    VOTED = "Voted"
+    PROPOSAL_EXECUTED = "ProposalExecuted"
+    PROPOSAL_CLOSED = "ProposalClosed"
     BLOCK = "Block"
 
 
@@ -210,6 +216,76 @@ class EpochResultEvent(BlockEventFields):
     uids: list[EpochUidRow]
 
 
+class SenateJoinedEvent(BlockEventFields):
+    """At the start of a block: ``hotkey`` (a root validator) entered the senate, the top
+    ``senate_size`` root validators by stake."""
+
+    type: Literal["SenateJoined"]
+    hotkey: str
+    stake: int
+
+
+class SenateLeftEvent(BlockEventFields):
+    """At the start of a block: ``hotkey`` left the senate (outranked, unstaked, or no longer a
+    root validator); its votes on open proposals were withdrawn."""
+
+    type: Literal["SenateLeft"]
+    hotkey: str
+    stake: int
+
+
+class ProposalCreatedEvent(ExtrinsicEventFields):
+    """``propose``: proposal ``proposal`` sets network parameter ``name`` (``netuid`` null) or
+    subnet ``netuid``'s hyperparameter ``name`` to ``value``; voting closes at block ``end``."""
+
+    type: Literal["ProposalCreated"]
+    proposal: int
+    proposer: str
+    netuid: int | None
+    name: str
+    value: bool | int | str
+    end: int
+
+
+class VotedEvent(ExtrinsicEventFields):
+    """``propose`` (the proposer's aye) or ``vote``: ``hotkey`` voted; the tally after it."""
+
+    type: Literal["Voted"]
+    proposal: int
+    hotkey: str
+    approve: bool
+    ayes: int
+    nays: int
+
+
+class ProposalExecutedEvent(ExtrinsicEventFields):
+    """Proposal ``proposal`` passed (ayes more than half of the ``senate`` members) and its
+    change took effect in this block (in a vote's extrinsic, or at the start of a block)."""
+
+    type: Literal["ProposalExecuted"]
+    proposal: int
+    netuid: int | None
+    name: str
+    value: bool | int | str
+    ayes: int
+    nays: int
+    senate: int
+
+
+class ProposalClosedEvent(ExtrinsicEventFields):
+    """Proposal ``proposal`` closed without effect: ``outcome`` ``rejected`` (nays at least half
+    of the senate), ``expired`` (its voting period ended) or ``failed`` (it passed, but its
+    change was refused when executed: ``error``)."""
+
+    type: Literal["ProposalClosed"]
+    proposal: int
+    outcome: Literal["rejected", "expired", "failed"]
+    ayes: int
+    nays: int
+    senate: int
+    error: NotRequired[str]
+
+
 class BlockEvent(BlockEventFields):
     """The last event of every block: extrinsics applied, rao emitted, issuance after it."""
 
@@ -236,6 +312,12 @@ Event = (
     | WeightsSetEvent
     | WeightsCommittedEvent
     | EpochResultEvent
+    | SenateJoinedEvent
+    | SenateLeftEvent
+    | ProposalCreatedEvent
+    | VotedEvent
+    | ProposalExecutedEvent
+    | ProposalClosedEvent
     | BlockEvent
 )
 
@@ -257,5 +339,11 @@ PAYLOADS: dict[EventKind, type] = {
     EventKind.WEIGHTS_SET: WeightsSetEvent,
     EventKind.WEIGHTS_COMMITTED: WeightsCommittedEvent,
     EventKind.EPOCH_RESULT: EpochResultEvent,
+    EventKind.SENATE_JOINED: SenateJoinedEvent,
+    EventKind.SENATE_LEFT: SenateLeftEvent,
+    EventKind.PROPOSAL_CREATED: ProposalCreatedEvent,
+    EventKind.VOTED: VotedEvent,
+    EventKind.PROPOSAL_EXECUTED: ProposalExecutedEvent,
+    EventKind.PROPOSAL_CLOSED: ProposalClosedEvent,
     EventKind.BLOCK: BlockEvent,
 }

@@ -11,6 +11,8 @@
   subnets' emission shares it decides
 - :mod:`.admin` — ``set_hyperparameter``, ``sudo_set_hyperparameter``, ``reset_bonds``
 - :mod:`.coinbase` — per block: emission accrual, due epochs, paying their results
+- :mod:`.governance` — the senate (top root validators by stake), ``propose``, ``vote``, and
+  per block: senate changes, executing or closing decided proposals
 - :mod:`.dispatch` — the one table of calls: name -> handler, argument schema, doc
 - :mod:`.common` — lookups and checks several domains share
 

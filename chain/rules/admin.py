@@ -32,6 +32,13 @@ def set_hyperparameter(
         )
         if st.config.hyperparameter_authority == "subtensor" and name in ROOT_ONLY_HYPERPARAMS:
             require(signer_is_sudo, ErrorName.NOT_SUDO, f"{name} is root-only on this network")
+    apply_hyperparameter(st, ctx, s.netuid, name, value)
+
+
+def apply_hyperparameter(st: State, ctx: Ctx, netuid: int, name: str, value: Any) -> None:
+    """Set subnet ``netuid``'s hyperparameter once the caller's authority is checked (the
+    owner, sudo, or a passed governance proposal); checks the value before changing anything."""
+    s = st.subnets[netuid]
     try:
         hp = check_hyperparam(s.hp, name, value)
     except ValueError as e:

@@ -21,6 +21,7 @@ from ..state import State
 from ..units import U16_MAX, U64_MAX
 from .admin import reset_bonds, set_hyperparameter, sudo_set_hyperparameter
 from .balances import faucet, sudo_set_balance, transfer
+from .governance import propose, vote
 from .registration import burned_register
 from .root import root_register, set_root_weights
 from .serving import serve_axon
@@ -32,7 +33,7 @@ from .weights import commit_weights, reveal_weights, set_weights
 @dataclass(frozen=True)
 class Arg:
     """One call argument: kind in {"int", "u16", "ss58", "bool", "str", "ip", "hash32", "name",
-    "u16list", "intlist", "value"}. Every string kind is strict (no control or format characters,
+    "u16list", "intlist", "value", "param"}. Every string kind is strict (no control or format characters,
     bounded length): strings are stored in the state and blocks, and printed by the tools."""
 
     kind: str
@@ -102,6 +103,12 @@ def _check_arg(name: str, spec: Arg, v: Any) -> None:
         isinstance(v, bool) or (isinstance(v, int) and 0 <= v <= U64_MAX)
     ):
         bad("must be a boolean or a non-negative integer")
+    elif spec.kind == "param" and not (
+        isinstance(v, bool)
+        or (isinstance(v, int) and 0 <= v <= U64_MAX)
+        or (isinstance(v, str) and _NAME.fullmatch(v))
+    ):
+        bad("must be a boolean, a non-negative integer or a lowercase identifier")
 
 
 def validate_args(call: str, args: Any) -> dict[str, Any]:
@@ -221,6 +228,22 @@ CALLS: dict[str, CallSpec] = {
     ),
     "sudo_set_balance": CallSpec(
         sudo_set_balance, {"who": Arg("ss58"), "amount": _N}, "sudo: set a balance"
+    ),
+    "propose": CallSpec(
+        propose,
+        {
+            "hotkey": Arg("ss58"),
+            "name": Arg("name"),
+            "value": Arg("param"),
+            "netuid": Arg("int", False),
+        },
+        "senate member's coldkey: propose a network parameter (or, with netuid, a subnet "
+        "hyperparameter) change",
+    ),
+    "vote": CallSpec(
+        vote,
+        {"hotkey": Arg("ss58"), "proposal": _N, "approve": Arg("bool")},
+        "senate member's coldkey: vote on an open proposal",
     ),
 }
 

@@ -145,6 +145,7 @@ def _kind_values(name: str, kind: str) -> Any:
     from hypothesis import strategies as st
 
     from subnetes.chain.params import HYPERPARAM_NAMES
+    from subnetes.chain.rules.governance import NETWORK_PARAMS
     from subnetes.chain.units import U16_MAX, U64_MAX
 
     ints = st.one_of(
@@ -160,7 +161,7 @@ def _kind_values(name: str, kind: str) -> Any:
             ]
         )
     if name == "name":
-        return st.sampled_from([*HYPERPARAM_NAMES, "nope", ""])
+        return st.sampled_from([*HYPERPARAM_NAMES, *NETWORK_PARAMS, "nope", ""])
     if name in ("netuid", "uid"):
         return st.sampled_from([0, 1, 1, 1, 1, 2, 3, 65535, U64_MAX])
     if name in ("uids", "netuids"):
@@ -177,6 +178,12 @@ def _kind_values(name: str, kind: str) -> Any:
         "u16list": st.lists(st.one_of(st.integers(0, 6), st.integers(0, U16_MAX)), max_size=6),
         "intlist": st.lists(ints, max_size=6),
         "value": st.one_of(st.booleans(), st.integers(0, 5000), st.integers(0, U64_MAX)),
+        # governance: a flag, a number or a word (hyperparameter_authority's values, or junk)
+        "param": st.one_of(
+            st.booleans(),
+            st.integers(0, 5000),
+            st.sampled_from(["owner", "subtensor", "root", "Not a word", ""]),
+        ),
     }[kind]
 
 

@@ -23,6 +23,7 @@ DOMAINS = {
     "root",
     "admin",
     "coinbase",
+    "governance",
 }
 # Call -> the argument position that names an error (or an event kind, for emit).
 NAME_ARG = {"fail": 0, "require": 1, "ChainError": 0, "require_balance": 3, "emit": 0}

@@ -89,6 +89,17 @@ def scenario(net: Net) -> list[BlockRecord]:
     h = weights_commit_hash(v.ss58_address, 1, [2, 3], [1, 2], [7, 7], 0)
     net.ok(v, "commit_weights", netuid=1, commit_hash=h)
     net.run_to(net.block + 11)
+    # governance: v alone in the senate executes on proposing; with r2 in it, r2's nay rejects;
+    # r2 unstakes and leaves
+    r2 = key("r2")
+    net.ok(ALICE, "root_register", hotkey=v.ss58_address)
+    net.ok(ALICE, "propose", hotkey=v.ss58_address, name="network_rate_limit", value=3)
+    net.ok(ALICE, "root_register", hotkey=r2.ss58_address)
+    net.ok(ALICE, "add_stake", hotkey=r2.ss58_address, amount=tao(1))
+    net.ok(ALICE, "propose", hotkey=v.ss58_address, name="tempo", value=12, netuid=1)
+    net.ok(ALICE, "vote", hotkey=r2.ss58_address, proposal=1, approve=False)
+    net.ok(ALICE, "remove_stake", hotkey=r2.ss58_address, amount=tao(1))
+    net.step()
     net.ok(ALICE, "dissolve_network", netuid=1)
     return blocks
 
