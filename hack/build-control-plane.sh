@@ -128,6 +128,36 @@ build_helm() {
     "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$minor"
 }
 
+# Flux's controllers (tests/gitops/test_flux_*.py run them out of cluster). Their go.mod files
+# carry replace directives (./api, go-digest, kustomize), which `go install pkg@version` refuses,
+# so each builds from a wrapper module under hack/tools/flux-<name>/ (its go.mod: the upstream one
+# at the pinned tag, renamed). Flux's CRDs ship in the same module (config/crd/bases): copied next
+# to the binary, so the CRDs installed always match the controller that serves them.
+build_flux_controller() {  # build_flux_controller NAME VERSION
+  local name=$1 version=$2 dir="$here/tools/flux-$1"
+  if ! grep -q "github.com/fluxcd/$name $version\$" "$dir/go.mod"; then
+    log "hack/versions.sh pins $name $version but $dir/go.mod does not require it"
+    return 1
+  fi
+  local out="$SUBNETES_CACHE/flux-$name-$version-$(wrapper_key "flux-$name")"
+  if [ ! -x "$out/$name" ]; then
+    mkdir -p "$out.tmp/crds"
+    (cd "$dir" && run_logged "flux $name $version" "flux-$name" \
+      go build -trimpath -ldflags "-s -w" -o "$out.tmp/$name" "github.com/fluxcd/$name")
+    local src; src=$(cd "$dir" && go list -m -f '{{.Dir}}' "github.com/fluxcd/$name")
+    cp "$src"/config/crd/bases/*.yaml "$out.tmp/crds/"
+    rm -rf "$out" && mv "$out.tmp" "$out"
+  else
+    cached "flux $name $version"
+  fi
+  link "$name" "$out"
+}
+build_flux() {
+  build_flux_controller source-controller "$FLUX_SOURCE_CONTROLLER_VERSION"
+  build_flux_controller kustomize-controller "$FLUX_KUSTOMIZE_CONTROLLER_VERSION"
+  build_flux_controller helm-controller "$FLUX_HELM_CONTROLLER_VERSION"
+}
+
 # Sourced (tests call run_logged): define the functions only.
 [[ "${BASH_SOURCE[0]}" == "$0" ]] || return 0
 
