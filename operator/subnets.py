@@ -24,6 +24,8 @@ from subnetes.wire.rows import MetagraphRow
 from . import conditions as c
 from . import hyperparams, metrics
 from .chainlink import ChainError
+from .gateway import build_gateway_deployment, build_gateway_service
+from .hotkey_claims import claim_problem
 from .keys import SecretKeyError, coldkey_from_secret, hotkey_from_secret
 from .neuron_run import ObjectRun, begin_reconcile
 from .neurons import create_hotkey_secret, write_status
@@ -341,6 +343,31 @@ async def subnet_report(rt: Runtime, run: SubnetRun) -> SubnetOutcome:
     return Done(registered_view(run), requeue=max(run.delay, 30.0) if run.refused else None)
 
 
+async def gateway_workload(rt: Runtime, run: SubnetRun) -> SubnetOutcome:
+    """spec.gateway: apply the gateway's Deployment and Service. A hotkey Secret that is missing
+    or not claimed for the gateway (``Gateway/<subnet>``) gets a Warning event and no gateway;
+    the subnet itself stays Registered."""
+    gw = run.spec.get("gateway")
+    if not gw or run.found is None:
+        return CONTINUE
+    secret = gw["hotkeySecretRef"]["name"]
+    found = await rt.kube.secret(run.ns, secret)
+    if found is None:
+        msg = f"Secret {secret} (spec.gateway.hotkeySecretRef) does not exist."
+        problem: tuple[str, str] | None = ("SecretNotFound", msg)
+    else:
+        problem = claim_problem("Gateway", run.name, None, secret, found[0])
+    if problem is not None:
+        await rt.kube.event(run.body, "Warning", f"Gateway{problem[0]}", problem[1])
+        return CONTINUE
+    endpoint = rt.config.endpoint_for_workloads
+    await rt.kube.apply(
+        build_gateway_deployment(run.body, netuid=run.found, chain_endpoint=endpoint)
+    )
+    await rt.kube.apply(build_gateway_service(run.body))
+    return CONTINUE
+
+
 SUBNET_STEPS: tuple[Step[Runtime, SubnetRun, SubnetView], ...] = (
     owner_coldkey,
     owner_hotkey,
@@ -348,6 +375,7 @@ SUBNET_STEPS: tuple[Step[Runtime, SubnetRun, SubnetView], ...] = (
     lock_within_limit,
     register_network,
     push_hyperparameters,
+    gateway_workload,
     subnet_report,
 )
 

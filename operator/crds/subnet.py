@@ -35,6 +35,7 @@ from .common import (
     write_once_ref,
 )
 from .definition import AGE, Column, Kind
+from .gateway import MAX_NAME_WITH_GATEWAY, gateway_spec
 from .schema import Schema, boolean, immutable, integer, obj, rule, string
 
 # The nested groups of spec.hyperparameters (their fields come from the table).
@@ -164,6 +165,7 @@ def spec() -> Schema:
                 },
                 default={},
             ),
+            "gateway": gateway_spec(),
             "deletionPolicy": string(
                 "What deleting this resource does on chain. Wait: deletion waits (condition "
                 "Ready=False, reason NeuronsRemaining) until no Miner or Validator references the "
@@ -232,5 +234,12 @@ SUBNET = Kind(
         Column("EMISSION", ".status.emissionShare", "string", "Share of network emission."),
         AGE,
     ),
-    root_rules=(name_rule(63),),
+    root_rules=(
+        name_rule(63),
+        rule(
+            f"!has(self.spec.gateway) || self.metadata.name.size() <= {MAX_NAME_WITH_GATEWAY}",
+            f"a Subnet with spec.gateway has a name of at most {MAX_NAME_WITH_GATEWAY} "
+            "characters (its gateway Service is <name>-gateway)",
+        ),
+    ),
 )

@@ -338,6 +338,7 @@ def test_subnet_steps_order() -> None:
         "lock_within_limit",
         "register_network",
         "push_hyperparameters",
+        "gateway_workload",
         "subnet_report",
     ]
 
