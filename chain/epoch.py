@@ -102,12 +102,14 @@ def build_inputs(
     weights = np.zeros((S, V, N), np.uint16)
     bonds = np.zeros((S, V, N), np.uint16)
     emission = np.zeros(S, np.int64)
+    owner_uid = np.full(S, -1, np.int64)  # -1: the owner's hotkey holds no UID (and padding)
     # One column per SubnetParams field the hyperparameter table feeds (subnetes.wire.hyperparams).
     hp_cols: dict[str, list[Any]] = {}
     for i, (s, em) in enumerate(due):
         n = len(s.neurons)
         n_uids[i] = n
         emission[i] = em
+        owner_uid[i] = s.uid_of.get(s.owner_hotkey, -1) if s.owner_hotkey else -1
         for nr in s.neurons:
             stake[i, nr.uid] = float(st.stake_of(nr.hotkey))
             reg[i, nr.uid] = nr.registered_at
@@ -143,6 +145,7 @@ def build_inputs(
         weights=weights,
         bonds=bonds,
         emission=emission,
+        owner_uid=owner_uid,
     )
     return inputs, params, rows_per
 

@@ -44,14 +44,18 @@ def kernel_params(params: SubnetParams, dtype: Any = "float64") -> KernelParams:
 def prepare(
     inputs: EpochInputs, params: SubnetParams, dtype: Any = "float64"
 ) -> tuple[EpochInputs, KernelParams]:
-    """Host-side preparation for the kernel: normalized stake in ``dtype``, int32 blocks,
-    ``bonds_reset`` filled in, ``emission`` dropped (applied on the host), ``KernelParams``.
+    """Host-side preparation for the kernel: normalized stake in ``dtype`` (the owner exempt from
+    the threshold), int32 blocks, ``bonds_reset`` and ``owner_uid`` filled in, ``emission``
+    dropped (applied on the host), ``KernelParams``.
     """
     f = resolve_dtype(dtype)
     n_sub, _, n = check_shapes(inputs, params)
     i32 = np.int32
-    stake = normalized_stake(inputs.stake, inputs.n_uids, params.stake_threshold).astype(f)
+    stake = normalized_stake(
+        inputs.stake, inputs.n_uids, params.stake_threshold, inputs.owner_uid
+    ).astype(f)
     reset = inputs.bonds_reset
+    owner = inputs.owner_uid
     x = EpochInputs(
         n_uids=np.asarray(inputs.n_uids, i32),
         current_block=np.asarray(inputs.current_block, i32),
@@ -64,6 +68,7 @@ def prepare(
         bonds=np.asarray(inputs.bonds, np.uint16),
         bonds_reset=np.zeros((n_sub, n), bool) if reset is None else np.asarray(reset, bool),
         emission=None,
+        owner_uid=np.full(n_sub, -1, i32) if owner is None else np.asarray(owner, i32),
     )
     p = kernel_params(params, f)
     return x, p

@@ -57,5 +57,6 @@ def pad_batch(inputs: EpochInputs, params: P, shape: tuple[int, int, int]) -> tu
         bonds=_pad(inputs.bonds, (s, v, n)),
         bonds_reset=None if inputs.bonds_reset is None else _pad(inputs.bonds_reset, (s, n), False),
         emission=None if inputs.emission is None else _pad(inputs.emission, (s,)),
+        owner_uid=None if inputs.owner_uid is None else _pad(inputs.owner_uid, (s,), -1),
     )
     return padded, params._make(_pad(np.asarray(a), (s,)) for a in params)

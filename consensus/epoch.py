@@ -226,9 +226,14 @@ def epoch_single(x: EpochInputs, p: KernelParams, new_permit: jax.Array) -> dict
     real = uids < x.n_uids
     b = x.current_block
 
+    # The owner's UID (-1: none): a permit whatever its stake and its self-weight kept; its
+    # stake was already exempt from the threshold on the host (``normalized_stake``).
+    assert x.owner_uid is not None, "api.prepare fills owner_uid in"
+    is_owner = uids == x.owner_uid
+
     # Step 1: stake and new permits (selected for the whole batch by ``new_permits``).
     S = jnp.where(real, x.stake, 0)
-    old_permit = real & x.validator_permit
+    old_permit = real & (x.validator_permit | is_owner)
 
     # Step 2: activity and active stake.
     active = real & (x.last_update + p.activity_cutoff >= b)
@@ -241,9 +246,10 @@ def epoch_single(x: EpochInputs, p: KernelParams, new_permit: jax.Array) -> dict
     row_old = has_row & old_permit[ru]
     row_lu = x.last_update[ru]
 
-    # Step 3: masked, row-normalized weights (W = raw · 1/rowsum: within an ulp of raw/rowsum).
+    # Step 3: masked, row-normalized weights (W = raw · 1/rowsum: within an ulp of raw/rowsum);
+    # the diagonal is masked except the owner's self-weight.
     keep = row_old[:, None] & real[None, :]
-    keep &= uids[None, :] != x.row_uid[:, None]
+    keep &= (uids[None, :] != x.row_uid[:, None]) | (x.row_uid[:, None] == x.owner_uid)
     keep &= row_lu[:, None] > x.block_at_registration[None, :]
     w16 = jnp.where(keep, x.weights, jnp.uint16(0))
     # Exact integer row sums (int32), without materializing a converted [V, N] copy: the
@@ -363,7 +369,7 @@ def epoch_single(x: EpochInputs, p: KernelParams, new_permit: jax.Array) -> dict
 def new_permits(x: EpochInputs, p: KernelParams) -> jax.Array:
     """Spec step 1, new permits for a batch ([S, N] bool): per subnet the top
     min(max_allowed_validators, n, V) UIDs by (stake, uid) — on equal stake the higher UID, as
-    Subtensor's stable sort — that have non-zero stake.
+    Subtensor's stable sort — that have non-zero stake; plus the owner's UID, whatever its stake.
 
     No sort or top-k (slow on XLA:CPU, a sort for float64): the cut-off stake t, the m-th
     largest, is built bit by bit from the top. Non-negative floats order like their bit
@@ -394,7 +400,9 @@ def new_permits(x: EpochInputs, p: KernelParams) -> jax.Array:
     # tied UIDs at or above each UID, counted from the top
     tied_from_top = lax.associative_scan(jnp.add, tied.astype(jnp.int32), reverse=True, axis=0)
     chosen = (above | (tied & (tied_from_top <= slots_left[None, :]))).T
-    return chosen & (m > 0)[:, None] & (stake != 0)
+    assert x.owner_uid is not None, "api.prepare fills owner_uid in"
+    owner = real & (jnp.arange(n, dtype=jnp.int32)[None, :] == x.owner_uid[:, None])
+    return (chosen & (m > 0)[:, None] & (stake != 0)) | owner
 
 
 @jax.jit

@@ -21,7 +21,10 @@ def resolve_dtype(dtype: npt.DTypeLike) -> type[np.floating]:
 
 
 def normalized_stake(
-    stake_rao: np.ndarray, n_uids: np.ndarray, stake_threshold: np.ndarray
+    stake_rao: np.ndarray,
+    n_uids: np.ndarray,
+    stake_threshold: np.ndarray,
+    owner_uid: np.ndarray | None = None,
 ) -> np.ndarray:
     """Spec step 1, first half: S = normalize(T after threshold), in float64 (Subtensor: I64F64).
 
@@ -29,16 +32,27 @@ def normalized_stake(
         stake_rao: [S, N] stake T in rao (float or int).
         n_uids: [S] number of real UIDs; padding columns get 0.
         stake_threshold: [S] rao; a UID with floor(T) < threshold counts as 0.
+        owner_uid: [S] the owner's UID (-1: none) or None; the owner's stake is exempt from the
+            threshold (Subtensor's epoch_mechanism).
 
     Returns:
         [S, N] float64, each real row summing to 1 (or all zero).
     """
     t = np.asarray(stake_rao, dtype=np.float64)
-    real = np.arange(t.shape[-1])[None, :] < np.asarray(n_uids)[:, None]
+    uids = np.arange(t.shape[-1])[None, :]
+    real = uids < np.asarray(n_uids)[:, None]
     thr = np.asarray(stake_threshold, dtype=np.float64)[:, None]
-    t = np.where(real & (np.floor(t) >= thr) & (t > 0), t, 0.0)
+    exempt = uids == owner_column(owner_uid, t.shape[0])
+    t = np.where(real & ((np.floor(t) >= thr) | exempt) & (t > 0), t, 0.0)
     total = t.sum(axis=-1, keepdims=True)
     return np.where(total > 0, t / np.where(total > 0, total, 1.0), 0.0)
+
+
+def owner_column(owner_uid: np.ndarray | None, num_subnets: int) -> np.ndarray:
+    """``EpochInputs.owner_uid`` as an [S, 1] int64 column (-1 where there is no owner)."""
+    if owner_uid is None:
+        return np.full((num_subnets, 1), -1, np.int64)
+    return np.asarray(owner_uid, dtype=np.int64).reshape(num_subnets, 1)
 
 
 def to_u16(x: np.ndarray) -> np.ndarray:
@@ -78,6 +92,8 @@ def check_shapes(inputs: EpochInputs, params: SubnetParams) -> tuple[int, int, i
         expect["bonds_reset"] = (s, n)
     if inputs.emission is not None:
         expect["emission"] = (s,)
+    if inputs.owner_uid is not None:
+        expect["owner_uid"] = (s,)
     for name, shape in expect.items():
         got = np.shape(getattr(inputs, name))
         if got != shape:
@@ -89,6 +105,9 @@ def check_shapes(inputs: EpochInputs, params: SubnetParams) -> tuple[int, int, i
     n_uids = np.asarray(inputs.n_uids)
     if np.any(n_uids > n) or np.any(n_uids < 0):
         raise ValueError("n_uids must lie in [0, number of UID columns]")
+    owner = owner_column(inputs.owner_uid, s)[:, 0]
+    if np.any(owner < -1) or np.any(owner >= n_uids):
+        raise ValueError("owner_uid entries must be -1 or a UID below n_uids")
     rows = np.asarray(inputs.row_uid)
     if np.any(rows < -1) or np.any(rows >= n_uids[:, None]):
         raise ValueError("row_uid entries must be -1 or a UID below n_uids")

@@ -22,7 +22,8 @@ stored weight row (u16, scattered into its UID columns, zeros elsewhere) and row
 Rows may also hold UIDs without a permit (their weights are ignored, their bonds still count),
 and the order of rows does not matter; a UID must not occupy two rows. ``V`` must be at least
 ``min(max_allowed_validators, n_uids)`` for every subnet so that next epoch's permit holders fit
-(``run_epochs`` pads ``V`` up itself when needed).
+(``run_epochs`` pads ``V`` up itself when needed); the owner UID (``owner_uid``) holds a permit
+on top of those, so the chain gives the permit holders one row more when it is not among them.
 
 After the epoch the chain writes ``bonds_u16[s, r]`` back as the bond row of ``row_uid[s, r]``
 (rows whose UID lost its permit come back all zero = cleared) and stores
@@ -83,6 +84,11 @@ class EpochInputs(NamedTuple):
             (Subtensor's ``do_reset_bonds`` after a commitment); applied only where the subnet's
             ``bonds_reset_enabled`` is true. None: no resets.
         emission: [S] int or None — rao to split this epoch (E); None: rao outputs are zero.
+        owner_uid: [S] int or None — the UID of the subnet owner's hotkey, -1 where the owner's
+            hotkey holds no UID; None: no owner anywhere. Subtensor's ``epoch_mechanism`` gives
+            this UID three exemptions: its stake counts even below ``stake_threshold``, it
+            holds a validator permit (old and new) whatever its stake, and its self-weight
+            (the diagonal entry of its own row) is kept instead of masked.
     """
 
     n_uids: Array
@@ -96,6 +102,7 @@ class EpochInputs(NamedTuple):
     bonds: Array
     bonds_reset: Array | None = None
     emission: Array | None = None
+    owner_uid: Array | None = None
 
 
 class SubnetParams(NamedTuple):
@@ -117,7 +124,8 @@ class SubnetParams(NamedTuple):
         bonds_reset_enabled: bool — BondsResetOn: honour ``EpochInputs.bonds_reset``.
         max_allowed_validators: int — MaxAllowedValidators, k of the top-k permit rule
             (default 64).
-        stake_threshold: float rao — stake below it counts as 0 (default 0).
+        stake_threshold: float rao — stake below it counts as 0 (default 0), except the owner
+            UID's (``EpochInputs.owner_uid``).
     """
 
     tempo: Array
@@ -165,7 +173,8 @@ class EpochOutputs(NamedTuple):
 
     Attributes:
         active: [S, N] bool — ``last_update + activity_cutoff >= current_block``.
-        validator_permit: [S, N] bool — new permits (top-k by stake); the next epoch's rows.
+        validator_permit: [S, N] bool — new permits (top-k by stake, plus the owner UID); the
+            next epoch's rows.
         stake: [S, N] float — normalized stake S after the threshold.
         consensus: [S, N] float — kappa-quantile consensus weight C per UID (column).
         validator_trust: [S, N] float — Tv, sum of the UID's clipped weight row.

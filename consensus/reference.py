@@ -125,14 +125,21 @@ def epoch_one(
     reg = np.asarray(inp.block_at_registration, dtype=np.int64)
     lu = np.asarray(inp.last_update, dtype=np.int64)
 
-    # Step 1: stake (already normalized) and new permits = top-k by stake among non-zero stakes.
+    # The owner's UID (-1: none): a permit whatever its stake, its self-weight kept (its stake
+    # was already exempt from the threshold in ``normalized_stake``).
+    owner = -1 if inp.owner_uid is None else int(inp.owner_uid)
+    is_owner = uids == owner
+
+    # Step 1: stake (already normalized) and new permits = top-k by stake among non-zero stakes,
+    # plus the owner's UID.
     S = np.asarray(inp.stake, dtype=f) * real
     k = int(p.max_allowed_validators)
     new_permit = real & (S != 0)
     if n >= k:
         ascending = np.argsort(S[:n], kind="stable")  # ties keep UID order: lower UID first
         new_permit[ascending[: n - k]] = False
-    old_permit = real & np.asarray(inp.validator_permit, dtype=bool)
+    new_permit |= real & is_owner
+    old_permit = real & (np.asarray(inp.validator_permit, dtype=bool) | is_owner)
 
     # Step 2: activity and active stake.
     active = real & ~(lu + int(p.activity_cutoff) < b)
@@ -146,10 +153,11 @@ def epoch_one(
     row_old = has_row & old_permit[ru]
     row_lu = lu[ru]
 
-    # Step 3: weights — drop rows without old permit, the diagonal, outdated weights, padding;
-    # then row-normalize (row sums of the raw u16 values are exact integers).
+    # Step 3: weights — drop rows without old permit, the diagonal (except the owner's
+    # self-weight), outdated weights, padding; then row-normalize (row sums of the raw u16
+    # values are exact integers).
     keep = row_old[:, None] & real[None, :]
-    keep &= uids[None, :] != row_uid[:, None]
+    keep &= (uids[None, :] != row_uid[:, None]) | (row_uid[:, None] == owner)
     keep &= ~(row_lu[:, None] <= reg[None, :])
     w_int = np.where(keep, np.asarray(inp.weights, dtype=np.int64), 0)
     row_sum = w_int.sum(axis=1, keepdims=True)
@@ -253,7 +261,7 @@ def reference_epochs(
     """Run ``epoch_one`` for every subnet in turn; same contract as ``run_epochs``."""
     f = resolve_dtype(dtype)
     n_sub, _, _ = check_shapes(inputs, params)
-    stake = normalized_stake(inputs.stake, inputs.n_uids, params.stake_threshold)
+    stake = normalized_stake(inputs.stake, inputs.n_uids, params.stake_threshold, inputs.owner_uid)
     rows: list[dict[str, np.ndarray]] = []
     for s in range(n_sub):
         one = EpochInputs(

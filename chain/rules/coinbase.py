@@ -4,7 +4,9 @@ Emission accrues to each subnet by its share (root shares refreshed on root epoc
 subnet's epoch block its pending emission is drained (less the owner cut), every due subnet's
 epoch runs in ONE batched consensus call (``chain/epoch.py``), and the results are paid:
 incentive to miners' stake, dividends (less the delegate take) to validators' nominators,
-the owner cut to the owner's balance; issuance grows by exactly what is paid. Each UID's
+the owner cut to the owner's balance; issuance grows by exactly what is paid. Miner incentive
+that lands on the subnet owner's hotkey (it may weight itself) is withheld, i.e. burned: never
+minted (Subtensor's ``distribute_dividends_and_incentives`` burns it by default). Each UID's
 epoch emission is also added to its registration's ``total_emission``.
 """
 
@@ -53,7 +55,8 @@ def apply_epoch_result(
     ] = []  # (hotkey, coldkey, rao) computed from pre-epoch stakes
     for uid, nr in enumerate(s.neurons):
         hk = st.hotkeys[nr.hotkey]
-        if r.server_emission[uid]:
+        # The owner's hotkey earns no miner incentive: its self-weight burns that share.
+        if r.server_emission[uid] and nr.hotkey != s.owner_hotkey:
             credits.append((nr.hotkey, hk.owner, r.server_emission[uid]))
         if r.validator_emission[uid]:
             for ck, amt in split_dividends(

@@ -40,8 +40,8 @@ def test_full_lifecycle(make_net, consensus_fn, backend, request, tmp_path) -> N
         ]
     )
     assert all(o.error is None for o in outs)
-    net.run_to(20)  # an epoch grants permits to the two staked validators
-    assert [n.validator_permit for n in net.st.subnets[1].neurons[:3]] == [False, True, True]
+    net.run_to(20)  # an epoch grants permits to the two staked validators (and the owner's UID)
+    assert [n.validator_permit for n in net.st.subnets[1].neurons[:3]] == [True, True, True]
     m_uids = [uid[m.ss58_address] for m in miners]
     # the validators agree: m0 best, m2 worst
     _, outs = net.step(
