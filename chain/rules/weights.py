@@ -180,25 +180,40 @@ def commit_weights(st: State, ctx: Ctx, signer: str, a: dict[str, Any]) -> None:
     )
     nm = st.neuron_mut(s.netuid, uid)
     nm.commits = [*live, [h, ctx.block, now_epoch]]
-    nm.weights_block = ctx.block
+    # A commit counts as activity (Subtensor's set_last_update_for_uid): a validator on a
+    # commit-reveal subnet stays active between its reveals.
+    nm.weights_block = nm.last_update = ctx.block
     ctx.emit(EventKind.WEIGHTS_COMMITTED, netuid=s.netuid, uid=uid, hotkey=signer, commit_hash=h)
 
 
 def reveal_weights(st: State, ctx: Ctx, signer: str, a: dict[str, Any]) -> None:
-    """Reveal committed weights in their reveal epoch; they are checked and stored then."""
+    """Reveal committed weights in their reveal epoch; they are checked and stored then.
+
+    As Subtensor's ``internal_reveal_weights``: the commits form a queue in commit order; the
+    expired ones (past their reveal epoch) are dropped first, a reveal matching one of those is
+    ``ExpiredWeightCommit``, and a successful reveal consumes every commit up to and including
+    the revealed one. Weights on UIDs whose current occupant registered at or after the commit
+    block are dropped: the commit named the previous occupant (Subtensor masks those columns).
+    """
     s, uid = _commit_reveal_neuron(st, signer, a["netuid"])
     h = weights_commit_hash(signer, s.netuid, a["uids"], a["values"], a["salt"], a["version_key"])
     n = s.neurons[uid]
-    match = [c for c in n.commits if c[0] == h]
-    require(match, ErrorName.NO_WEIGHTS_COMMIT_FOUND, "no commit matches the revealed weights")
     now_epoch = epoch_index(ctx.block, s.netuid, s.hp.tempo)
-    due = match[0][2] + s.hp.reveal_period_epochs
-    require(now_epoch >= due, ErrorName.REVEAL_TOO_EARLY, f"reveal in epoch {due}; now {now_epoch}")
+    period = s.hp.reveal_period_epochs
+    live = [c for c in n.commits if now_epoch <= c[2] + period]
+    pos = next((i for i, c in enumerate(live) if c[0] == h), None)
+    expired = pos is None and any(c[0] == h for c in n.commits)
+    require(not expired, ErrorName.EXPIRED_WEIGHT_COMMIT, "the commit's reveal epoch is over")
     require(
-        now_epoch == due, ErrorName.EXPIRED_WEIGHT_COMMIT, f"the commit expired after epoch {due}"
+        pos is not None, ErrorName.NO_WEIGHTS_COMMIT_FOUND, "no commit matches the revealed weights"
     )
+    assert pos is not None  # for the type checker: require raised otherwise
+    commit = live[pos]
+    due = commit[2] + period
+    require(now_epoch >= due, ErrorName.REVEAL_TOO_EARLY, f"reveal in epoch {due}; now {now_epoch}")
     uid2, w = check_weights(
         st, s, signer, a["uids"], a["values"], a["version_key"], ctx.block, False
     )
-    st.neuron_mut(s.netuid, uid).commits = [c for c in n.commits if c[0] != h]
+    w = {j: v for j, v in w.items() if s.neurons[j].registered_at < commit[1]}
+    st.neuron_mut(s.netuid, uid).commits = live[pos + 1 :]
     store_weights(st, ctx, s.netuid, uid2, signer, w)
