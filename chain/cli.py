@@ -223,6 +223,9 @@ def register_commands(root: click.Group) -> None:
         faucet,
     ):
         root.add_command(cmd)
+    from .cli_governance import governance_group  # it imports this module's helpers
+
+    root.add_command(governance_group)
 
 
 # ---- chain ----------------------------------------------------------------------------------
