@@ -8,11 +8,12 @@
   const COLORS = ["#2563eb", "#dc2626", "#16a34a", "#d97706", "#9333ea", "#0891b2", "#db2777",
     "#65a30d", "#7c3aed", "#ea580c", "#0f766e", "#be123c"];
   const EVENTS = ["Block", "EpochResult", "SubnetRegistered", "SubnetDeregistered",
-    "NeuronRegistered", "NeuronDeregistered"];
+    "NeuronRegistered", "NeuronDeregistered"]; // each Block refreshes the rest (governance too)
   const SVG = "http://www.w3.org/2000/svg";
+  const GOV_LIMIT = 20; // proposals shown, newest first
 
   const S = { chain: null, network: null, subnets: [], netuid: null, metagraph: null,
-    epochs: new Map() }; // netuid -> [{block, uids}]
+    senate: null, proposals: [], epochs: new Map() }; // netuid -> [{block, uids}]
   const $ = (id) => document.getElementById(id);
 
   // ---- formatting ---------------------------------------------------------------------------
@@ -56,8 +57,11 @@
     if (refreshing) { again = true; return; }
     refreshing = true;
     try {
-      const [network, subnets] = await Promise.all([getJSON("/v1/network"), getJSON("/v1/subnets")]);
+      const [network, subnets, senate, proposals] = await Promise.all([getJSON("/v1/network"),
+        getJSON("/v1/subnets"), getJSON("/v1/governance/senate"),
+        getJSON(`/v1/governance/proposals?limit=${GOV_LIMIT}`)]);
       S.network = network; S.subnets = subnets; S.netuid = pickNetuid();
+      S.senate = senate; S.proposals = proposals;
       S.metagraph = S.netuid === null ? null : await getJSON(`/v1/subnets/${S.netuid}/metagraph`);
       showError("");
       render();
@@ -275,7 +279,48 @@
     if (!chartTimer) chartTimer = setTimeout(() => { chartTimer = null; renderCharts(); }, 200);
   }
 
-  function render() { renderOverview(); renderSubnets(); renderMetagraph(); renderCharts(); }
+  function renderGovernance() {
+    const sen = S.senate;
+    if (!sen) return;
+    $("gov-rule").textContent = `${sen.members.length} / ${sen.senate_size} seats · a proposal ` +
+      `is open ${num(sen.proposal_voting_period, 0)} blocks and ${sen.threshold}`;
+    const body = $("senate").tBodies[0];
+    body.replaceChildren();
+    for (const m of sen.members) {
+      const tr = el("tr", { "data-hotkey": m.hotkey });
+      cell(tr, short(m.hotkey), "mono").title = m.hotkey;
+      cell(tr, tau(m.stake), "num");
+      cell(tr, m.uid === null ? "—" : String(m.uid), "num");
+      body.appendChild(tr);
+    }
+    if (!sen.members.length) {
+      const tr = el("tr");
+      tr.appendChild(el("td", { colspan: 3, class: "muted" }, "no senate: no root validator has stake"));
+      body.appendChild(tr);
+    }
+    const pb = $("proposals").tBodies[0];
+    pb.replaceChildren();
+    for (const p of S.proposals) {
+      const tr = el("tr", { "data-proposal": p.id, "data-status": p.status });
+      cell(tr, String(p.id), "num");
+      const where = p.netuid === null ? "network" : `subnet ${p.netuid}`;
+      cell(tr, `${where}: ${p.name} = ${p.value}`, "mono");
+      cell(tr, p.status + (p.error ? ` (${p.error})` : ""), `status-${p.status}`);
+      cell(tr, String(p.ayes.length), "num");
+      cell(tr, String(p.nays.length), "num");
+      cell(tr, num(p.end, 0), "num");
+      pb.appendChild(tr);
+    }
+    if (!S.proposals.length) {
+      const tr = el("tr");
+      tr.appendChild(el("td", { colspan: 6, class: "muted" }, "no proposals yet"));
+      pb.appendChild(tr);
+    }
+  }
+
+  function render() {
+    renderOverview(); renderSubnets(); renderMetagraph(); renderGovernance(); renderCharts();
+  }
 
   function select(netuid) {
     S.netuid = netuid;
