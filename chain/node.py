@@ -24,6 +24,8 @@ from .errors import ChainError
 from .extrinsic import Extrinsic, parse, verify_signature
 from .fees import size_of
 from .ledger import Ledger
+from .state import Subnet
+from .units import U16_MAX
 
 log = logging.getLogger("subnetes.chain")
 tracer = trace.get_tracer("subnetes.chain")
@@ -60,6 +62,103 @@ class Metrics:
             "Batched consensus calls that failed and ran on the NumPy reference instead",
             registry=r,
         )
+        # For alerts and dashboards (charts/subnetes: PrometheusRule, Grafana dashboards): the
+        # target block time and the time of the last commit make "no block for N block times"
+        # one comparison; the per-subnet series come from the committed blocks' events.
+        self.block_time = Gauge(
+            "subnetes_chain_block_time_seconds", "Target seconds per block", registry=r
+        )
+        # Wall clock, not the block's own timestamp: that one is genesis time + n x block time,
+        # hours behind after an outage, though blocks come again.
+        self.last_block = Gauge(
+            "subnetes_chain_last_block_timestamp_seconds",
+            "Unix time this node committed its latest block (or started)",
+            registry=r,
+        )
+        self.subnet_uids = Gauge(
+            "subnetes_chain_subnet_uids", "UIDs registered on a subnet", ["netuid"], registry=r
+        )
+        self.subnet_tempo = Gauge(
+            "subnetes_chain_subnet_tempo_blocks",
+            "Blocks between a subnet's epochs",
+            ["netuid"],
+            registry=r,
+        )
+        self.epochs = Counter(
+            "subnetes_chain_epochs_total", "Epochs run, by subnet", ["netuid"], registry=r
+        )
+        self.subnet_emission = Counter(
+            "subnetes_chain_subnet_emission_rao_total",
+            "Rao an epoch paid out on a subnet (owner cut and UIDs)",
+            ["netuid"],
+            registry=r,
+        )
+        self.registrations = Counter(
+            "subnetes_chain_neuron_registrations_total",
+            "Neurons registered, by subnet",
+            ["netuid"],
+            registry=r,
+        )
+        self.deregistrations = Counter(
+            "subnetes_chain_neuron_deregistrations_total",
+            "Neurons deregistered (pruned, replaced or their subnet removed), by subnet",
+            ["netuid"],
+            registry=r,
+        )
+        # Per UID, as of the subnet's last epoch (u16 fractions as 0..1, rao): one series per
+        # UID slot, so a replaced hotkey reuses its slot's series.
+        self.uid_incentive = Gauge(
+            "subnetes_chain_uid_incentive", "A UID's incentive", ["netuid", "uid"], registry=r
+        )
+        self.uid_dividends = Gauge(
+            "subnetes_chain_uid_dividends", "A UID's dividends", ["netuid", "uid"], registry=r
+        )
+        self.uid_emission = Gauge(
+            "subnetes_chain_uid_emission_rao",
+            "Rao a UID earned in its subnet's last epoch",
+            ["netuid", "uid"],
+            registry=r,
+        )
+        self._uids: dict[str, set[str]] = {}  # netuid -> UID labels set (to drop with it)
+
+    def observe_block(
+        self, record: BlockRecord, subnets: dict[int, Subnet], new: bool = True
+    ) -> None:
+        """Update the head and per-subnet series from a committed block (on the event loop,
+        while no block is being built); ``new=False`` (the head at start-up, counted before a
+        restart) sets the gauges only."""
+        self.height.set(record.number)
+        self.last_block.set_to_current_time()
+        for ev in record.events if new else ():
+            kind, netuid = ev.get("type"), str(ev.get("netuid"))
+            if kind == "NeuronRegistered":
+                self.registrations.labels(netuid).inc()
+            elif kind == "NeuronDeregistered":
+                self.deregistrations.labels(netuid).inc()
+            elif kind == "EpochResult":
+                self.epochs.labels(netuid).inc()
+                self.subnet_emission.labels(netuid).inc(ev["pending"])
+                for row in ev["uids"]:
+                    uid = str(row["uid"])
+                    self._uids.setdefault(netuid, set()).add(uid)
+                    self.uid_incentive.labels(netuid, uid).set(row["incentive"] / U16_MAX)
+                    self.uid_dividends.labels(netuid, uid).set(row["dividends"] / U16_MAX)
+                    self.uid_emission.labels(netuid, uid).set(row["emission"])
+            elif kind == "SubnetDeregistered":
+                self._forget_subnet(netuid)
+        for n, subnet in subnets.items():
+            self.subnet_uids.labels(str(n)).set(len(subnet.neurons))
+            self.subnet_tempo.labels(str(n)).set(subnet.hp.tempo)
+
+    def _forget_subnet(self, netuid: str) -> None:
+        """Drop a removed subnet's gauges (its counters stay: rates need their history)."""
+        for gauge in (self.subnet_uids, self.subnet_tempo):
+            with contextlib.suppress(KeyError):
+                gauge.remove(netuid)
+        for uid in self._uids.pop(netuid, set()):
+            for gauge in (self.uid_incentive, self.uid_dividends, self.uid_emission):
+                with contextlib.suppress(KeyError):
+                    gauge.remove(netuid, uid)
 
 
 @dataclass
@@ -97,7 +196,8 @@ class Node:
         self.ready = False
         self._task: asyncio.Task[None] | None = None
         self._remember(ledger.head)
-        self.metrics.height.set(ledger.head.number)
+        self.metrics.block_time.set(block_time)
+        self.metrics.observe_block(ledger.head, ledger.state.subnets, new=False)
         inner = ledger.consensus
 
         def timed(*a: Any, **k: Any) -> Any:  # time every batched epoch call
@@ -223,7 +323,7 @@ class Node:
     ) -> BlockRecord:
         """On the event loop: metrics, results, waiting submitters, subscribers."""
         self.metrics.block_seconds.observe(time.perf_counter() - t0)
-        self.metrics.height.set(record.number)
+        self.metrics.observe_block(record, self.ledger.state.subnets)
         self.metrics.queue.set(len(self.queue))
         for p, out in zip(batch, outcomes, strict=True):
             self.waiting.pop(p.xt.hash, None)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from typing import Any
+
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 RECONCILES = Counter(
@@ -28,8 +31,41 @@ CHAIN_HEAD = Gauge("subnetes_operator_chain_block", "Last chain block seen on th
 STATUS_PATCHES = Counter(
     "subnetes_operator_status_patches_total", "Status patches written, by kind.", ["kind"]
 )
+# For alerts (charts/subnetes PrometheusRule): only the replica that holds the Lease (or the
+# only one, without leader election) starts Kopf and this endpoint, so a Prometheus that sees
+# no 1 here has no reconciler at all.
+LEADER = Gauge("subnetes_operator_leader", "1 while this replica reconciles (holds the Lease).")
+# One series per object whose Stalled or Deregistered condition is True (1), with its reason
+# (BurnAboveLimit, LockCostAboveLimit, SecretNotFound, Pruned...): what a user must act on.
+# object_namespace, not namespace: Prometheus sets `namespace` to the operator pod's own.
+CONDITION = Gauge(
+    "subnetes_operator_condition",
+    "1 per Subnet/Miner/Validator whose Stalled or Deregistered condition is True.",
+    ["kind", "object_namespace", "object_name", "condition", "reason"],
+)
+WATCHED_CONDITIONS = ("Stalled", "Deregistered")
+_conditions: dict[tuple[str, str, str], set[tuple[str, str]]] = {}
+
+
+def observe_status(kind: str, ns: str, name: str, status: dict[str, Any] | None) -> None:
+    """Set :data:`CONDITION` from an object's status as just computed (None: the object is
+    gone), dropping the series of conditions that cleared or changed reason."""
+    now = {
+        (cond["type"], str(cond.get("reason") or ""))
+        for cond in (status or {}).get("conditions") or ()
+        if cond.get("type") in WATCHED_CONDITIONS and cond.get("status") == "True"
+    }
+    key = (kind, ns, name)
+    for condition, reason in _conditions.pop(key, set()) - now:
+        with contextlib.suppress(KeyError):
+            CONDITION.remove(kind, ns, name, condition, reason)
+    for condition, reason in now:
+        CONDITION.labels(kind, ns, name, condition, reason).set(1)
+    if now:
+        _conditions[key] = now
 
 
 def serve(host: str, port: int) -> None:
     """Expose /metrics on ``host:port`` (loopback unless configured)."""
     start_http_server(port, addr=host)
+    LEADER.set(1)

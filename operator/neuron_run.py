@@ -39,6 +39,7 @@ NeuronOutcome = Outcome[NeuronView]
 
 async def write_status(rt: Runtime, kind: str, ns: str, name: str, old: dict, new: dict) -> bool:
     """Patch only what changed; True when a patch was sent."""
+    metrics.observe_status(kind, ns, name, new)  # also unchanged: set after a restart
     patch = status_patch(old, new)
     if patch is None:
         return False
@@ -55,6 +56,7 @@ async def begin_reconcile(rt: Runtime, kind: str, ns: str, name: str) -> tuple[d
     """
     body = await rt.kube.get(kind, ns, name)
     if body is None or body["metadata"].get("deletionTimestamp"):
+        metrics.observe_status(kind, ns, name, None)
         return None
     old: dict[str, Any] = body.get("status") or {}
     if not old.get("conditions"):

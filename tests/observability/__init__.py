@@ -1,0 +1,1 @@
+"""Alerts and dashboards: the rules and panels promtool checks, the series they read."""
