@@ -85,8 +85,9 @@ class ChainConfig:
     # Governance (docs/specs/chain.md "Governance"): the senate is the top ``senate_size`` root
     # validators by stake; a proposal stays open ``proposal_voting_period`` blocks; at most
     # ``max_proposals`` are open at once. Proposals may change these too.
+    # Subtensor's values: SenateMaxMembers 12, motion duration 12 hours, MaxProposals 10.
     senate_size: int = 12
-    proposal_voting_period: int = 7 * DAY
+    proposal_voting_period: int = DAY // 2
     max_proposals: int = 10
     default_hyperparams: Hyperparams = field(default_factory=Hyperparams)
     balances: tuple[tuple[str, int], ...] = ()
