@@ -20,7 +20,7 @@ from subnetes.chain.cli import chain_group
 from subnetes.chain.ledger import Ledger
 from subnetes.chain.params import dev_config
 
-from .render import FULL, find, one, render, template
+from .render import FULL, chain_container, find, one, render, template
 
 pytestmark = pytest.mark.cluster
 
@@ -92,6 +92,14 @@ def test_existing_claim_and_schema() -> None:
 def test_postgres_backup_needs_the_url_secret() -> None:
     out = template("chain.backup.enabled=true", "chain.storage.type=postgres")
     assert out.returncode != 0 and "urlSecretRef.name is required" in out.stderr
+
+
+def test_migrate_on_start_is_opt_in() -> None:
+    """Issue 18 #3: the chain upgrades an older storage schema at start only when asked."""
+    assert "--migrate" not in chain_container(render())["args"]
+    for backend in ([], PG):
+        args = chain_container(render("chain.storage.migrateOnStart=true", *backend))["args"]
+        assert "--migrate" in args
 
 
 @pytest.fixture(scope="module")
