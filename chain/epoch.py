@@ -17,7 +17,7 @@ import numpy as np
 
 from subnetes.wire.hyperparams import consensus_params
 
-from .state import State, Subnet
+from .state import Neuron, State, Subnet
 
 
 @dataclass
@@ -48,12 +48,33 @@ def _bucket(x: int, minimum: int = 1) -> int:
 
 def batch_shape(sizes: Sequence[tuple[int, int, int]]) -> tuple[int, int, int]:
     """The padded (S, V, N) of one consensus call for subnets of ``sizes`` = [(neurons,
-    validator permits, max_allowed_validators)] (the due subnets of a block, each with
+    validator rows (``row_uids``), max_allowed_validators)] (the due subnets of a block, each with
     neurons): the shape the epoch is compiled for (chain/warmup.py precompiles it)."""
     n = _bucket(max(k for k, _, _ in sizes), 8)
     rows = max(max(permits, min(mav, k)) for k, permits, mav in sizes)
     # every row is a distinct uid, so V never needs to exceed N
     return _bucket(len(sizes)), min(_bucket(rows, 8), n), n
+
+
+def row_uids(st: State, s: Subnet) -> list[int]:
+    """The UIDs that get a validator row in ``s``'s epoch: the permit holders, ascending.
+
+    The owner's UID holds a permit every epoch (on top of the top-k by stake). While it has no
+    stake, no weights and no bonds its row could change nothing (a zero-stake row takes no part
+    in the consensus or the dividends, and an empty row gives empty bonds), so it is left out:
+    otherwise the owner's permit alone would push V to the next power of two on a subnet whose
+    top-k permits fill a bucket.
+    """
+
+    def idle_owner(n: Neuron) -> bool:
+        return (
+            n.hotkey == s.owner_hotkey
+            and not n.weights
+            and not n.bonds
+            and st.stake_of(n.hotkey) == 0
+        )
+
+    return [n.uid for n in s.neurons if n.validator_permit and not idle_owner(n)]
 
 
 def _load_consensus() -> Callable[..., Any]:
@@ -86,7 +107,7 @@ def build_inputs(
     from subnetes.consensus import EpochInputs, SubnetParams
 
     real_s = len(due)
-    rows_per = [[n.uid for n in s.neurons if n.validator_permit] for s, _ in due]
+    rows_per = [row_uids(st, s) for s, _ in due]
     sizes = [
         (len(s.neurons), len(r), s.hp.max_allowed_validators)
         for (s, _), r in zip(due, rows_per, strict=True)

@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from .epoch import batch_shape
+from .epoch import batch_shape, row_uids
 from .rules.coinbase import epoch_due
 from .state import State
 
@@ -37,7 +37,7 @@ def consensus_overridden() -> bool:
 
 
 # One subnet with neurons, as the needed shapes see it:
-# (netuid, tempo, neurons, validator permits, max_allowed_validators).
+# (netuid, tempo, neurons, validator rows (epoch.row_uids), max_allowed_validators).
 SubnetSize = tuple[int, int, int, int, int]
 
 
@@ -48,7 +48,7 @@ def signature(st: State) -> tuple[SubnetSize, ...]:
     for netuid in st.user_subnets():
         s = st.subnets[netuid]
         if s.neurons:
-            permits = sum(1 for n in s.neurons if n.validator_permit)
+            permits = len(row_uids(st, s))  # the validator rows its epoch gets
             hp = s.hp
             out.append((netuid, hp.tempo, len(s.neurons), permits, hp.max_allowed_validators))
     return tuple(out)

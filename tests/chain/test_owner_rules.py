@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from subnetes.chain.epoch import build_inputs
 from subnetes.chain.units import tao
 
 from .conftest import ALICE, Net, key
@@ -97,3 +98,29 @@ def test_owner_uid_is_never_the_prune_candidate(make_net) -> None:
     ev = net.ok(ALICE, "burned_register", netuid=1, hotkey=key("m3").ss58_address)
     assert (ev[0]["type"], ev[0]["uid"]) == ("NeuronDeregistered", 2)
     assert net.st.subnets[1].neurons[0].hotkey == OWNER_HK.ss58_address
+
+
+def test_idle_owner_takes_no_validator_row(make_net) -> None:
+    """The owner's permit comes on top of the top-k: while the owner's UID has no stake, no
+    weights and no bonds its row could change nothing, so the epoch gets no row for it and the
+    row axis stays in its bucket (8 validators with max_allowed_validators 8: V = 8, not 16).
+    Once the owner sets weights it gets its row."""
+    net = make_net()
+    net.ok(ALICE, "register_network", hotkey=OWNER_HK.ss58_address)
+    net.ok(ALICE, "set_hyperparameter", netuid=1, name="max_allowed_validators", value=8)
+    vals = [key(f"v{i}") for i in range(8)]
+    _, outs = net.step(
+        *[net.xt(ALICE, "burned_register", netuid=1, hotkey=v.ss58_address) for v in vals]
+    )
+    assert all(o.error is None for o in outs)
+    _, outs = net.step(
+        *[net.xt(ALICE, "add_stake", hotkey=v.ss58_address, amount=tao(10)) for v in vals]
+    )
+    assert all(o.error is None for o in outs)
+    next_epoch(net)
+    assert sum(n.validator_permit for n in net.st.subnets[1].neurons) == 9  # 8 + the owner
+    x, _, rows = build_inputs(net.st, [(net.st.subnets[1], 0)], net.block)
+    assert rows == [list(range(1, 9))] and x.weights.shape[1] == 8
+    net.ok(OWNER_HK, "set_weights", netuid=1, uids=[1], values=[1])
+    x, _, rows = build_inputs(net.st, [(net.st.subnets[1], 0)], net.block)
+    assert rows == [list(range(0, 9))] and x.weights.shape[1] == 16

@@ -128,6 +128,19 @@ def test_owner_self_weight_is_kept_and_others_are_masked() -> None:
         np.testing.assert_allclose(out.incentive[:, :3], 0)
 
 
+def test_idle_owner_row_changes_nothing() -> None:
+    """An owner's row with no stake, no weights and no bonds gives the same outputs as no row at
+    all (the chain leaves such a row out: chain/epoch.py ``row_uids``)."""
+    with_row = batch([0, 3, 1, 0, 0], {0: {}, 1: {3: 2, 4: 1}, 2: {3: 1}})
+    without = batch([0, 3, 1, 0, 0], {1: {3: 2, 4: 1}, 2: {3: 1}})
+    for a, b in zip(both(*with_row), both(*without), strict=True):
+        for name in a._fields:
+            got, want = getattr(a, name), getattr(b, name)
+            if name.startswith("bonds"):  # rows: drop the owner's (first) row, pad the other
+                got, want = got[:, 1:], want[:, :-1]
+            np.testing.assert_array_equal(got, want, err_msg=name)
+
+
 def test_owner_uid_must_be_a_real_uid() -> None:
     x, p = batch([1, 1], {0: {1: 1}})
     with pytest.raises(ValueError, match="owner_uid"):
