@@ -23,7 +23,8 @@ Rows may also hold UIDs without a permit (their weights are ignored, their bonds
 and the order of rows does not matter; a UID must not occupy two rows. ``V`` must be at least
 ``min(max_allowed_validators, n_uids)`` for every subnet so that next epoch's permit holders fit
 (``run_epochs`` pads ``V`` up itself when needed); the owner UID (``owner_uid``) holds a permit
-on top of those, so the chain gives the permit holders one row more when it is not among them.
+on top of those and needs a row of its own unless its row would be empty and unstaked (the chain
+then leaves it out: such a row changes nothing).
 
 After the epoch the chain writes ``bonds_u16[s, r]`` back as the bond row of ``row_uid[s, r]``
 (rows whose UID lost its permit come back all zero = cleared) and stores
