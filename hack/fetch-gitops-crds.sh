@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Fetch the CRDs of the GitOps tools examples/gitops targets, from their Go modules through the
 # module proxy, so the examples are validated against the schemas those releases serve:
-#   Argo CD (Application, ApplicationSet, AppProject): manifests/crds/ of github.com/argoproj/argo-cd/v3
-# Cached by version under $SUBNETES_CACHE/crds/<tool>-<version>/ (a pin change fetches once).
-# Prints that folder; fails (no cache left behind) when the module cannot be fetched.
-# Usage: hack/fetch-gitops-crds.sh argocd
+#   argocd: Application, ApplicationSet, AppProject: manifests/crds/ of github.com/argoproj/argo-cd/v3
+#   flux: GitRepository & co., Kustomization, HelmRelease: config/crd/bases/ of the modules of
+#         source-, kustomize- and helm-controller (the pins the Flux build uses; only the CRDs
+#         here, so the pure tests need no build)
+# Cached by version under $SUBNETES_CACHE/crds/<module>-<version>/ (a pin change fetches once).
+# Prints those folders, one a line; fails (no cache left behind) when a module cannot be fetched.
+# Usage: hack/fetch-gitops-crds.sh argocd|flux
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=versions.sh
@@ -38,5 +41,11 @@ fetch() {
 
 case "${1:-}" in
   argocd) fetch argo-cd github.com/argoproj/argo-cd/v3 "$ARGOCD_VERSION" manifests/crds ;;
-  *) echo "usage: $0 argocd" >&2; exit 2 ;;
+  flux)
+    for c in source kustomize helm; do
+      pin="FLUX_${c^^}_CONTROLLER_VERSION"
+      fetch "flux-$c-controller" "github.com/fluxcd/$c-controller" "${!pin}" config/crd/bases
+    done
+    ;;
+  *) echo "usage: $0 argocd|flux" >&2; exit 2 ;;
 esac

@@ -12,8 +12,10 @@ mkdir -p "$logs"
 # A missing prerequisite (README) stops the run here, in one line, before any long work.
 bash hack/prereqs.sh test
 bash hack/setup.sh
-# Argo CD's CRDs (from its Go module, cached) for the pure schema tests of examples/gitops.
+# Argo CD's and Flux's CRDs (from their Go modules, cached) for the pure schema tests of
+# examples/gitops: seconds, and a proxy that cannot be reached stops the run here.
 bash hack/fetch-gitops-crds.sh argocd > /dev/null
+bash hack/fetch-gitops-crds.sh flux > /dev/null
 # However the run ends: say which control planes the tests left running, and how to stop them.
 trap 'bash hack/left-running.sh' EXIT
 

@@ -30,13 +30,13 @@ def pinned(name: str) -> str:
     return m.group(1)
 
 
-def fetch_crds(tool: str) -> Path:
-    """The cached CRD folder for ``tool``, fetched now if need be. Fails the test loudly (never
+def fetch_crds(tool: str) -> list[Path]:
+    """The cached CRD folders for ``tool``, fetched now if need be. Fails the test loudly (never
     skips) when the module proxy cannot be reached: CI fetches them in hack/test.sh first."""
     out = subprocess.run(["bash", str(FETCH), tool], capture_output=True, text=True, check=False)
     if out.returncode != 0:
         pytest.fail(f"hack/fetch-gitops-crds.sh {tool} failed:\n{out.stderr}", pytrace=False)
-    return Path(out.stdout.strip())
+    return [Path(line) for line in out.stdout.split()]
 
 
 def strict(schema: Any) -> Any:
@@ -55,10 +55,10 @@ def strict(schema: Any) -> Any:
     return out
 
 
-def load_schemas(crd_dir: Path) -> dict[tuple[str, str], Schema]:
-    """(apiVersion, kind) -> strict schema, for every served version of every CRD in the folder."""
+def load_schemas(crd_dirs: list[Path]) -> dict[tuple[str, str], Schema]:
+    """(apiVersion, kind) -> strict schema, for every served version of every CRD in the folders."""
     schemas: dict[tuple[str, str], Schema] = {}
-    for f in sorted(crd_dir.glob("*.yaml")):
+    for f in sorted(p for d in crd_dirs for p in d.glob("*.yaml")):
         # libyaml: the ApplicationSet CRD alone is 1.4 MB (15 s with the pure-Python loader).
         for crd in yaml.load_all(f.read_text(), Loader=yaml.CSafeLoader):
             if not crd or crd.get("kind") != "CustomResourceDefinition":

@@ -69,6 +69,6 @@ def test_unknown_kinds_are_errors(schemas: dict[tuple[str, str], Any]) -> None:
 
 
 def test_crds_are_cached_by_version() -> None:
-    path = fetch_crds("argocd")
+    (path,) = fetch_crds("argocd")
     assert path.name.startswith("argo-cd-v") and (path / ".complete").is_file()
     assert Path(path, "application-crd.yaml").is_file()
