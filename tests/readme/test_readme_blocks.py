@@ -57,6 +57,8 @@ EXEMPT = {
     "tests/crds/test_schemas.py checks the files are what the generator writes",
     "docs/dashboard.md#chain-dashboard/0": "a server on 9944, as in the README walkthrough; "
     "tests/dashboard serves and loads the page",
+    "docs/gateway.md#what-a-user-types/0": "an in-cluster Service URL and an API key; "
+    "tests/gateway/test_gateway_processes.py sends the same request to a real gateway",
     "docs/images.md#dependencies-the-lock-files/0": "re-resolves the locks from PyPI (network)",
     "docs/images.md#local-build-the-e2e-suites-and-kinds-images/0": "root and containerd: "
     "the e2e suite builds and imports the images",
