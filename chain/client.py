@@ -165,6 +165,18 @@ class ChainCore:
     def block(self, number: int | str = "latest") -> Steps[Any]:
         return (yield from self.get(f"/v1/blocks/{number}"))
 
+    def senate(self) -> Steps[Any]:
+        """The senate, the proposal rules and the governable parameters (``SenateRow``)."""
+        return (yield from self.get("/v1/governance/senate"))
+
+    def proposals(self, status: str | None = None, limit: int = 100) -> Steps[Any]:
+        """Proposals, newest first (``ProposalRow``s), optionally only those in ``status``."""
+        return (yield from self.get("/v1/governance/proposals", status=status, limit=limit))
+
+    def proposal(self, proposal_id: int) -> Steps[Any]:
+        """One proposal (``ProposalRow``)."""
+        return (yield from self.get(f"/v1/governance/proposals/{int(proposal_id)}"))
+
     def uid_of(self, netuid: int, hotkey: str) -> Steps[int | None]:
         """The hotkey's UID on ``netuid`` (None when not registered)."""
         hk = yield from self.hotkey(hotkey)
@@ -284,6 +296,9 @@ class _Face:
     lock_cost = op(ChainCore.lock_cost)
     block = op(ChainCore.block)
     uid_of = op(ChainCore.uid_of)
+    senate = op(ChainCore.senate)
+    proposals = op(ChainCore.proposals)
+    proposal = op(ChainCore.proposal)
     produce = op(ChainCore.produce)
 
     @property
@@ -396,6 +411,27 @@ class _Face:
     ) -> Any:
         return self.submit(
             coldkey, "set_hyperparameter", {"netuid": netuid, "name": name, "value": value}, **kw
+        )
+
+    def propose(
+        self,
+        coldkey: Keypair,
+        hotkey: str,
+        name: str,
+        value: bool | int | str,
+        netuid: int | None = None,
+        **kw: Any,
+    ) -> Any:
+        """A senate member (``hotkey``, owned by ``coldkey``) proposes a change."""
+        args: dict[str, Any] = {"hotkey": hotkey, "name": name, "value": value}
+        if netuid is not None:
+            args["netuid"] = netuid
+        return self.submit(coldkey, "propose", args, **kw)
+
+    def vote(self, coldkey: Keypair, hotkey: str, proposal: int, approve: bool, **kw: Any) -> Any:
+        """A senate member (``hotkey``, owned by ``coldkey``) votes on an open proposal."""
+        return self.submit(
+            coldkey, "vote", {"hotkey": hotkey, "proposal": proposal, "approve": approve}, **kw
         )
 
     def reset_bonds(self, coldkey: Keypair, netuid: int, uid: int | None = None, **kw: Any) -> Any:

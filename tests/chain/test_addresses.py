@@ -27,6 +27,8 @@ SAMPLE = {  # a valid value of each argument kind
     "u16list": [],
     "intlist": [],
     "value": 1,
+    "name": "tempo",
+    "param": 1,
 }
 
 

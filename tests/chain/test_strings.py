@@ -27,7 +27,7 @@ from subnetes.wire.text import is_plain_text, printable
 from .conftest import ALICE, Net, key
 
 # Kinds whose values are strings; every other kind is a number, boolean or list of numbers.
-STRING_KINDS = {"str", "ip", "hash32", "name", "ss58"}
+STRING_KINDS = {"str", "ip", "hash32", "name", "ss58", "param"}  # param: a flag, number or word
 KNOWN_KINDS = STRING_KINDS | {"int", "u16", "bool", "u16list", "intlist", "value"}
 GOOD = {
     "str": "x",
@@ -41,6 +41,7 @@ GOOD = {
     "u16list": [],
     "intlist": [],
     "value": 1,
+    "param": "subtensor",
 }
 ESC = "\x1b"
 HOSTILE = [

@@ -41,7 +41,11 @@ def test_governance_panel(chain_url: str, tmp_path: Path) -> None:
         ],
     )
     c.produce()  # the senate forms
-    in_block(c, ("propose", {"hotkey": vals[0].ss58_address, "name": "subnet_limit", "value": 4}))
+    h = c.propose(ALICE, vals[0].ss58_address, "subnet_limit", 4, wait=False)["hash"]
+    c.produce()
+    assert c.get(f"/v1/extrinsics/{h}")["status"] == "in_block"
+    assert [p["id"] for p in c.proposals(status="open")] == [0]
+    assert len(c.senate()["members"]) == 3
 
     errors: list[str] = []
     with sync_playwright() as p:
@@ -68,7 +72,9 @@ def test_governance_panel(chain_url: str, tmp_path: Path) -> None:
             assert "network: subnet_limit = 4" in page.inner_text(row)
             page.wait_for_selector("#live.on")
             # v1's aye passes it (2 of 3); the panel follows without a reload
-            in_block(c, ("vote", {"hotkey": vals[1].ss58_address, "proposal": 0, "approve": True}))
+            h = c.vote(ALICE, vals[1].ss58_address, 0, True, wait=False)["hash"]
+            c.produce()
+            assert c.proposal(0)["status"] == "executed"
             page.wait_for_selector(f"{row}[data-status='executed']")
             assert "3 / 12 seats" in page.inner_text("#gov-rule")
         finally:
