@@ -68,6 +68,7 @@ class Shell:
     stdin: dict[str, str] = field(default_factory=dict)
     timeout: float = 300.0
     watch_timeout: float = 300.0
+    logs_elsewhere: list[Path] = field(default_factory=list)  # where commands redirect theirs
     background: list[Background] = field(default_factory=list)
     transcript: list[str] = field(default_factory=list)
 
@@ -170,6 +171,11 @@ class Shell:
         tails = "\n".join(
             f"--- background `{b.command}` (log {b.log}):\n{b.log.read_text(errors='replace')[-2500:]}"
             for b in self.background
+        )
+        tails += "".join(
+            f"\n--- {log}:\n{log.read_text(errors='replace')[-2500:]}"
+            for log in self.logs_elsewhere
+            if log.is_file()
         )
         return f"{block.key} (line {block.line}): `{cmd.text}` {what}\n{tails}"
 
