@@ -187,11 +187,15 @@ def vote(st: State, ctx: Ctx, signer: str, a: dict[str, Any]) -> None:
     require(p is not None, ErrorName.PROPOSAL_MISSING, f"no proposal {pid}")
     assert p is not None
     require(
-        p.status != "expired" and ctx.block < p.end,
+        p.status in ("open", "expired"),
+        ErrorName.PROPOSAL_NOT_OPEN,
+        f"proposal {pid} is {p.status}",
+    )
+    require(
+        p.status == "open" and ctx.block < p.end,
         ErrorName.PROPOSAL_EXPIRED,
         f"voting on proposal {pid} closed at block {p.end}",
     )
-    require(p.status == "open", ErrorName.PROPOSAL_NOT_OPEN, f"proposal {pid} is {p.status}")
     require(
         hotkey not in (p.ayes if approve else p.nays),
         ErrorName.DUPLICATE_VOTE,

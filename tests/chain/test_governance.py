@@ -185,7 +185,7 @@ def test_a_change_refused_at_execution_closes_as_failed(make_net) -> None:
 # ---- proposals that do not pass ---------------------------------------------------------------
 @pytest.mark.parametrize("members", [3, 4])
 def test_half_the_senate_saying_nay_rejects(make_net, members: int) -> None:
-    net, vals = senate_net(make_net, [40, 30, 20, 10][:members])
+    net, vals = senate_net(make_net, [40, 30, 20, 10][:members], proposal_voting_period=5)
     propose(net, vals[0], "subnet_limit", 4)
     ev = vote(net, vals[1], 0, False)
     assert not of(ev, "ProposalClosed")
@@ -194,6 +194,9 @@ def test_half_the_senate_saying_nay_rejects(make_net, members: int) -> None:
     assert (closed["outcome"], closed["ayes"], closed["nays"]) == ("rejected", 1, 2)
     assert "error" not in closed
     assert net.st.config.subnet_limit == 8 and net.st.proposals[0].status == "rejected"
+    net.err(ALICE, "vote", "ProposalNotOpen", hotkey=vals[2].ss58_address, proposal=0, approve=True)
+    net.run_to(net.st.proposals[0].end + 1)  # past its end it is still rejected, not expired
+    assert net.st.proposals[0].status == "rejected"
     net.err(ALICE, "vote", "ProposalNotOpen", hotkey=vals[2].ss58_address, proposal=0, approve=True)
 
 
