@@ -28,6 +28,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import aiohttp
 import httpx
 import numpy as np
 import yaml
@@ -236,19 +237,19 @@ class Scenario:
         row = next(r for r in self.c.metagraph(self.netuid)["neurons"] if r["uid"] == self.best_uid)
         best = miner_from_row(row)[0]
         dendrite = Dendrite(self.gw, self.netuid, max_concurrency=concurrency)
-        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-        http = httpx.AsyncClient(timeout=30, trust_env=False, limits=limits)
+        # aiohttp on both paths (the dendrite uses it): the client's own cost stays equal.
+        http = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=concurrency), trust_env=False
+        )
+        headers = {"Authorization": f"Bearer {KEY}"}
 
         def body(i: int) -> dict[str, int]:
             return {"seed": 10_000 + i, "m": size, "k": size, "n": size}
 
         async def via_gateway(i: int) -> bool:
-            r = await http.post(
-                self.gateway + "/v1/matmul",
-                json=body(i),
-                headers={"Authorization": f"Bearer {KEY}"},
-            )
-            return r.status_code == 200
+            async with http.post(self.gateway + "/v1/matmul", json=body(i), headers=headers) as r:
+                await r.read()
+                return r.status == 200
 
         async def direct(i: int) -> bool:
             req = MatmulRequest.model_validate(body(i))
@@ -263,7 +264,7 @@ class Scenario:
                 out.append(summarize(self.n, name, concurrency, seconds, errors, lat))
             return out
         finally:
-            await http.aclose()
+            await http.close()
             await dendrite.close()
 
     def close(self) -> None:
