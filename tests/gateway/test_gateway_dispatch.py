@@ -98,13 +98,13 @@ async def test_errors_are_retried_up_to_the_budget() -> None:
 async def test_a_slow_miner_is_hedged_and_the_fast_answer_wins() -> None:
     pool = make_pool(2)
     miners = Miners({0: (2.0, 42), 1: (0.01, 42)})
-    t0 = time.monotonic()
     for seed in range(6):
+        t0 = time.monotonic()
         res = await dispatch(
             pool, miners.send, correct, DispatchPolicy(5.0, 1, 0.05), rng=random.Random(seed)
         )
         assert res.ok and res.uid == 1
-    assert time.monotonic() - t0 < 1.5  # never waited for the slow one
+        assert time.monotonic() - t0 < 1.5  # never waited for the slow one (2 s)
     slow = pool.miners[0]
     if slow.counts[Outcome.CANCELLED.value]:
         assert slow.latency_ewma is not None and slow.latency_ewma >= 0.05
@@ -118,7 +118,7 @@ async def test_nothing_runs_past_the_deadline() -> None:
         pool, miners.send, correct, DispatchPolicy(0.3, 2, 0.1), rng=random.Random(0)
     )
     took = time.monotonic() - t0
-    assert res.error == "DeadlineExceeded" and took < 0.6, took
+    assert res.error == "DeadlineExceeded" and took < 2.0, took  # the miners take 10 s
     assert res.attempts and all(a.outcome is Outcome.TIMEOUT for a in res.attempts)
 
 
