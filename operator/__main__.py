@@ -1,6 +1,7 @@
 """``python -m subnetes.operator [options] [kopf run options]``: run the operator.
 
 Equivalent to ``kopf run -m subnetes.operator.handlers --liveness http://127.0.0.1:8080/healthz``
+(another free port when 8080 is taken, outside a pod)
 plus the given options (e.g. ``--standalone -n my-namespace``, or ``-A`` for all namespaces).
 In a pod (``KUBERNETES_SERVICE_HOST`` set) the default liveness endpoint listens on 0.0.0.0 so
 the kubelet's probe reaches it.
@@ -15,11 +16,14 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import sys
 
 from kopf.cli import main as kopf_main
 
 from . import leader
+
+LIVENESS_PORT = 8080
 
 
 def _liveness(args: list[str]) -> str | None:
@@ -31,12 +35,34 @@ def _liveness(args: list[str]) -> str | None:
     return None
 
 
+def default_liveness() -> str:
+    """The liveness URL when none is given: port 8080 on 0.0.0.0 in a pod (the kubelet probes
+    it). Outside a pod, 127.0.0.1:8080 if free, else a free port, said on stderr: nothing
+    probes it there, and a taken 8080 (another operator, any dev server) made Kopf stop at
+    start-up with a bind traceback (the README's walkthrough, two sessions on one machine)."""
+    if os.environ.get("KUBERNETES_SERVICE_HOST"):
+        return f"http://0.0.0.0:{LIVENESS_PORT}/healthz"
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp binds it
+        try:
+            s.bind(("127.0.0.1", LIVENESS_PORT))
+            return f"http://127.0.0.1:{LIVENESS_PORT}/healthz"
+        except OSError:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+    print(
+        f"liveness endpoint: 127.0.0.1:{LIVENESS_PORT} is in use, serving "
+        f"http://127.0.0.1:{port}/healthz instead (--liveness URL picks one)",
+        file=sys.stderr,
+    )
+    return f"http://127.0.0.1:{port}/healthz"
+
+
 def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     lease, lease_ns, args = leader.split_args(args)
     if not any(a.startswith("--liveness") for a in args):
-        host = "0.0.0.0" if os.environ.get("KUBERNETES_SERVICE_HOST") else "127.0.0.1"
-        args += ["--liveness", f"http://{host}:8080/healthz"]
+        args += ["--liveness", default_liveness()]
     if lease is None:
         kopf_main(["run", "-m", "subnetes.operator.handlers", *args], prog_name="subnetes-operator")
         return
