@@ -112,8 +112,10 @@ def pg_tool(name: str) -> str:
 def _run(cmd: list[str], what: str) -> None:
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
     if r.returncode:
-        lines = [x for x in (r.stderr or r.stdout).strip().splitlines() if x.strip()]
-        raise BackupError(f"{what} failed: {lines[-1] if lines else f'exit {r.returncode}'}")
+        lines = [x.strip() for x in (r.stderr or r.stdout).splitlines() if x.strip()]
+        # the first error line says what failed (libpq adds indented hints below it)
+        first = next((x for x in lines if "error" in x.lower()), lines[0] if lines else None)
+        raise BackupError(f"{what} failed: {first or f'exit {r.returncode}'}")
 
 
 def verify(db: str, migrate: bool = False) -> Verified:

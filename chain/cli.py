@@ -402,6 +402,29 @@ def _migrate(db: str, must_exist: bool = False) -> None:
         click.echo(f"database schema migrated: {before or 'empty'} -> {after}", err=True)
 
 
+def database_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A database that cannot be opened or read (no server, not a database file) as one line
+    (under ``fail_cleanly``), not a driver traceback."""
+
+    @wraps(fn)
+    def wrapper(*a: Any, **k: Any) -> Any:
+        import sqlite3
+
+        import sqlalchemy.exc
+
+        try:
+            return fn(*a, **k)
+        except sqlalchemy.exc.SQLAlchemyError as e:
+            cause = getattr(e, "orig", None) or e
+            raise ValueError(
+                f"cannot use the database: {str(cause).strip().splitlines()[0]}"
+            ) from e
+        except sqlite3.Error as e:
+            raise ValueError(f"cannot use the database: {e}") from e
+
+    return wrapper
+
+
 db_option = click.option(
     "--db",
     required=True,
@@ -413,6 +436,7 @@ db_option = click.option(
 @chain_group.command("migrate")
 @db_option
 @fail_cleanly
+@database_errors
 def chain_migrate(db: str) -> None:
     """Upgrade a chain database's schema to this release's version (stop the chain first,
     and back the database up: `subnetes chain backup`)."""
@@ -434,6 +458,7 @@ def chain_migrate(db: str) -> None:
     help="with a directory --out: delete all but the newest KEEP backups there afterwards",
 )
 @fail_cleanly
+@database_errors
 def chain_backup(db: str, out: str, keep: int | None) -> None:
     """Snapshot the chain database while the chain runs (SQLite: online backup API, the copy
     verified; PostgreSQL: pg_dump of the chain's tables)."""
@@ -465,6 +490,7 @@ def chain_backup(db: str, out: str, keep: int | None) -> None:
     help="upgrade a backup of an older schema version to this release's",
 )
 @fail_cleanly
+@database_errors
 def chain_restore(source: str, db: str, force: bool, migrate: bool) -> None:
     """Rebuild a chain database from a backup (the chain stopped) and verify it: the hash
     chain from genesis to the head, and the state against the head's state root."""

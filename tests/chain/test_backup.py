@@ -174,6 +174,18 @@ def test_restore_refuses_foreign_files_and_backends(
     assert "no backup at" in cli_fails(
         "restore", "--from", str(tmp_path / "none"), "--db", str(tmp_path / "y.db")
     )
+    # a file that is no database, a server that does not answer: one line, no traceback
+    assert "cannot use the database: file is not a database" in cli_fails(
+        "backup", "--db", str(junk), "--out", str(tmp_path / "z.db")
+    )
+    assert "cannot use the database: file is not a database" in cli_fails(
+        "migrate", "--db", str(junk)
+    )
+    closed = "postgresql://nobody@127.0.0.1:1/chain"
+    assert "cannot use the database: connection failed" in cli_fails("migrate", "--db", closed)
+    assert "pg_dump failed: pg_dump: error: connection to server" in cli_fails(
+        "backup", "--db", closed, "--out", str(tmp_path / "z.pgdump")
+    )
 
 
 def test_restore_of_an_older_schema_needs_migrate(
