@@ -75,6 +75,7 @@ class Shell:
     def run_block(self, block: Block, text: str) -> None:
         """Run ``text`` (the block's text after substitution) command by command."""
         for cmd in commands(text):
+            self._check_background(block, cmd)
             self.transcript.append(f"$ {cmd.text}{' &' if cmd.background else ''}")
             if cmd.background:
                 self._start(block, cmd)
@@ -152,6 +153,7 @@ class Shell:
             deadline = time.monotonic() + self.watch_timeout
             # the condition holds and the watch has shown something (its first listing)
             while not (until() and log.stat().st_size > 0):
+                self._check_background(block, cmd)
                 if proc.poll() is not None:
                     raise BlockFailed(
                         self._report(block, cmd, f"the watch ended ({proc.returncode}):\n"
@@ -166,6 +168,16 @@ class Shell:
         finally:
             _stop(proc)
         self.transcript.append(log.read_text())
+
+    def _check_background(self, block: Block, cmd: Command) -> None:
+        """A background command that ended (the chain, the operator) fails the block at once."""
+        for b in self.background:
+            if b.proc.poll() is not None:
+                raise BlockFailed(
+                    self._report(
+                        block, cmd, f"(before it): `{b.command}` exited {b.proc.returncode}"
+                    )
+                )
 
     def _report(self, block: Block, cmd: Command, what: str) -> str:
         tails = "\n".join(

@@ -173,6 +173,19 @@ def _wait_ready(port: int, timeout: float = 240.0) -> None:
         time.sleep(0.5)
 
 
+LOGGED_IN = "Initial authentication has finished"  # Kopf's line once it talks to the cluster
+
+
+def _wait_log(log: Path, line: str, timeout: float = 120.0) -> None:
+    """Until ``log`` shows ``line``, then a moment more (a start-up failure follows at once)."""
+    deadline = time.monotonic() + timeout
+    while not (log.is_file() and line in log.read_text(errors="replace")):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{log} did not show {line!r} in {timeout}s")
+        time.sleep(0.5)
+    time.sleep(2.0)
+
+
 def _kubectl_json(cluster: LocalCluster, *args: str) -> dict:
     r = cluster.kubectl(*args, "-o", "json")
     return json.loads(r.stdout) if r.returncode == 0 else {"items": []}
@@ -227,7 +240,7 @@ def test_readme_sessions_run_as_written(
     # "By hand: the kubectl session", its chain and operator in the background.
     shell.ready = {
         r"subnetes chain run": lambda _cmd: _wait_ready(port),
-        r"subnetes operator run": lambda _cmd: time.sleep(2.0),
+        r"subnetes operator run": lambda _cmd: _wait_log(tmp_path / "operator.log", LOGGED_IN),
     }
     shell.watch_until = {r"kubectl get miners": lambda: _all_registered(cluster, ns)}
     shell.stdin = {rf"^read .* {name.upper()}_PW\b": pw + "\n" for name, pw in PASSWORDS.items()}
@@ -284,8 +297,15 @@ def _poll(value: Callable[[], int], at_least: int = 150 * 10**9, timeout: float 
 
 
 def _wait_gone(cluster: LocalCluster, ns: str, timeout: float) -> None:
+    """Until the namespace is gone; then its objects' finalizers are dropped (the Secrets the
+    operator needs to finalize go with the namespace, and its chain is thrown away anyway)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if cluster.kubectl("get", "namespace", ns).returncode != 0:
             return
         time.sleep(1.0)
+    for item in _kubectl_json(cluster, "get", "subnets,miners,validators", "-n", ns)["items"]:
+        cluster.kubectl(
+            "patch", item["kind"].lower(), item["metadata"]["name"], "-n", ns, "--type=merge",
+            "-p", '{"metadata":{"finalizers":null}}',
+        )  # fmt: skip
