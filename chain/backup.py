@@ -149,10 +149,11 @@ def backup_name(db: str, now: float | None = None) -> str:
     return f"chain-{stamp}{SUFFIX[backend(db)]}"
 
 
-def backup(db: str, out: str | Path) -> tuple[Path, Verified | None]:
+def backup(db: str, out: str | Path) -> tuple[Path, str]:
     """Snapshot ``db`` into ``out`` (a file, or a directory to name one in) while the chain may
-    run. A SQLite snapshot is verified before it is kept; a PostgreSQL dump is checked to hold
-    the chain's tables (restore verifies the chain). Returns (the file, what it holds)."""
+    run. A SQLite snapshot of this release's schema is verified before it is kept (of another
+    schema: SQLite's integrity check only); a PostgreSQL dump is checked to hold the chain's
+    tables (restore verifies the chain). Returns (the file, one line on what it holds)."""
     kind = backend(db)
     target = Path(out)
     if target.is_dir():
@@ -163,18 +164,18 @@ def backup(db: str, out: str | Path) -> tuple[Path, Verified | None]:
     partial.unlink(missing_ok=True)
     try:
         if kind == "sqlite":
-            verified: Verified | None = _backup_sqlite(sqlite_path(db), partial)
+            what = _backup_sqlite(sqlite_path(db), partial)
         else:
             _backup_pg(db, partial)
-            verified = None
+            what = "pg_dump archive of the chain's tables"
         os.replace(partial, target)
     finally:
         for leftover in (partial, Path(f"{partial}-wal"), Path(f"{partial}-shm")):
             leftover.unlink(missing_ok=True)
-    return target, verified
+    return target, what
 
 
-def _backup_sqlite(src: Path, partial: Path) -> Verified:
+def _backup_sqlite(src: Path, partial: Path) -> str:
     if not src.exists():
         raise FileNotFoundError(f"no chain database at {src}")
     source = sqlite3.connect(src, timeout=30)
@@ -188,7 +189,17 @@ def _backup_sqlite(src: Path, partial: Path) -> Verified:
             dest.close()
     finally:
         source.close()
-    verified = verify(str(partial))
+    engine = create_engine(str(partial))
+    try:
+        rev = migrations.current(engine)
+    finally:
+        engine.dispose()
+    if rev == migrations.head():
+        what = verify(str(partial)).line()
+    else:
+        # Another release's schema (say the first backup before an upgrade): this release may
+        # not read it, so only SQLite's own check; restore --migrate verifies the chain.
+        what = f"schema {rev} (this release's is {migrations.head()}): " + _integrity(partial)
     dest = sqlite3.connect(partial)
     try:
         # one self-contained file (no -wal beside it) that any copy tool moves whole
@@ -197,7 +208,19 @@ def _backup_sqlite(src: Path, partial: Path) -> Verified:
         dest.close()
     with open(partial, "rb+") as f:
         os.fsync(f.fileno())
-    return verified
+    return what
+
+
+def _integrity(path: Path) -> str:
+    """SQLite's integrity check of ``path`` (raises BackupError unless it passes)."""
+    conn = sqlite3.connect(path)
+    try:
+        rows = [r[0] for r in conn.execute("PRAGMA integrity_check")]
+    finally:
+        conn.close()
+    if rows != ["ok"]:
+        raise BackupError(f"the copy fails SQLite's integrity check: {rows[0]}")
+    return "SQLite integrity check ok, chain not verified"
 
 
 def _backup_pg(db: str, partial: Path) -> None:

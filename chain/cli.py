@@ -470,10 +470,9 @@ def chain_backup(db: str, out: str, keep: int | None) -> None:
     if keep is not None and not Path(out).is_dir():
         raise ValueError("--keep needs --out to be an existing directory")
     t0 = time.monotonic()
-    path, verified = backup(db, out)
+    path, what = backup(db, out)
     took = time.monotonic() - t0
     size = path.stat().st_size / 2**20
-    what = verified.line() if verified else "pg_dump archive of the chain's tables"
     click.echo(f"backup {path} ({size:.1f} MiB, {took:.1f} s): {what}")
     if keep is not None:
         for gone in prune(path.parent, keep, SUFFIX[backend(db)]):

@@ -200,10 +200,10 @@ def test_restore_of_an_older_schema_needs_migrate(
     head = net.ledger.head.hash
     net.ledger.storage.close()
     old = tmp_path / "release.backup"
-    # what an operator had: a copy of the release's file, made by SQLite's own backup
-    with sqlite3.connect(db) as src, sqlite3.connect(old) as dst:
-        src.backup(dst)
     monkeypatch.undo()
+    # the first backup before the upgrade: this release's CLI, the release's database
+    out = cli("backup", "--db", db, "--out", str(old))
+    assert "schema unversioned (this release's is 0001): SQLite integrity check ok" in out
     line = cli_fails("restore", "--from", str(old), "--db", str(tmp_path / "r.db"))
     assert "schema version unversioned is older" in line and "--migrate" in line
     assert not (tmp_path / "r.db").exists()
