@@ -181,3 +181,75 @@ def test_chain_run_refuses_an_older_schema_and_migrates_at_start_when_configured
     finally:
         engine.dispose()
     assert check_chain(db)[0] == 1 + 5 + 3 + 1  # genesis, 5 extrinsic blocks, 3 empty, 1 produced
+
+
+REVISION_0002 = '''"""A test-only revision: an index on chain_xt_index.block.
+
+Revision ID: 0002
+Revises: 0001
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("chain_xt_index") as batch:
+        batch.create_index("ix_chain_xt_index_block", ["block"])
+    op.execute(sa.text("UPDATE chain_meta SET value = value WHERE key = 'config'"))
+
+
+def downgrade() -> None:
+    op.drop_index("ix_chain_xt_index_block", table_name="chain_xt_index")
+'''
+
+
+def test_a_later_revision_upgrades_an_older_database_with_its_chain(
+    make_net: Callable[..., Any],
+    new_db: Callable[[], str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Any,
+) -> None:
+    """The path every future release takes: a release whose head is a new revision (here a
+    test-only 0002 added to a copy of the packaged scripts) refuses a database at 0001 with
+    both versions named, upgrades it on request with its chain intact; the 0001 release then
+    refuses the upgraded database as newer."""
+    import shutil
+
+    db = new_db()
+    net = make_net(db=db)
+    populate(net, blocks=12)
+    net.ledger.storage.close()
+    before = check_chain(db)
+
+    scripts = tmp_path / "migrations"
+    shutil.copytree(migrations.HERE, scripts, ignore=shutil.ignore_patterns("__pycache__"))
+    (scripts / "versions" / "0002_test_index.py").write_text(REVISION_0002)
+    monkeypatch.setattr(migrations, "HERE", scripts)
+    assert migrations.head() == "0002"
+
+    with pytest.raises(migrations.SchemaVersionError) as refused:
+        Storage(db)
+    assert "schema version 0001 is older than this release's 0002" in str(refused.value)
+    run = CliRunner().invoke(chain_group, ["migrate", "--db", db])
+    assert run.exit_code == 0 and "0001 -> 0002" in run.output, run.output
+    engine = _engine(db)
+    try:
+        assert migrations.current(engine) == "0002"
+        indexes = sa.inspect(engine).get_indexes("chain_xt_index")
+        assert [i["name"] for i in indexes] == ["ix_chain_xt_index_block"]
+    finally:
+        engine.dispose()
+    assert check_chain(db) == before
+
+    monkeypatch.undo()
+    assert migrations.head() == "0001"
+    with pytest.raises(
+        migrations.SchemaVersionError, match="0002 is newer than this release's 0001"
+    ):
+        Storage(db)
