@@ -128,6 +128,15 @@ build_helm() {
     "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$minor"
 }
 
+build_promtool() {
+  # Prometheus's rule checker and rule unit-test runner (tests/observability); the module has
+  # no replace directives, so `go install` at the pinned tag works without a wrapper module.
+  # v0.3XX.Y is the Go tag of Prometheus 3.XX.Y: stamp that version for `promtool --version`.
+  local v="3.${PROMETHEUS_VERSION#v0.3}"
+  build_go_install promtool github.com/prometheus/prometheus/cmd/promtool "$PROMETHEUS_VERSION" \
+    "-X github.com/prometheus/common/version.Version=$v"
+}
+
 # Flux's controllers (tests/gitops/test_flux_*.py run them out of cluster). Their go.mod files
 # carry replace directives (./api, go-digest, kustomize), which `go install pkg@version` refuses,
 # so each builds from a wrapper module under hack/tools/flux-<name>/ (its go.mod: the upstream one

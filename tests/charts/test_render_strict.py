@@ -25,6 +25,7 @@ pytestmark = pytest.mark.cluster
 VALUE_SETS: list[tuple[str, ...]] = [
     (),
     ("operator.replicas=2", "chain.ingress.enabled=true", "serviceMonitor.enabled=true"),
+    ("prometheusRule.enabled=true", "grafanaDashboards.enabled=true", "commonLabels.team=x"),
     ("operator.watchNamespaces={a,b}", "chain.podDisruptionBudget.enabled=true"),
     ("chain.storage.type=postgres", "chain.storage.postgres.urlSecretRef.name=pg"),
     ("chain.enabled=false", "chain.endpoint=http://chain.example:9944"),
