@@ -21,7 +21,8 @@ import sys
 
 from kopf.cli import main as kopf_main
 
-from . import leader
+from . import leader, metrics
+from .config import Config
 
 LIVENESS_PORT = 8080
 
@@ -91,6 +92,9 @@ def run_with_lease(lease: str, lease_ns: str | None, args: list[str]) -> None:
         leader.LeaseStore(lease, namespace), leader.identity_from_env(), leader.Timing.from_env()
     )
     stop_health = leader.standby_health(_liveness(args))
+    config = Config.from_env()
+    if config.metrics_port:  # scraped while waiting too (leader 0): a failed scrape would page
+        metrics.serve(config.metrics_host, config.metrics_port, leader=False)
     try:
         elector.acquire()
     finally:

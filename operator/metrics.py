@@ -31,10 +31,10 @@ CHAIN_HEAD = Gauge("subnetes_operator_chain_block", "Last chain block seen on th
 STATUS_PATCHES = Counter(
     "subnetes_operator_status_patches_total", "Status patches written, by kind.", ["kind"]
 )
-# For alerts (charts/subnetes PrometheusRule): only the replica that holds the Lease (or the
-# only one, without leader election) starts Kopf and this endpoint, so a Prometheus that sees
-# no 1 here has no reconciler at all.
+# For alerts (charts/subnetes PrometheusRule): 1 in the replica that runs Kopf (it holds the
+# Lease, or is the only one without leader election); a standby serves 0 while it waits.
 LEADER = Gauge("subnetes_operator_leader", "1 while this replica reconciles (holds the Lease).")
+_serving: list[tuple[str, int]] = []
 # One series per object whose Stalled or Deregistered condition is True (1), with its reason
 # (BurnAboveLimit, LockCostAboveLimit, SecretNotFound, Pruned...): what a user must act on.
 # object_namespace, not namespace: Prometheus sets `namespace` to the operator pod's own.
@@ -65,7 +65,10 @@ def observe_status(kind: str, ns: str, name: str, status: dict[str, Any] | None)
         _conditions[key] = now
 
 
-def serve(host: str, port: int) -> None:
-    """Expose /metrics on ``host:port`` (loopback unless configured)."""
-    start_http_server(port, addr=host)
-    LEADER.set(1)
+def serve(host: str, port: int, leader: bool = True) -> None:
+    """Expose /metrics on ``host:port`` (loopback unless configured), once per process, with
+    ``subnetes_operator_leader`` 1 (reconciling) or 0 (a standby waiting for the Lease)."""
+    if (host, port) not in _serving:
+        start_http_server(port, addr=host)
+        _serving.append((host, port))
+    LEADER.set(1 if leader else 0)

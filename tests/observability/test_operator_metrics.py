@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+import socket
 from typing import Any
 
+import httpx
+import pytest
 from prometheus_client import REGISTRY
 
 from subnetes.operator import metrics
@@ -46,3 +50,42 @@ def test_condition_series_follow_the_status() -> None:
     metrics.observe_status("Miner", "team-a", "m1", stalled)
     metrics.observe_status("Miner", "team-a", "m1", None)
     assert _value("BurnAboveLimit") is None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def test_a_standby_serves_metrics_with_leader_0_until_it_holds_the_lease(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A standby (waiting for the Lease) must answer scrapes: a failed scrape of every standby
+    pages generic target-down alerts, and SubnetesOperatorLeaderLost reads leader 1 or 0."""
+    from subnetes.operator import __main__ as main
+    from subnetes.operator import leader
+
+    port, seen = _free_port(), []
+
+    class Standby:  # stands in for the Elector: scrape while "waiting", then give up
+        def __init__(self, *_: Any) -> None:
+            pass
+
+        def acquire(self) -> None:
+            text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+            seen.append(re.search(r"^subnetes_operator_leader (\S+)$", text, re.M))
+            raise SystemExit(0)
+
+    monkeypatch.setattr(leader, "Elector", Standby)
+    monkeypatch.setattr(leader, "LeaseStore", lambda *a: None)
+    monkeypatch.setenv("SUBNETES_METRICS_PORT", str(port))
+    monkeypatch.setenv("POD_NAMESPACE", "ns")
+    with pytest.raises(SystemExit):
+        main.run_with_lease("lease", None, ["--liveness", f"http://127.0.0.1:{_free_port()}/"])
+    assert seen and seen[0] is not None and float(seen[0].group(1)) == 0
+    # Holding the Lease, Kopf's start-up serves again: same port, now 1.
+    metrics.serve("127.0.0.1", port)
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    assert re.search(r"^subnetes_operator_leader 1\.0$", text, re.M)
