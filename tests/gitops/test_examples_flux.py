@@ -221,6 +221,28 @@ def charts_from_git_without_revision(root: Path) -> list[str]:
     ]
 
 
+def kinds_waited_on_without_health_exprs(root: Path) -> list[str]:
+    """kstatus calls a custom resource with no status yet Current, so a Kustomization's `wait`
+    would pass the moment the network is applied, before the operator has seen it: every
+    subnetes.io kind it applies needs healthCheckExprs (Ready=True current, Stalled=True failed).
+    Found by the live Flux test (test_flux_live.py)."""
+    by = applied(root)
+    out = []
+    for ks in filter(lambda o: o["kind"] == "Kustomization", _all(root)):
+        if not ks["spec"].get("wait"):
+            continue
+        exprs = {
+            (e["apiVersion"], e.get("kind")): e for e in ks["spec"].get("healthCheckExprs", [])
+        }
+        for o in filter(_is_object, by.get(ks["metadata"]["name"], [])):
+            if not o["apiVersion"].startswith("subnetes.io/"):
+                continue
+            e = exprs.get((o["apiVersion"], o["kind"]), {})
+            if "'Ready'" not in e.get("current", "") or "'Stalled'" not in e.get("failed", ""):
+                out.append(f"Kustomization {ks['metadata']['name']}: no health for {o['kind']}")
+    return sorted(set(out))
+
+
 # ---- the tests -----------------------------------------------------------------------------
 
 
@@ -250,6 +272,10 @@ def test_every_namespace_used_is_created_first() -> None:
 
 def test_a_chart_from_git_rolls_out_every_revision() -> None:
     assert charts_from_git_without_revision(REPO) == []
+
+
+def test_a_waiting_kustomization_judges_the_networks_kinds_by_their_conditions() -> None:
+    assert kinds_waited_on_without_health_exprs(REPO) == []
 
 
 def test_the_repository_url_is_one_field_in_the_files_the_user_applies() -> None:
