@@ -297,6 +297,43 @@ def test_a_restarted_gateway_rebuilds_its_pool_from_the_chain(net: Net) -> None:
         assert int(r.headers["X-Subnetes-Uid"]) not in (net.uids["wrong"], net.uids["zero"])
 
 
+def test_the_network_router_sends_work_to_a_subnet_that_serves_it(net: Net) -> None:
+    from subnetes.gateway.router import Route, Router, SubnetTable
+
+    async def scenario() -> tuple[list[tuple[int, str]], dict[int, Any]]:
+        table = SubnetTable(
+            [
+                Route(net.netuid, net.gateway, ("matmul",)),
+                Route(99, f"http://127.0.0.1:{free_port()}", ("matmul",)),  # a gateway that is down
+            ]
+        )
+        router = Router(table, chain_endpoint=net.chain)
+        await router.start()
+        await router.refresh()  # emission shares from the chain
+        url = f"http://127.0.0.1:{router.port}"
+        try:
+            async with httpx.AsyncClient(trust_env=False, timeout=30) as h:
+                got = []
+                for seed in range(400, 412):
+                    r = await h.post(
+                        url + "/v1/matmul",
+                        json={"seed": seed, "m": SIZE, "k": SIZE, "n": SIZE},
+                        headers={"Authorization": f"Bearer {KEY}"},
+                    )
+                    assert r.status_code == 200 and product_ok(r, seed), r.text
+                    got.append((int(r.headers["X-Subnetes-Netuid"]), r.headers["X-Subnetes-Uid"]))
+                bad = await h.post(url + "/v1/matmul", json={"seed": 1, "m": 4, "k": 4, "n": 4})
+                assert (bad.status_code, bad.json()["error"]) == (401, "MissingKey")
+                routes = {x["netuid"]: x for x in (await h.get(url + "/v1/routes")).json()}
+        finally:
+            await router.stop()
+        return got, routes
+
+    got, routes = asyncio.run(scenario())
+    assert {n for n, _uid in got} == {net.netuid}  # the subnet that answers, then its miners
+    assert routes[net.netuid]["ok"] == 12 and routes[99]["ok"] == 0
+
+
 def test_a_pruned_miner_leaves_the_pool_in_the_block_that_prunes_it(net: Net) -> None:
     c, netuid = net.c, net.netuid
     n = len(net.rows())
