@@ -27,9 +27,10 @@ bash hack/typecheck.sh
 started=$(date +%s)
 echo "building the control plane and the images in the background while the pure tests run" \
   "(first time only, ~20 min; progress: $logs/build.log, $logs/images.log)"
-# promtool (Prometheus's rule checker, for the alert-rule and dashboard tests) only the tests
-# need, not the demo or cluster-up: built here after the default set, before the cluster tests.
-{ bash hack/build-control-plane.sh && bash hack/build-control-plane.sh promtool; } \
+# promtool (Prometheus's rule checker, for the alert-rule and dashboard tests) and Flux's
+# controllers (tests/gitops/test_flux_live.py) only the tests need, not the demo or cluster-up:
+# built here after the default set, before the cluster tests.
+{ bash hack/build-control-plane.sh && bash hack/build-control-plane.sh promtool flux; } \
   > "$logs/build.log" 2>&1 &
 build_pid=$!
 # The real node's images (Debian root filesystem, locked wheels, pause) build at the same time.
