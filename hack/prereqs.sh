@@ -40,6 +40,12 @@ for b in etcd kwok helm coredns kube-router kube-apiserver kube-controller-manag
   kube-scheduler kubectl kubelet kube-proxy; do
   [ -x "$BIN_DIR/$b" ] || cached=0
 done
+# make test also builds Flux's controllers (tests/gitops/test_flux_live.py).
+if [ "$mode" = test ]; then
+  for b in source-controller kustomize-controller helm-controller; do
+    [ -x "$BIN_DIR/$b" ] || cached=0
+  done
+fi
 go_hint=""
 if [ "$cached" = 0 ]; then
   go_minor=$( (go env GOVERSION 2> /dev/null || true) | sed -n 's/^go1\.\([0-9]*\).*/\1/p')
