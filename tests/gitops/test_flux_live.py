@@ -328,9 +328,34 @@ def test_a_pushed_change_is_reconciled(cluster: LocalCluster, flux: dict[str, An
                     d["spec"]["axonPort"] = 8092
             path.write_text(yaml.safe_dump_all(docs, sort_keys=False))
 
+    # The operator is stopped while Flux applies the commit, so the in-between state holds
+    # still: the new generations are not observed yet. Flux (kstatus, through the
+    # healthCheckExprs) must not call the network Ready, and health.lua must say Progressing.
+    op: OperatorProcess = flux["operator"]
+    op.stop()
     sha = server.commit(f"network: activityCutoff {cutoff}, {miner} serves on 8092", edit)
     flux["revisions"].append(sha)
     request_reconcile(cluster, layout)
+    changed = (subnet["metadata"]["name"], miner)
+
+    def applied() -> bool:
+        live = {o["metadata"]["name"]: o for o in network_objects(cluster, ns)}
+        return all(
+            live[n]["metadata"]["generation"] > before[n]["metadata"]["generation"] for n in changed
+        )
+
+    wait_for("Flux to apply the new commit", applied, 120, debug=dbg)
+    ks_name = layout.network["metadata"]["name"]
+    ks = wait_for("Flux to check the network's health at the new commit", lambda: (
+        k := flux_object(cluster, "kustomizations", FLUX_NAMESPACE, ks_name)
+    )["status"].get("lastAttemptedRevision", "").endswith(sha) and k, 60, debug=dbg)  # fmt: skip
+    assert condition(ks, "Ready").get("status") != "True", condition(ks, "Ready")
+    assert not ks["status"]["lastAppliedRevision"].endswith(sha) or not is_ready(ks)
+    for obj in network_objects(cluster, ns):
+        if obj["metadata"]["name"] in changed:
+            assert not is_ready(obj)
+            assert argo_health(obj)["status"] == "Progressing", argo_health(obj)
+    op.start()
 
     def reconciled() -> bool:
         ks = flux_object(cluster, "kustomizations", FLUX_NAMESPACE,
