@@ -391,6 +391,61 @@ def request_reconcile(cluster: LocalCluster, layout: Layout) -> None:
                     "-n", FLUX_NAMESPACE, stamp, check=True)  # fmt: skip
 
 
+def test_a_stalled_miner_is_failed_in_flux_and_degraded_in_argo(
+    cluster: LocalCluster, flux: dict[str, Any]
+) -> None:
+    """A commit adding a Miner whose coldkey Secret does not exist: the operator says Stalled,
+    Flux's health check (healthCheckExprs: Stalled=True is Failed) fails the Kustomization naming
+    it, health.lua says Degraded; the rest of the network stays Ready. Removing the file from
+    Git prunes it and the Kustomization is Ready again."""
+    layout: Layout = flux["layout"]
+    server: GitServer = flux["server"]
+    ns = layout.network_ns
+    ks_name = layout.network["metadata"]["name"]
+    dbg = lambda: debug(cluster, flux)  # noqa: E731
+    path = NETWORK_DIR / "30-miner-nokey.yaml"
+    nokey = {
+        "apiVersion": "subnetes.io/v1alpha1", "kind": "Miner",
+        "metadata": {"name": "miner-nokey"},
+        "spec": {"subnetRef": {"name": "compute"}, "coldkeySecretRef": {"name": "no-such-coldkey"},
+                 "axonPort": 8093, "registration": {"maxBurn": "10"},
+                 "template": {"spec": {"containers": [{"name": "miner", "image": "x"}]}}},
+    }  # fmt: skip
+    sha = server.commit("network: a miner whose coldkey Secret is missing", lambda work: (
+        work / path).write_text(yaml.safe_dump(nokey)))  # fmt: skip
+    flux["revisions"].append(sha)
+    request_reconcile(cluster, layout)
+
+    stalled = wait_for("miner-nokey Stalled", lambda: condition(
+        m := flux_object(cluster, "miners", ns, "miner-nokey"), "Stalled"
+    ).get("status") == "True" and m, 90, debug=dbg)  # fmt: skip
+    health = argo_health(stalled)
+    assert health["status"] == "Degraded" and "no-such-coldkey" in health["message"], health
+
+    def flux_failed() -> Obj | None:
+        ks = flux_object(cluster, "kustomizations", FLUX_NAMESPACE, ks_name)
+        ready = condition(ks, "Ready")
+        attempted = ks["status"].get("lastAttemptedRevision", "").endswith(sha)
+        return ks if attempted and ready.get("status") == "False" else None
+
+    ks = wait_for("Flux to fail the network's health check", flux_failed, 120, debug=dbg)
+    assert "miner-nokey" in condition(ks, "Ready")["message"], condition(ks, "Ready")
+    for obj in network_objects(cluster, ns):
+        if obj["metadata"]["name"] != "miner-nokey":
+            assert is_ready(obj) and argo_health(obj)["status"] == "Healthy", obj["metadata"]
+
+    fixed = server.commit("network: drop the miner without a key", lambda work: (
+        work / path).unlink())  # fmt: skip
+    flux["revisions"].append(fixed)
+    request_reconcile(cluster, layout)
+    wait_for("miner-nokey pruned", lambda: cluster.kubectl(
+        "get", "miner", "miner-nokey", "-n", ns).returncode != 0, 120, debug=dbg)  # fmt: skip
+    wait_for("network Kustomization Ready again", lambda: is_ready(
+        k := flux_object(cluster, "kustomizations", FLUX_NAMESPACE, ks_name)
+    ) and k["status"]["lastAppliedRevision"].endswith(fixed), 120, debug=dbg)  # fmt: skip
+    assert_views_agree(cluster, layout, fixed)
+
+
 def test_an_invalid_manifest_is_reported_and_the_network_keeps_running(
     cluster: LocalCluster, flux: dict[str, Any]
 ) -> None:
