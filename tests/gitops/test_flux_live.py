@@ -150,15 +150,13 @@ def cleanup(cluster: LocalCluster, ns: str, platform_ns: str) -> None:
     what follows), then the network's objects (finalizers stripped: no operator), the release's
     namespaces and the PV."""
     for plural in ("kustomizations", "helmreleases", "helmcharts", "gitrepositories"):
-        cluster.kubectl("delete", plural, "--all", "-n", FLUX_NAMESPACE, "--wait=false")
-        cluster.kubectl("patch", plural, "--all", "-n", FLUX_NAMESPACE, "--type=merge",
-                        "-p", '{"metadata":{"finalizers":null}}')  # fmt: skip
-    for plural in ("helmreleases",):
         for item in kget(cluster, plural, "-A")["items"]:
             meta = item["metadata"]
+            # No controller may be left to run the finalizer: strip it, then delete.
             cluster.kubectl("patch", plural, meta["name"], "-n", meta["namespace"],
                             "--type=merge", "-p", '{"metadata":{"finalizers":null}}')  # fmt: skip
-            cluster.kubectl("delete", plural, meta["name"], "-n", meta["namespace"])
+            cluster.kubectl("delete", plural, meta["name"], "-n", meta["namespace"],
+                            "--ignore-not-found")  # fmt: skip
     if cluster.kubectl("get", "namespace", ns).returncode == 0:
         strip_finalizers(cluster, ns)
     for name in (ns, platform_ns):
