@@ -198,6 +198,7 @@ def subnet_entry(*, with_name: bool) -> Schema:
         "deletionPolicy": spec["deletionPolicy"],
         "registration": spec["registration"],
         "hyperparameters": spec["hyperparameters"],
+        "gateway": spec["gateway"],
         "validators": pool("validator"),
         "miners": pool("miner"),
         "minerPools": array(

@@ -62,7 +62,7 @@ def chart_path(kind: str, crd_path: str) -> str:
     """Where the chart takes a CRD spec field from, relative to a subnet entry (the contract
     this test pins down; written by hand, not derived from the generator)."""
     if kind == "Subnet":
-        if crd_path.startswith((".hyperparameters.", ".registration.")):
+        if crd_path.startswith((".hyperparameters.", ".registration.", ".gateway.")):
             return crd_path
         return {
             ".ownerColdkeySecretRef.name": ".ownerColdkeySecret",
