@@ -27,6 +27,7 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY chain/ chain/
 COPY consensus/ consensus/
+COPY gateway/ gateway/
 COPY localnet/ localnet/
 COPY operator/ operator/
 COPY sdk/ sdk/
