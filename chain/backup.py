@@ -23,6 +23,7 @@ import shutil
 import sqlite3
 import subprocess
 import time
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -175,20 +176,19 @@ def backup(db: str, out: str | Path) -> tuple[Path, str]:
     return target, what
 
 
+def _copy_sqlite(source: sqlite3.Connection, dest_path: Path) -> None:
+    """Copy the database behind ``source`` into ``dest_path`` with SQLite's online backup API,
+    closing both connections."""
+    with closing(source), closing(sqlite3.connect(dest_path)) as dest:
+        # pages=-1: the whole database in one step, under one read transaction (a snapshot);
+        # in WAL mode the chain keeps committing blocks meanwhile.
+        source.backup(dest, pages=-1)
+
+
 def _backup_sqlite(src: Path, partial: Path) -> str:
     if not src.exists():
         raise FileNotFoundError(f"no chain database at {src}")
-    source = sqlite3.connect(src, timeout=30)
-    try:
-        dest = sqlite3.connect(partial)
-        try:
-            # pages=-1: the whole database in one step, under one read transaction (a snapshot);
-            # in WAL mode the chain keeps committing blocks meanwhile.
-            source.backup(dest, pages=-1)
-        finally:
-            dest.close()
-    finally:
-        source.close()
+    _copy_sqlite(sqlite3.connect(src, timeout=30), partial)
     engine = create_engine(str(partial))
     try:
         rev = migrations.current(engine)
@@ -312,15 +312,7 @@ def _restore_sqlite(source: Path, target: Path, force: bool, migrate: bool) -> V
     for p in side:
         p.unlink(missing_ok=True)
     try:
-        src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
-        try:
-            dest = sqlite3.connect(partial)
-            try:
-                src.backup(dest, pages=-1)
-            finally:
-                dest.close()
-        finally:
-            src.close()
+        _copy_sqlite(sqlite3.connect(f"file:{source}?mode=ro", uri=True), partial)
         _check_schema(str(partial), migrate)
         verified = verify(str(partial), migrate=migrate)  # Storage closed: no -wal is left
         for s in ("-wal", "-shm"):  # the replaced database's, which belong to no file now
