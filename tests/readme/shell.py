@@ -110,10 +110,10 @@ class Shell:
         pairs = (kv.split("=", 1) for kv in envfile.read_text().split("\0") if "=" in kv)
         self.env = {k: v for k, v in pairs if k not in SHELL_OWN}
 
-    def _start(self, block: Block, cmd: Command) -> None:
-        log = self.logs / f"bg-{len(self.background)}.log"
+    def _spawn(self, cmd: Command, log: Path) -> subprocess.Popen[bytes]:
+        """``cmd`` running in the background with its output in ``log``."""
         with log.open("wb") as out:
-            proc = subprocess.Popen(
+            return subprocess.Popen(
                 ["bash", "-c", cmd.text],
                 cwd=self.cwd,
                 env=self.env,
@@ -122,6 +122,10 @@ class Shell:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own group: close() ends it and all it started
             )
+
+    def _start(self, block: Block, cmd: Command) -> None:
+        log = self.logs / f"bg-{len(self.background)}.log"
+        proc = self._spawn(cmd, log)
         self.background.append(Background(cmd.text, proc, log))
         wait = self._hook(self.ready, cmd)
         try:
@@ -139,16 +143,7 @@ class Shell:
         if until is None:
             raise BlockFailed(f"{block.key}: no condition ends the watch {cmd.text!r}")
         log = self.logs / "watch.log"
-        with log.open("wb") as out:
-            proc = subprocess.Popen(
-                ["bash", "-c", cmd.text],
-                cwd=self.cwd,
-                env=self.env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        proc = self._spawn(cmd, log)
         try:
             deadline = time.monotonic() + self.watch_timeout
             # the condition holds and the watch has shown something (its first listing)
