@@ -266,7 +266,13 @@ async def hotkey_unshared(rt: Runtime, run: NeuronRun) -> NeuronOutcome:
                 idx.observe(kind, body)
         idx.seeded.add(run.ns)
     me = Holder(run.key, run.hotkey, str(run.body["metadata"].get("creationTimestamp") or ""))
-    others = holders(idx.status, idx.hotkeys, idx.bodies)
+    # Only this hotkey's holders (indexed): a scan of every status per reconcile was quadratic.
+    indexed = idx.hotkeys.get(run.hotkey)
+    others = holders(
+        idx.statuses_naming(run.hotkey),
+        {run.hotkey: indexed} if indexed is not None else {},
+        idx.bodies,
+    )
     rival = first_claimant(me, held_before, others)
     if rival is not None:
         return await refuse_hotkey(
