@@ -17,7 +17,8 @@ from lightkube.core.exceptions import ApiError
 from lightkube.generic_resource import create_namespaced_resource
 from lightkube.models.core_v1 import EventSource, ObjectReference
 from lightkube.models.meta_v1 import ObjectMeta
-from lightkube.resources.core_v1 import Event, Pod, Secret
+from lightkube.resources.apps_v1 import Deployment
+from lightkube.resources.core_v1 import Event, Pod, Secret, Service
 from lightkube.types import PatchType
 
 from .labels import FIELD_MANAGER, GROUP, MANAGED_BY, VERSION
@@ -131,6 +132,28 @@ class Kube:
         """Server-side apply ``manifest`` as the operator's field manager (force: we own it)."""
         fence(f"apply {manifest.get('kind')}/{manifest.get('metadata', {}).get('name')}")
         await self.client.apply(codecs.from_dict(manifest), field_manager=FIELD_MANAGER, force=True)
+
+    async def delete_owned(self, kind: str, namespace: str, name: str, owner_uid: str) -> bool:
+        """Delete Deployment or Service ``name`` when ``owner_uid`` owns it (an object of that
+        name someone else made stays); True when this call deleted it."""
+        res: type[Deployment] | type[Service] = Deployment if kind == "Deployment" else Service
+        try:
+            obj = await self.client.get(res, name, namespace=namespace)
+        except ApiError as e:
+            if e.status.code == 404:
+                return False
+            raise
+        owners = (obj.metadata.ownerReferences if obj.metadata else None) or []
+        if not any(r.uid == owner_uid for r in owners):
+            return False
+        fence(f"delete {kind}/{name}")
+        try:
+            await self.client.delete(res, name, namespace=namespace)
+        except ApiError as e:
+            if e.status.code == 404:
+                return False
+            raise
+        return True
 
     async def create_secret_if_absent(self, manifest: dict[str, Any]) -> bool:
         """Create a Secret unless one of that name exists; True when this call created it."""

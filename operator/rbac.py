@@ -9,6 +9,7 @@ Every rule lists only the verbs the operator's code uses:
 - Secrets: read key Secrets (get) and create hotkey Secrets (create). No list/watch: the operator
   never enumerates Secrets.
 - StatefulSets and Services: server-side apply (patch; create when the object is new) and get.
+- Deployments and Services of a Subnet's gateway: also delete, when spec.gateway is removed.
 - Pods: watched to learn node and IP (list, watch) and read (get).
 - Events: create (core/v1, for kubectl describe).
 - Namespaces and CRDs: Kopf's discovery (list, watch) only.
@@ -43,9 +44,13 @@ RULES: list[dict[str, Any]] = [
     },
     {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "create"]},
     {"apiGroups": ["apps"], "resources": ["statefulsets"], "verbs": ["get", "create", "patch"]},
-    # Subnet.spec.gateway: the gateway's Deployment (its Service is under services).
-    {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "create", "patch"]},
-    {"apiGroups": [""], "resources": ["services"], "verbs": ["get", "create", "patch"]},
+    # Subnet.spec.gateway: the gateway's Deployment and Service; delete when the spec drops it.
+    {
+        "apiGroups": ["apps"],
+        "resources": ["deployments"],
+        "verbs": ["get", "create", "patch", "delete"],
+    },
+    {"apiGroups": [""], "resources": ["services"], "verbs": ["get", "create", "patch", "delete"]},
     {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]},
     {"apiGroups": ["", "events.k8s.io"], "resources": ["events"], "verbs": ["create"]},
     {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["list", "watch"]},

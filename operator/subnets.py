@@ -24,7 +24,7 @@ from subnetes.wire.rows import MetagraphRow
 from . import conditions as c
 from . import hyperparams, metrics
 from .chainlink import ChainError
-from .gateway import build_gateway_deployment, build_gateway_service
+from .gateway import build_gateway_deployment, build_gateway_service, gateway_name
 from .hotkey_claims import claim_problem
 from .keys import SecretKeyError, coldkey_from_secret, hotkey_from_secret
 from .neuron_run import ObjectRun, begin_reconcile
@@ -348,7 +348,10 @@ async def gateway_workload(rt: Runtime, run: SubnetRun) -> SubnetOutcome:
     or not claimed for the gateway (``Gateway/<subnet>``) gets a Warning event and no gateway;
     the subnet itself stays Registered."""
     gw = run.spec.get("gateway")
-    if not gw or run.found is None:
+    if not gw:
+        await remove_gateway(rt, run)
+        return CONTINUE
+    if run.found is None:
         return CONTINUE
     secret = gw["hotkeySecretRef"]["name"]
     found = await rt.kube.secret(run.ns, secret)
@@ -366,6 +369,22 @@ async def gateway_workload(rt: Runtime, run: SubnetRun) -> SubnetOutcome:
     )
     await rt.kube.apply(build_gateway_service(run.body))
     return CONTINUE
+
+
+async def remove_gateway(rt: Runtime, run: SubnetRun) -> None:
+    """No spec.gateway (never set, or removed): the gateway this Subnet owns goes, Deployment
+    first (its pods stop taking traffic), then the Service. Owner references alone would keep
+    them until the Subnet itself is deleted."""
+    uid = run.body["metadata"].get("uid")
+    if not uid:
+        return
+    name = gateway_name(run.name)
+    gone = [
+        k for k in ("Deployment", "Service") if await rt.kube.delete_owned(k, run.ns, name, uid)
+    ]
+    if gone:
+        msg = f"spec.gateway was removed: deleted {' and '.join(gone)} {name}."
+        await rt.kube.event(run.body, "Normal", "GatewayRemoved", msg)
 
 
 SUBNET_STEPS: tuple[Step[Runtime, SubnetRun, SubnetView], ...] = (

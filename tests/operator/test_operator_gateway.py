@@ -151,6 +151,15 @@ class FakeKube:
         self.secrets = secrets
         self.applied: list[tuple[str, str]] = []
         self.events: list[tuple[str, str]] = []
+        self.owned: dict[tuple[str, str], str] = {}  # (kind, name) -> owner uid
+        self.deleted: list[tuple[str, str]] = []
+
+    async def delete_owned(self, kind: str, ns: str, name: str, owner_uid: str) -> bool:
+        if self.owned.get((kind, name)) != owner_uid:
+            return False
+        del self.owned[(kind, name)]
+        self.deleted.append((kind, name))
+        return True
 
     async def secret(self, ns: str, name: str) -> tuple[dict[str, Any], dict[str, bytes]] | None:
         meta = self.secrets.get(name)
@@ -204,3 +213,18 @@ async def test_step_applies_the_deployment_and_service() -> None:
     kube2 = FakeKube({})
     assert await sn.gateway_workload(FakeRt(kube2), run_of(body)) is CONTINUE  # type: ignore[arg-type]
     assert kube2.applied == [] and kube2.events == []
+
+
+async def test_removing_spec_gateway_deletes_the_gateway_it_owns() -> None:
+    body = copy.deepcopy(SUBNET)
+    del body["spec"]["gateway"]
+    kube = FakeKube({})
+    kube.owned = {("Deployment", "compute-gateway"): "u-1", ("Service", "compute-gateway"): "u-1"}
+    assert await sn.gateway_workload(FakeRt(kube), run_of(body)) is CONTINUE  # type: ignore[arg-type]
+    assert kube.deleted == [("Deployment", "compute-gateway"), ("Service", "compute-gateway")]
+    assert kube.events == [("Normal", "GatewayRemoved")]
+    # Someone else's object of that name stays.
+    kube2 = FakeKube({})
+    kube2.owned = {("Deployment", "compute-gateway"): "another-uid"}
+    assert await sn.gateway_workload(FakeRt(kube2), run_of(body)) is CONTINUE  # type: ignore[arg-type]
+    assert kube2.deleted == [] and kube2.events == []

@@ -53,12 +53,11 @@ def _get(cluster: LocalCluster, kind: str, namespace: str, name: str) -> dict | 
     return json.loads(out.stdout) if out.returncode == 0 else None
 
 
-def test_gateway_is_reconciled_and_its_pods_are_scheduled(
-    cluster: LocalCluster, namespace: str, chain: ChainProcess, tmp_path: Path
+def _apply_subnet_with_gateway(
+    cluster: LocalCluster, namespace: str, chain: ChainProcess, replicas: int
 ) -> None:
-    apply_crds(cluster)
-    kubeconfig = tmp_path / "operator.kubeconfig"
-    role = restricted_kubeconfig(cluster, namespace, kubeconfig)
+    """The owner's funded coldkey, the gateway's claimed hotkey and keys Secrets, and Subnet
+    compute with spec.gateway."""
     owner = Keypair.create_from_mnemonic(Keypair.generate_mnemonic())
     gw = Keypair.create_from_mnemonic(Keypair.generate_mnemonic())
     with ChainClient(chain.endpoint) as client:
@@ -87,7 +86,7 @@ def test_gateway_is_reconciled_and_its_pods_are_scheduled(
                     "ownerColdkeySecretRef": {"name": "owner-coldkey"},
                     "gateway": {
                         "image": "ghcr.io/subnetes/subnetes:0.1.0",
-                        "replicas": 2,
+                        "replicas": replicas,
                         "hotkeySecretRef": {"name": "gw-hotkey"},
                         "authSecretRef": {"name": "gw-keys"},
                         "routing": {"policy": "Health"},
@@ -96,6 +95,15 @@ def test_gateway_is_reconciled_and_its_pods_are_scheduled(
             },
         ]
     )
+
+
+def test_gateway_is_reconciled_and_its_pods_are_scheduled(
+    cluster: LocalCluster, namespace: str, chain: ChainProcess, tmp_path: Path
+) -> None:
+    apply_crds(cluster)
+    kubeconfig = tmp_path / "operator.kubeconfig"
+    role = restricted_kubeconfig(cluster, namespace, kubeconfig)
+    _apply_subnet_with_gateway(cluster, namespace, chain, replicas=2)
     op = OperatorProcess(namespace, kubeconfig, chain.endpoint, tmp_path / "operator.log")
     op.start()
     try:
@@ -140,6 +148,51 @@ def test_gateway_is_reconciled_and_its_pods_are_scheduled(
 
         nodes = wait_for("2 gateway pods scheduled", scheduled, 120, debug=op.output)
         assert all(n for n in nodes)
+    finally:
+        op.stop()
+        strip_finalizers(cluster, namespace)
+        delete_rbac(cluster, role)
+
+
+def test_removing_spec_gateway_deletes_its_deployment_and_service(
+    cluster: LocalCluster, namespace: str, chain: ChainProcess, tmp_path: Path
+) -> None:
+    """Before the fix the operator only applied: without spec.gateway it did nothing, and the
+    owner references kept the gateway running until the Subnet itself was deleted."""
+    apply_crds(cluster)
+    kubeconfig = tmp_path / "operator.kubeconfig"
+    role = restricted_kubeconfig(cluster, namespace, kubeconfig)
+    _apply_subnet_with_gateway(cluster, namespace, chain, replicas=1)
+    op = OperatorProcess(namespace, kubeconfig, chain.endpoint, tmp_path / "operator.log")
+    op.start()
+    try:
+        for kind in ("deployment", "service"):
+            wait_for(
+                f"the gateway {kind}",
+                lambda kind=kind: _get(cluster, kind, namespace, "compute-gateway"),
+                120,
+                debug=op.output,
+            )
+        cluster.kubectl(
+            "patch", "subnet", "compute", "-n", namespace, "--type=json",
+            "-p", '[{"op": "remove", "path": "/spec/gateway"}]', check=True,
+        )  # fmt: skip
+        for kind in ("deployment", "service"):
+            wait_for(
+                f"the gateway {kind} deleted",
+                lambda kind=kind: _get(cluster, kind, namespace, "compute-gateway") is None,
+                60,
+                debug=op.output,
+            )
+
+        def removed_event() -> list:
+            out = cluster.kubectl(
+                "get", "events", "-n", namespace, "--field-selector", "reason=GatewayRemoved",
+                "-o", "json", check=True,
+            )  # fmt: skip
+            return json.loads(out.stdout)["items"]
+
+        wait_for("the GatewayRemoved event", removed_event, 30, debug=op.output)
     finally:
         op.stop()
         strip_finalizers(cluster, namespace)
