@@ -26,7 +26,7 @@ import logging
 import os
 import random
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,6 +95,12 @@ class SubnetTable:
     def __post_init__(self) -> None:
         if self.policy not in ("emission", "quality"):
             raise ValueError(f"policy must be emission or quality, got {self.policy!r}")
+        for r in self.routes:
+            self.health.setdefault(r.netuid, SubnetHealth())
+
+    def set_routes(self, routes: list[Route]) -> None:
+        """Replace the routes (discovery); a subnet that stays keeps its observed health."""
+        self.routes = list(routes)
         for r in self.routes:
             self.health.setdefault(r.netuid, SubnetHealth())
 
@@ -171,8 +177,10 @@ class Router:
         deadline_s: float = 15.0,
         max_body_bytes: int = 65536,
         refresh_s: float = 12.0,
+        discover: Callable[[], Awaitable[list[Route]]] | None = None,
     ) -> None:
         self.table = table
+        self.discover = discover
         self.chain_endpoint = chain_endpoint
         self.ip, self.port = ip, port
         self.deadline_s = deadline_s
@@ -197,7 +205,12 @@ class Router:
         await self._runner.setup()
         await web.TCPSite(self._runner, self.ip, self.port).start()
         self.port = self._runner.addresses[0][1]
-        if self.chain_endpoint:
+        if self.discover is not None:
+            try:  # routes before the first request when the API answers at once
+                self.table.set_routes(await self.discover())
+            except Exception as e:
+                log.warning("routes not discovered yet", extra={"error": str(e)})
+        if self.chain_endpoint or self.discover is not None:
             self._refresher = asyncio.create_task(self._refresh_loop())
 
     async def stop(self) -> None:
@@ -208,6 +221,9 @@ class Router:
             await self._runner.cleanup()
         if self._session is not None:
             await self._session.close()
+        close = getattr(self.discover, "close", None)
+        if close is not None:
+            await close()
 
     async def refresh(self) -> None:
         """Read the subnets' emission shares once."""
@@ -219,10 +235,16 @@ class Router:
 
     async def _refresh_loop(self) -> None:
         while True:
-            try:
-                await self.refresh()
-            except Exception as e:  # the chain's trouble keeps the last shares
-                log.warning("emission shares not read", extra={"error": str(e)})
+            if self.discover is not None:
+                try:
+                    self.table.set_routes(await self.discover())
+                except Exception as e:  # the API's trouble keeps the last routes
+                    log.warning("routes not discovered", extra={"error": str(e)})
+            if self.chain_endpoint:
+                try:
+                    await self.refresh()
+                except Exception as e:  # the chain's trouble keeps the last shares
+                    log.warning("emission shares not read", extra={"error": str(e)})
             await asyncio.sleep(self.refresh_s)
 
     async def _healthz(self, _req: web.Request) -> web.Response:
@@ -308,18 +330,40 @@ class Router:
 
 
 async def amain(env: Mapping[str, str]) -> int:
-    """``python -m subnetes.gateway.router``: SUBNETES_ROUTER_ROUTES (routes file),
+    """``python -m subnetes.gateway.router``: SUBNETES_ROUTER_DISCOVERY (``file``: the routes
+    file SUBNETES_ROUTER_ROUTES; ``kubernetes``: every Registered Subnet with spec.gateway, in
+    SUBNETES_ROUTER_NAMESPACES (comma-separated; empty = all) at the Service URL
+    SUBNETES_ROUTER_GATEWAY_URL, a template of name, namespace and port),
     SUBNETES_ROUTER_POLICY (emission | quality), SUBNETES_CHAIN_ENDPOINT (emission shares),
     SUBNETES_ROUTER_IP / _PORT (default 127.0.0.1:8080), SUBNETES_ROUTER_DEADLINE (s)."""
     from subnetes.sdk.config import ConfigError, env_float, env_int
     from subnetes.sdk.lifecycle import install_stop_signals
 
-    path = Path(env.get("SUBNETES_ROUTER_ROUTES", "/etc/subnetes/router/routes.yaml"))
+    mode = env.get("SUBNETES_ROUTER_DISCOVERY", "file")
+    discover: Callable[[], Awaitable[list[Route]]] | None = None
+    routes: list[Route] = []
+    if mode == "kubernetes":
+        from .discovery import DEFAULT_URL_TEMPLATE, KubeDiscovery
+
+        namespaces = [n for n in env.get("SUBNETES_ROUTER_NAMESPACES", "").split(",") if n]
+        template = env.get("SUBNETES_ROUTER_GATEWAY_URL") or DEFAULT_URL_TEMPLATE
+        try:
+            template.format(name="n", namespace="ns", port=1)
+        except (KeyError, IndexError, ValueError) as e:
+            raise ConfigError(f"SUBNETES_ROUTER_GATEWAY_URL {template!r}: {e!r}") from None
+        discover = KubeDiscovery(namespaces, template)
+    elif mode == "file":
+        path = Path(env.get("SUBNETES_ROUTER_ROUTES", "/etc/subnetes/router/routes.yaml"))
+        try:
+            routes = parse_routes(yaml.safe_load(path.read_text()))
+        except (OSError, ValueError, yaml.YAMLError) as e:
+            raise ConfigError(f"router routes {path}: {e}") from None
+    else:
+        raise ConfigError(f"SUBNETES_ROUTER_DISCOVERY must be file or kubernetes, got {mode!r}")
     try:
-        routes = parse_routes(yaml.safe_load(path.read_text()))
         table = SubnetTable(routes, policy=env.get("SUBNETES_ROUTER_POLICY", "emission"))
-    except (OSError, ValueError, yaml.YAMLError) as e:
-        raise ConfigError(f"router routes {path}: {e}") from None
+    except ValueError as e:
+        raise ConfigError(f"SUBNETES_ROUTER_POLICY: {e}") from None
     router = Router(
         table,
         chain_endpoint=env.get("SUBNETES_CHAIN_ENDPOINT") or None,
@@ -327,11 +371,12 @@ async def amain(env: Mapping[str, str]) -> int:
         port=env_int(env, "SUBNETES_ROUTER_PORT", 8080, 0, 65535),
         deadline_s=env_float(env, "SUBNETES_ROUTER_DEADLINE", 15.0, lo=0.01),
         refresh_s=env_float(env, "SUBNETES_ROUTER_REFRESH", 12.0, lo=0.1),
+        discover=discover,
     )
     stop = asyncio.Event()
     install_stop_signals(stop)
     await router.start()
-    log.info("router serving", extra={"port": router.port, "routes": len(routes)})
+    log.info("router serving", extra={"port": router.port, "routes": len(table.routes)})
     try:
         await stop.wait()
     finally:
