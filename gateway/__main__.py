@@ -29,7 +29,13 @@ async def amain(env: Mapping[str, str]) -> int:
     keyring = KeyRing(s.keys_path, s.limits)
     try:
         keyring.load()
-        caps = builtin(list(s.capabilities), max_dim=s.max_dim, rounds=s.rounds)
+        caps = builtin(
+            list(s.capabilities),
+            max_dim=s.max_dim,
+            rounds=s.rounds,
+            linsolve_max_n=s.linsolve_max_n,
+            linsolve_rounds=s.linsolve_rounds,
+        )
     except (KeysFileError, ValueError) as e:
         raise ConfigError(str(e)) from None
     gw = Gateway(

@@ -3,6 +3,8 @@ limit, and the subnet's own check of an answer (the same one its validators use)
 
 The compute subnet's capability is ``matmul``: a user sends a challenge (seed, shapes, dtype),
 a miner answers the product, and the gateway returns it only when Freivalds' check accepts it.
+The linear-solve subnet's is ``linsolve``: a user sends (seed, n, k), a miner answers X with
+A X = B, and the gateway returns it only when the projected residual check accepts it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from pydantic import BaseModel
 from subnetes.workloads.compute.challenge import operands
 from subnetes.workloads.compute.freivalds import verify as freivalds
 from subnetes.workloads.compute.protocol import ROUTE, MatmulRequest, MatmulResponse
+from subnetes.workloads.linsolve import protocol as linsolve_protocol
+from subnetes.workloads.linsolve.challenge import system
+from subnetes.workloads.linsolve.residual import verify as residual_check
 
 _SYSRAND = random.SystemRandom()
 
@@ -78,9 +83,50 @@ class MatmulCapability:
         return bool(freivalds(a, b, c, self.rounds, rng))
 
 
-def builtin(names: list[str], max_dim: int = 1024, rounds: int = 20) -> dict[str, Capability]:
+class LinsolveCapability:
+    """The linear-solve subnet: X with ``A X = B``, checked by the projected residual."""
+
+    name = "linsolve"
+    route = linsolve_protocol.ROUTE
+    request_model = linsolve_protocol.SolveRequest
+    response_model = linsolve_protocol.SolveResponse
+
+    def __init__(self, max_n: int = 1024, rounds: int = 20) -> None:
+        self.max_n = max_n
+        self.rounds = rounds
+
+    def too_large(self, request: linsolve_protocol.SolveRequest) -> str | None:
+        if request.n > self.max_n:
+            return f"n must be <= {self.max_n} on this gateway"
+        return None
+
+    def verify(
+        self, request: linsolve_protocol.SolveRequest, response: linsolve_protocol.SolveResponse
+    ) -> bool:
+        ch = request.challenge()
+        try:
+            x = response.array(ch)
+        except ValueError:
+            return False
+        a, b = system(ch)
+        # Private, fresh randomness per check, as for matmul: predictable sign vectors would
+        # let a miner hide an error in their null space.
+        rng = np.random.default_rng(_SYSRAND.getrandbits(128))
+        return bool(residual_check(a, b, x, self.rounds, rng))
+
+
+def builtin(
+    names: list[str],
+    max_dim: int = 1024,
+    rounds: int = 20,
+    linsolve_max_n: int = 1024,
+    linsolve_rounds: int = 20,
+) -> dict[str, Capability]:
     """The capabilities called ``names`` (ValueError for one this gateway does not know)."""
-    known: dict[str, Capability] = {"matmul": MatmulCapability(max_dim, rounds)}
+    known: dict[str, Capability] = {
+        "matmul": MatmulCapability(max_dim, rounds),
+        "linsolve": LinsolveCapability(linsolve_max_n, linsolve_rounds),
+    }
     unknown = [n for n in names if n not in known]
     if unknown:
         raise ValueError(f"unknown capabilities {unknown}; this gateway serves {sorted(known)}")

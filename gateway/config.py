@@ -20,6 +20,8 @@ SUBNETES_GATEWAY_MAX_BODY          largest request body in bytes                
 SUBNETES_GATEWAY_REFRESH           seconds between full metagraph re-reads              30
 SUBNETES_COMPUTE_MAX_DIM           largest m, k or n (matmul)                           1024
 SUBNETES_COMPUTE_ROUNDS            Freivalds rounds per check (matmul)                  20
+SUBNETES_LINSOLVE_MAX_N            largest n (linsolve)                                 1024
+SUBNETES_LINSOLVE_ROUNDS           residual projections per check (linsolve)            20
 =================================  ===================================================  =========
 """
 
@@ -58,6 +60,8 @@ class GatewaySettings:
     refresh_s: float = 30.0
     max_dim: int = 1024
     rounds: int = 20
+    linsolve_max_n: int = 1024
+    linsolve_rounds: int = 20
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> GatewaySettings:
@@ -104,4 +108,6 @@ class GatewaySettings:
             refresh_s=env_float(env, "SUBNETES_GATEWAY_REFRESH", 30.0, lo=0.1),
             max_dim=env_int(env, "SUBNETES_COMPUTE_MAX_DIM", 1024, 1, 16384),
             rounds=env_int(env, "SUBNETES_COMPUTE_ROUNDS", 20, 1, 64),
+            linsolve_max_n=env_int(env, "SUBNETES_LINSOLVE_MAX_N", 1024, 1, 4096),
+            linsolve_rounds=env_int(env, "SUBNETES_LINSOLVE_ROUNDS", 20, 1, 64),
         )

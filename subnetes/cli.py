@@ -28,19 +28,31 @@ def _add_operator_and_workload_commands(root: click.Group) -> None:
     def workload_group() -> None:
         """Reference subnet workloads (what miner and validator pods run)."""
 
-    @workload_group.command("miner")
-    def workload_miner() -> None:
-        """Compute-subnet miner: serves matmul challenges on its axon."""
-        from subnetes.workloads.compute.miner import main as miner_main
+    subnet_option = click.option(
+        "--subnet",
+        type=click.Choice(["compute", "linsolve"]),
+        default="compute",
+        show_default=True,
+        help="which reference subnet: compute (matmul) or linsolve (linear systems)",
+    )
 
-        sys.exit(miner_main())
+    @workload_group.command("miner")
+    @subnet_option
+    def workload_miner(subnet: str) -> None:
+        """Reference-subnet miner: serves matmul (compute) or linsolve challenges on its axon."""
+        import importlib
+
+        module = importlib.import_module(f"subnetes.workloads.{subnet}.miner")
+        sys.exit(module.main())
 
     @workload_group.command("validator")
-    def workload_validator() -> None:
-        """Compute-subnet validator: challenges miners, verifies, sets weights."""
-        from subnetes.workloads.compute.validator import main as validator_main
+    @subnet_option
+    def workload_validator(subnet: str) -> None:
+        """Reference-subnet validator: challenges miners, verifies, sets weights."""
+        import importlib
 
-        sys.exit(validator_main())
+        module = importlib.import_module(f"subnetes.workloads.{subnet}.validator")
+        sys.exit(module.main())
 
 
 def _import_password(coldkey: Path, password_env: str | None) -> str | None:

@@ -33,7 +33,8 @@ class Fault:
     wrong: bool = False
 
     @classmethod
-    def parse(cls, spec: str) -> Fault:
+    def parse(cls, spec: str, var: str = "SUBNETES_COMPUTE_FAULT") -> Fault:
+        """``slow:<seconds>``, ``wrong`` or empty; ConfigError naming ``var`` otherwise."""
         spec = spec.strip()
         if not spec:
             return cls()
@@ -44,7 +45,7 @@ class Fault:
                 return cls(delay_s=float(spec[5:]))
             except ValueError:
                 pass
-        raise ConfigError(f"SUBNETES_COMPUTE_FAULT must be slow:<seconds> or wrong, got {spec!r}")
+        raise ConfigError(f"{var} must be slow:<seconds> or wrong, got {spec!r}")
 
 
 class ComputeMiner:
