@@ -7,8 +7,10 @@ live: block height, and per UID its hotkey, stake, incentive, dividends and emis
 Ctrl-C stops every process it started (the control plane too, if it started it).
 
 ``--headless --epochs N`` tells each epoch's story (``demo_story``: what each miner and
-validator earned and why) and exits 0 once N epochs have passed and emission reached the honest
-miners (1 otherwise): the test of the demo. One miner answers wrong on purpose
+validator earned and why) and exits 0 once N epochs have passed, emission reached the honest
+miners and the subnet's gateway returned verified answers to users' requests (1 otherwise): the
+test of the demo. The subnet has a gateway (``spec.gateway``, see ``demo_gateway``): the demo
+sends it a little organic traffic and shows it per miner. One miner answers wrong on purpose
 (``DEMO_FAULTS``), to show that the validators' check costs it its incentive.
 """
 
@@ -27,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, Group
 from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
@@ -36,6 +38,17 @@ from subnetes.chain.units import RAO_PER_TAO, U16_MAX
 from subnetes.wire.text import printable
 
 from .cluster import REPO_ROOT, LocalCluster, cache_dir, free_port
+from .demo_gateway import (
+    Traffic,
+    curl_command,
+    gateway_secrets,
+    gateway_url,
+    render_traffic,
+    stake_rao,
+    totals,
+    traffic_line,
+    with_gateway,
+)
 from .demo_story import Story, fault_reason, miners_earned
 from .devrunner import stop_process
 
@@ -63,6 +76,11 @@ class Demo:
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
     started_cluster: bool = False
     endpoint: str = ""
+    gateway_coldkey: Any = None  # pays the gateway hotkey's registration and stake
+    gateway_hotkey: Any = None
+    gateway_registered: bool = False
+    gateway: str | None = None  # the gateway pod's URL, once it runs
+    traffic: Traffic | None = None
 
     # ---- start-up ------------------------------------------------------------------------
 
@@ -101,9 +119,12 @@ class Demo:
             status.update(f"Applying {EXAMPLE.relative_to(REPO_ROOT)}...")
             self.cluster.kubectl(
                 "apply", "-n", self.namespace, "-f", "-",
-                input=json.dumps(with_faults(load_example(), DEMO_FAULTS)), check=True,
+                input=json.dumps(with_gateway(with_faults(load_example(), DEMO_FAULTS), SUBNET)),
+                check=True,
             )  # fmt: skip
-            self.console.log("compute subnet applied: 1 Subnet, 2 Validators, 4 Miners")
+            self.console.log(
+                "compute subnet applied: 1 Subnet (with a gateway), 2 Validators, 4 Miners"
+            )
             for name, fault in DEMO_FAULTS.items():
                 self.console.log(f"{name} misbehaves on purpose: SUBNETES_COMPUTE_FAULT={fault}")
 
@@ -171,6 +192,16 @@ class Demo:
                 }
                 self.cluster.kubectl("apply", "-f", "-", input=json.dumps(manifest), check=True)
                 self.console.log(f"{secret}: {key.ss58_address}, funded {FAUCET_TAO} TAO")
+            # Its own coldkey (kept here, no Secret): the operator signs with the others.
+            self.gateway_coldkey = Keypair.create_from_mnemonic(Keypair.generate_mnemonic())
+            chain.faucet(self.gateway_coldkey, FAUCET_TAO * RAO_PER_TAO)
+        gw = Keypair.create_from_mnemonic(Keypair.generate_mnemonic())
+        self.gateway_hotkey = gw
+        hotkey_file = serialized_keypair_to_keyfile_data(gw).decode()
+        listed = {"apiVersion": "v1", "kind": "List",
+                  "items": gateway_secrets(self.namespace, SUBNET, hotkey_file)}  # fmt: skip
+        self.cluster.kubectl("apply", "-f", "-", input=json.dumps(listed), check=True)
+        self.console.log(f"gateway hotkey {gw.ss58_address} (Secret claimed for Gateway/{SUBNET})")
 
     def _fresh_namespace(self) -> None:
         """Each run is a new network: drop what a previous run left (its chain is gone)."""
@@ -213,6 +244,47 @@ class Demo:
             ],
         )  # fmt: skip
 
+    # ---- the gateway ---------------------------------------------------------------------------
+
+    def _gateway_step(self, chain: Any, netuid: int | None) -> None:
+        """Once the subnet has a netuid: register and stake the gateway's hotkey (a validator
+        permit at the next epoch); once its pod runs: start the organic traffic."""
+        from subnetes.wire.errors import ChainError
+
+        if netuid is not None and not self.gateway_registered:
+            hk = self.gateway_hotkey.ss58_address
+            try:
+                if chain.uid_of(netuid, hk) is None:
+                    chain.burned_register(self.gateway_coldkey, netuid, hk)
+                chain.add_stake(self.gateway_coldkey, hk, stake_rao())
+            except ChainError as e:  # tried again at the next snapshot
+                self.console.log(f"gateway hotkey not registered yet: {safe(e)}")
+                return
+            self.gateway_registered = True
+            self.console.log(f"gateway hotkey registered on netuid {netuid} and staked")
+        if self.gateway is None:
+            pods = self.cluster.kubectl(
+                "get", "pods", "-n", self.namespace, "-o", "json",
+                "-l", f"app.kubernetes.io/name=gateway,app.kubernetes.io/instance={SUBNET}",
+            )  # fmt: skip
+            self.gateway = gateway_url(json.loads(pods.stdout or "{}"))
+            if self.gateway is not None:
+                self.traffic = Traffic(self.gateway)
+                self.traffic.start()
+                self.console.log(f"gateway serving at {self.gateway}; get work done with:")
+                self.console.print(curl_command(self.gateway), soft_wrap=True, markup=False)
+
+    def _gateway_pool(self) -> dict[str, Any] | None:
+        import httpx
+
+        if self.gateway is None:
+            return None
+        try:
+            r = httpx.get(f"{self.gateway}/v1/pool", timeout=5.0, trust_env=False)
+        except httpx.HTTPError:
+            return None
+        return r.json() if r.status_code == 200 else None
+
     # ---- observing ---------------------------------------------------------------------------
 
     def snapshot(self) -> dict[str, Any]:
@@ -221,6 +293,7 @@ class Demo:
 
         out: dict[str, Any] = {
             "block": None, "netuid": None, "neurons": [], "phases": {}, "faults": DEMO_FAULTS,
+            "gateway": None, "sent": {},
         }  # fmt: skip
         with ChainClient(self.endpoint, timeout=10) as chain:
             out["block"] = chain.chain()["head"]
@@ -234,6 +307,13 @@ class Demo:
             out["netuid"] = netuid
             if netuid is not None:
                 out["neurons"] = chain.metagraph(netuid)["neurons"]
+            self._gateway_step(chain, netuid)
+        out["gateway"] = self._gateway_pool()
+        out["sent"] = dict(self.traffic.sent) if self.traffic else {}
+        if self.gateway_hotkey is not None:
+            serving = "Serving" if out["gateway"] else "Pending"
+            name = f"{SUBNET}-gateway"
+            out["phases"][self.gateway_hotkey.ss58_address] = ("Gateway", name, serving)
         listed = self.cluster.kubectl(
             "get", "miners,validators", "-n", self.namespace, "-o", "json"
         )
@@ -250,6 +330,8 @@ class Demo:
 
     def stop(self) -> None:
         """Stop what this run started: runner first (its pods' processes), then the rest."""
+        if self.traffic is not None:
+            self.traffic.stop()
         for name in ("devrunner", "operator", "chain"):
             proc = self.procs.pop(name, None)
             if proc is not None:
@@ -358,7 +440,9 @@ def run(args: argparse.Namespace) -> int:
             return _run_headless(demo, console, args, lambda: stopping)
         with Live(console=console, refresh_per_second=2) as live:
             while not stopping:
-                live.update(render(demo.snapshot()))
+                snap = demo.snapshot()
+                traffic = render_traffic(SUBNET, snap["gateway"], snap["sent"])
+                live.update(Group(render(snap), traffic))
                 time.sleep(1.0)
         return 0
     except DemoError as exc:
@@ -379,14 +463,24 @@ def _run_headless(
     while not stopping() and time.monotonic() < deadline:
         snap = demo.snapshot()
         lines = story.observe(snap)
+        if lines and snap.get("gateway"):
+            lines.append(traffic_line(snap["gateway"]))
         for line in lines:
             console.print(safe(line), soft_wrap=True)
-        if lines and story.epochs >= args.epochs and miners_earned(snap):
+        served = bool(snap.get("gateway")) and totals(snap["gateway"])["verified"] > 0
+        if story.epochs >= args.epochs and miners_earned(snap) and served:
             console.print(render(snap))
+            console.print(render_traffic(SUBNET, snap["gateway"], snap["sent"]))
+            console.print(safe(traffic_line(snap["gateway"])), soft_wrap=True)
             return 0
         time.sleep(1.0)
     console.print(render(snap) if snap else "no snapshot")
-    console.print(f"[red]error:[/red] emission did not reach miners within {args.timeout:.0f}s")
+    if snap.get("gateway"):
+        console.print(render_traffic(SUBNET, snap["gateway"], snap["sent"]))
+    console.print(
+        f"[red]error:[/red] emission did not reach miners, or the gateway returned no verified "
+        f"answer, within {args.timeout:.0f}s"
+    )
     return 1
 
 

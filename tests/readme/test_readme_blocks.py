@@ -45,6 +45,10 @@ EXEMPT = {
     "interactive until Ctrl-C: tests/localnet/test_demo.py runs its headless mode",
     "README.md#prerequisites/0": "apt-get needs root and the network; "
     "tests/test_hack_scripts.py checks the list against hack/prereqs.sh and .ci/run",
+    "README.md#prerequisites/2": "needs `make demo` running (its gateway pod and API key); "
+    "tests/localnet/test_demo.py runs the demo headless, whose gateway answers the same request "
+    "(verified) and prints this curl; tests/operator/test_operator_gateway_e2e_cluster.py sends "
+    "it to a gateway pod the operator made",
     "README.md#benchmarks/0": "benchmarks print figures for minutes; they are not tests",
     "README.md#a-real-node/0": "needs root and the images: the e2e suite (tests/e2e) runs "
     "this cluster and `pytest -m e2e` is CI's third step",
