@@ -107,6 +107,16 @@ class Indexes:
         held = int(self.status[key].get("lastEpochBlock") or 0)
         return int(status.get("lastEpochBlock") or 0) < held
 
+    def neurons_of(self, namespace: str, subnet: str) -> list[Key]:
+        """Miners and Validators seen in ``namespace`` whose spec.subnetRef names ``subnet``."""
+        return [
+            key
+            for key, body in self.bodies.items()
+            if key[0] != "Subnet"
+            and key[1] == namespace
+            and ((body.get("spec") or {}).get("subnetRef") or {}).get("name") == subnet
+        ]
+
     def wrote(self, key: Key, status: dict[str, Any], version: str | None) -> None:
         """Record a status the operator has just patched; ``version`` is what the server returned."""
         if _older(version, self.versions.get(key)):
@@ -145,6 +155,9 @@ class Indexes:
             "kind": kind,
             "metadata": dict(meta),
         }
+        ref = ((body.get("spec") or {}).get("subnetRef") or {}).get("name")
+        if kind != "Subnet" and ref:
+            self.bodies[key]["spec"] = {"subnetRef": {"name": ref}}
         if kind == "Subnet":
             if status.get("netuid") is not None and status.get("phase") == "Registered":
                 self.netuids[int(status["netuid"])] = key

@@ -125,3 +125,33 @@ def test_emission_is_counted_once_when_watch_events_arrive_late() -> None:
     assert server.status["totalEmission"] == "0.000000030"
     assert server.status["lastEpochBlock"] == 180
     assert rt.indexes.status[KEY]["lastEpochBlock"] == 180
+
+
+class NoList:
+    async def list(self, kind: str, ns: str) -> list[dict[str, Any]]:
+        raise AssertionError("listed every neuron of the namespace")
+
+
+async def test_a_subnet_turning_ready_kicks_its_neurons_from_the_index() -> None:
+    """Scale (issue 19): each Subnet turning Ready listed every Miner and Validator of its
+    namespace (32 lists of 5,000 objects at start-up); the watch-fed index knows the refs."""
+    from subnetes.operator.subnets import kick_waiting_neurons
+
+    rt = Runtime(Config(), kube=NoList())  # type: ignore[arg-type]
+    kicked: list[tuple[str, str, str]] = []
+    rt.kick = lambda key, delay=0.0: kicked.append(key)  # type: ignore[method-assign]
+    for kind, ns, name, ref in [
+        ("Miner", "ns", "a", "sn-1"),
+        ("Validator", "ns", "v", "sn-1"),
+        ("Miner", "ns", "b", "sn-2"),
+        ("Miner", "other", "c", "sn-1"),
+    ]:
+        meta = {"namespace": ns, "name": name}
+        rt.indexes.observe(kind, {"metadata": meta, "spec": {"subnetRef": {"name": ref}}})
+    rt.indexes.observe("Subnet", {"metadata": {"namespace": "ns", "name": "sn-1"}, "spec": {}})
+    kick_waiting_neurons(rt, "ns", "sn-1")
+    assert sorted(kicked) == [("Miner", "ns", "a"), ("Validator", "ns", "v")]
+    rt.indexes.observe("Miner", {"metadata": {"namespace": "ns", "name": "a"}}, deleted=True)
+    kicked.clear()
+    kick_waiting_neurons(rt, "ns", "sn-1")
+    assert kicked == [("Validator", "ns", "v")]
