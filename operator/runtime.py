@@ -45,6 +45,9 @@ def _older(version: str | None, than: str | None) -> bool | None:
         return None
 
 
+BODY_METADATA_DROPPED = frozenset({"managedFields", "annotations"})
+
+
 @dataclass
 class Indexes:
     """In-memory maps filled from watch events (no API calls).
@@ -153,7 +156,9 @@ class Indexes:
         self.bodies[key] = {
             "apiVersion": body.get("apiVersion"),
             "kind": kind,
-            "metadata": dict(meta),
+            # Not managedFields nor annotations (Kopf's last-handled-configuration is a copy of
+            # the spec): nothing reads them here, and per object they outweigh the rest.
+            "metadata": {k: v for k, v in meta.items() if k not in BODY_METADATA_DROPPED},
         }
         ref = ((body.get("spec") or {}).get("subnetRef") or {}).get("name")
         if kind != "Subnet" and ref:

@@ -155,3 +155,23 @@ async def test_a_subnet_turning_ready_kicks_its_neurons_from_the_index() -> None
     kicked.clear()
     kick_waiting_neurons(rt, "ns", "sn-1")
     assert kicked == [("Validator", "ns", "v")]
+
+
+def test_the_index_keeps_no_managed_fields_or_annotations() -> None:
+    """Scale (issue 19): the index holds a body per neuron; managedFields (a growing list of
+    writers) and Kopf's last-handled-configuration annotation (a copy of the spec) were kept
+    for 5,000 objects though nothing reads them. What the hotkey check reads stays."""
+    idx = Indexes()
+    meta = {
+        "namespace": "ns",
+        "name": "m-0",
+        "uid": "u-0",
+        "creationTimestamp": "2026-01-01T00:00:00Z",
+        "managedFields": [{"manager": "subnetes-operator", "fieldsV1": {"f:status": {}}}],
+        "annotations": {"operator.subnetes.io/last-handled-configuration": "{...}"},
+    }
+    idx.observe("Miner", {"metadata": meta, "status": REGISTERED})
+    kept = idx.bodies[KEY]["metadata"]
+    assert "managedFields" not in kept and "annotations" not in kept
+    assert kept["creationTimestamp"] == "2026-01-01T00:00:00Z" and kept["uid"] == "u-0"
+    assert meta["managedFields"]  # the watched body itself is left alone
