@@ -187,6 +187,13 @@ class Slot:
             self.sem.release()
 
 
+def lock_free(lock: asyncio.Lock) -> bool:
+    """Whether ``lock.acquire()`` would return at once: unlocked and nobody queued for it (a
+    released lock stays unlocked until the waiter it woke runs)."""
+    waiters = getattr(lock, "_waiters", None) or ()
+    return not lock.locked() and all(w.cancelled() for w in waiters)
+
+
 _SLOT: contextvars.ContextVar[Slot | None] = contextvars.ContextVar("subnetes_slot", default=None)
 
 
@@ -224,18 +231,37 @@ class Runtime:
         while it waits in :meth:`unslotted` (for its coldkey's turn to sign, for a block).
         """
         kind, ns, name = key
-        # The key's lock first, then a slot: a reconcile waiting unslotted holds its lock, so a
-        # second run of that key must not sit on a slot while it waits for the lock (with all
-        # slots held by such waiters nobody could take a slot back: deadlock).
-        async with self.lock(key):
-            slot = Slot(self.sem)
-            await slot.acquire()
-            token = _SLOT.set(slot)
-            try:
-                await self.reconcilers[kind](self, ns, name)
-            finally:
-                _SLOT.reset(token)
+        lock = self.lock(key)
+        slot = Slot(self.sem)
+        # A slot first, the key's lock after: a reconcile queued for a slot must not hold the
+        # lock, or the epoch writer (which takes it) waits for the queue. At a start or a
+        # failover with 5,000 neurons every one is reconciled at once: all 5,000 locks were
+        # held by runs queued for 32 slots, and epoch status stopped until each one's turn.
+        await slot.acquire()
+        try:
+            if lock_free(lock):
+                await lock.acquire()  # free: taken without waiting
+            else:
+                # Another run of this key holds it, maybe waiting unslotted for its signer: wait
+                # for the lock without a slot (slots held by such waiters could all be needed
+                # back by the runs holding their locks: deadlock), then take a slot again.
                 slot.release()
+                await lock.acquire()
+                try:
+                    await slot.acquire()
+                except BaseException:
+                    lock.release()
+                    raise
+        except BaseException:
+            slot.release()
+            raise
+        token = _SLOT.set(slot)
+        try:
+            await self.reconcilers[kind](self, ns, name)
+        finally:
+            _SLOT.reset(token)
+            slot.release()
+            lock.release()
 
     @contextlib.asynccontextmanager
     async def unslotted(self) -> AsyncIterator[None]:

@@ -101,3 +101,52 @@ def test_runs_of_a_key_waiting_unslotted_do_not_take_every_slot() -> None:
 
     asyncio.run(go())
     assert done == ["a"] * 5
+
+
+def test_reconciles_queued_for_a_slot_leave_their_keys_unlocked() -> None:
+    """Scale (issue 19): at a start or a failover every neuron is reconciled at once. Runs
+    queued for a slot held their key's lock, so the epoch writer (which takes it) could not
+    write a neuron's status until that neuron's turn came: minutes at 5,000 neurons."""
+    rt = runtime(1)
+    busy = asyncio.Event()
+
+    async def reconcile(rt: Runtime, ns: str, name: str) -> None:
+        if name == "a":
+            await busy.wait()
+
+    rt.reconcilers = {"Miner": reconcile}
+
+    async def go() -> None:
+        runs = [asyncio.create_task(rt.run(("Miner", "ns", n))) for n in "abcde"]
+        await asyncio.sleep(0.01)  # a holds the only slot; b..e are queued
+        async with asyncio.timeout(0.5):
+            async with rt.lock(("Miner", "ns", "c")):  # the epoch writer's turn: at once
+                pass
+        busy.set()
+        await asyncio.wait_for(asyncio.gather(*runs), 2)
+        assert rt.sem._value == 1
+        assert not any(lock.locked() for lock in rt.locks.values())
+
+    asyncio.run(go())
+
+
+def test_runs_of_one_key_stay_serialised() -> None:
+    rt = runtime(4)
+    inside: list[int] = []
+    peak: list[int] = []
+
+    async def reconcile(rt: Runtime, ns: str, name: str) -> None:
+        inside.append(1)
+        peak.append(len(inside))
+        await asyncio.sleep(0.01)
+        inside.pop()
+
+    rt.reconcilers = {"Miner": reconcile}
+
+    async def go() -> None:
+        runs = [asyncio.create_task(rt.run(("Miner", "ns", "a"))) for _ in range(6)]
+        await asyncio.wait_for(asyncio.gather(*runs), 2)
+        assert rt.sem._value == 4
+
+    asyncio.run(go())
+    assert len(peak) == 6 and max(peak) == 1
