@@ -27,6 +27,7 @@ from .dashboard import mount_dashboard
 from .errors import ChainError, http_status
 from .http_edge import BODY_TIMEOUT, HttpEdge
 from .node import Node
+from .read_cache import ReadCache, sse_message
 from .rules.dispatch import CALLS
 
 
@@ -148,6 +149,7 @@ def create_app(node: Node, body_timeout: float = BODY_TIMEOUT) -> FastAPI:
         description="A Bittensor-style chain: signed extrinsics, blocks, subnets, metagraphs, events.",
     )
     st = lambda: node.ledger.state  # noqa: E731 - always the latest committed state
+    reads = ReadCache()  # metagraphs and event messages encoded once per block (read_cache.py)
     app.add_middleware(CommittedStateOnly, node=node)
     # outermost of ours: bounds every body read, adds security headers, quiet disconnects
     app.add_middleware(HttpEdge, body_timeout=body_timeout)
@@ -214,6 +216,10 @@ def create_app(node: Node, body_timeout: float = BODY_TIMEOUT) -> FastAPI:
             raw += chunk
             if len(raw) > MAX_EXTRINSIC_BYTES:
                 return error("PayloadTooLarge", f"body exceeds {MAX_EXTRINSIC_BYTES} bytes", 413)
+        if node.replica is not None and not node.replica.is_leader:
+            # a standby replica (chain/failover.py): the leader decides
+            status, answer = await node.replica.forward(raw, wait)
+            return JSONResponse(answer, status_code=status)
         try:
             body = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as e:
@@ -320,7 +326,9 @@ def create_app(node: Node, body_timeout: float = BODY_TIMEOUT) -> FastAPI:
         """Every UID with hotkey, stake, rank, trust, consensus, incentive, dividends, emission,
         validator permit, axon, registration block and immunity."""
         s = subnet_or_404(netuid)
-        return s if isinstance(s, JSONResponse) else views.metagraph(st(), s)
+        if isinstance(s, JSONResponse):
+            return s
+        return reads.metagraph(st(), node.ledger.head.hash, s)
 
     @app.get("/v1/subnets/{netuid}/neurons/{uid}", responses={**ok(NeuronRow), **errors(404)})
     async def neuron(netuid: int = NetUid, uid: int = Path(ge=0, le=65535)) -> Any:
@@ -388,7 +396,7 @@ def create_app(node: Node, body_timeout: float = BODY_TIMEOUT) -> FastAPI:
             except ValueError:
                 return error("InvalidRequest", "Last-Event-ID must be <block>:<index>", 400)
         return StreamingResponse(
-            _stream(node, request, start, skip),
+            _stream(node, reads, request, start, skip),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
@@ -412,7 +420,16 @@ def create_app(node: Node, body_timeout: float = BODY_TIMEOUT) -> FastAPI:
     async def readyz() -> Any:
         if not node.ready:
             return error("NotReady", "block production has not started", 503)
-        return {"status": "ready", "head": node.ledger.head.number}
+        role = node.replica.role if node.replica is not None else "leader"
+        return {"status": "ready", "head": node.ledger.head.number, "role": role}
+
+    @app.get("/v1/replica")
+    async def replica() -> Any:
+        """This replica's role: ``leader`` (produces blocks) or ``standby`` (serves reads from
+        the database, forwards submissions, takes over when the leader is gone)."""
+        if node.replica is None:
+            return {"role": "leader", "failover": False}
+        return {**node.replica.describe(), "failover": True, "head": node.ledger.head.number}
 
     @app.get("/metrics", response_class=PlainTextResponse)
     async def metrics() -> PlainTextResponse:
@@ -429,8 +446,11 @@ def _block_of(node: Node, xt_hash: str) -> int | None:
     return res.get("block") if res else None
 
 
-async def _stream(node: Node, request: Request, start: int, skip: int) -> AsyncIterator[bytes]:
-    """Events of blocks ``start``.. (skipping indices <= ``skip`` in ``start``), then live."""
+async def _stream(
+    node: Node, reads: ReadCache, request: Request, start: int, skip: int
+) -> AsyncIterator[bytes]:
+    """Events of blocks ``start``.. (skipping indices <= ``skip`` in ``start``), then live;
+    a whole block's events in one write, encoded once for every subscriber."""
     nxt = start
     yield b": subnetes chain events\n\n"
     while True:
@@ -444,11 +464,12 @@ async def _stream(node: Node, request: Request, start: int, skip: int) -> AsyncI
                 nxt = head + 1
                 break
             for rec in recs:
-                for ev in rec.events:
-                    if rec.number == start and ev["index"] <= skip:
-                        continue
-                    data = json.dumps(ev, separators=(",", ":"))
-                    yield f"id: {rec.number}:{ev['index']}\nevent: {ev['type']}\ndata: {data}\n\n".encode()
+                if rec.number == start and skip >= 0:  # resuming inside this block
+                    yield b"".join(
+                        sse_message(rec.number, ev) for ev in rec.events if ev["index"] > skip
+                    )
+                else:
+                    yield reads.block_events(rec)
                 nxt = rec.number + 1
         await node.wait_block(nxt - 1, timeout=15.0)
         if node.ledger.head.number < nxt:

@@ -228,6 +228,29 @@ def register_commands(root: click.Group) -> None:
     root.add_command(governance_group)
 
 
+def database_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A database that cannot be opened or read (no server, not a database file) as one line
+    (under ``fail_cleanly``), not a driver traceback."""
+
+    @wraps(fn)
+    def wrapper(*a: Any, **k: Any) -> Any:
+        import sqlite3
+
+        import sqlalchemy.exc
+
+        try:
+            return fn(*a, **k)
+        except sqlalchemy.exc.SQLAlchemyError as e:
+            cause = getattr(e, "orig", None) or e
+            raise ValueError(
+                f"cannot use the database: {str(cause).strip().splitlines()[0]}"
+            ) from e
+        except sqlite3.Error as e:
+            raise ValueError(f"cannot use the database: {e}") from e
+
+    return wrapper
+
+
 # ---- chain ----------------------------------------------------------------------------------
 @click.group("chain")
 def chain_group() -> None:
@@ -310,7 +333,31 @@ def chain_group() -> None:
     help="JSON file [{address, rao}]: accounts funded at genesis, on top of the profile's "
     "(used when the database is new)",
 )
+@click.option(
+    "--failover",
+    is_flag=True,
+    envvar="SUBNETES_CHAIN_FAILOVER",
+    help="one of two replicas on one PostgreSQL database: lead (produce blocks) while holding "
+    "the database's leader lock, else stand by (serve reads, forward submissions) and take "
+    "over when the leader is gone (docs/chain.md, Failover)",
+)
+@click.option(
+    "--takeover-after",
+    type=float,
+    default=None,
+    envvar="SUBNETES_CHAIN_TAKEOVER_AFTER",
+    help="with --failover: seconds without a leader heartbeat before the standby ends the "
+    "leader's database session and takes over (default: 5 block times, at least 2)",
+)
+@click.option(
+    "--advertise-url",
+    default=None,
+    envvar="SUBNETES_CHAIN_ADVERTISE_URL",
+    help="with --failover: the URL the other replica forwards submissions to while this one "
+    "leads (default http://HOST:PORT)",
+)
 @fail_cleanly
+@database_errors
 def chain_run(
     db: str,
     profile: str,
@@ -326,6 +373,9 @@ def chain_run(
     ready_file: str | None,
     migrate: bool,
     genesis_balances: str | None,
+    failover: bool,
+    takeover_after: float | None,
+    advertise_url: str | None,
 ) -> None:
     """Start the chain service."""
     import logging
@@ -359,6 +409,9 @@ def chain_run(
         jax_cache_dir=jax_cache_dir,
         precompile=precompile,
         body_timeout=body_timeout,
+        failover=failover,
+        takeover_after=takeover_after,
+        advertise_url=advertise_url,
     )
 
 
@@ -400,29 +453,6 @@ def _migrate(db: str, must_exist: bool = False) -> None:
         click.echo(f"database schema version {after}: up to date", err=True)
     else:
         click.echo(f"database schema migrated: {before or 'empty'} -> {after}", err=True)
-
-
-def database_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """A database that cannot be opened or read (no server, not a database file) as one line
-    (under ``fail_cleanly``), not a driver traceback."""
-
-    @wraps(fn)
-    def wrapper(*a: Any, **k: Any) -> Any:
-        import sqlite3
-
-        import sqlalchemy.exc
-
-        try:
-            return fn(*a, **k)
-        except sqlalchemy.exc.SQLAlchemyError as e:
-            cause = getattr(e, "orig", None) or e
-            raise ValueError(
-                f"cannot use the database: {str(cause).strip().splitlines()[0]}"
-            ) from e
-        except sqlite3.Error as e:
-            raise ValueError(f"cannot use the database: {e}") from e
-
-    return wrapper
 
 
 db_option = click.option(

@@ -25,6 +25,7 @@ from .extrinsic import Extrinsic, parse, verify_signature
 from .fees import size_of
 from .ledger import Ledger
 from .state import Subnet
+from .storage import FenceLost
 from .units import U16_MAX
 
 log = logging.getLogger("subnetes.chain")
@@ -195,6 +196,7 @@ class Node:
         self._builder = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="block")
         self.ready = False
         self._task: asyncio.Task[None] | None = None
+        self.replica: Any = None  # chain/failover.py's Replica when one of two replicas
         self._remember(ledger.head)
         self.metrics.block_time.set(block_time)
         self.metrics.observe_block(ledger.head, ledger.state.subnets, new=False)
@@ -419,6 +421,8 @@ class Node:
             next_at = max(next_at + self.block_time, time.monotonic())
             try:
                 await self.produce_async()
+            except FenceLost:  # another replica leads now (chain/failover.py): stop producing
+                raise
             except Exception:
                 if self.ledger.broken:  # in memory, nothing to recover from: stop, not ready
                     self.ready = False
@@ -427,8 +431,39 @@ class Node:
                 await asyncio.sleep(self.block_time)  # storage trouble: retry on the next tick
             await asyncio.sleep(0)
 
-    def start(self) -> None:
+    def start(self) -> asyncio.Task[None]:
         self._task = asyncio.get_running_loop().create_task(self.run())
+        return self._task
+
+    async def pause(self) -> None:
+        """Stop the block timer (a block being built finishes first); ``start`` resumes it.
+        The API keeps serving (a standby replica: chain/failover.py)."""
+        if self._task:
+            async with self._producing:  # never cancel a block midway: its submitters wait
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await self._task
+            self._task = None
+
+    def drop_queue(self, reason: str) -> None:
+        """Answer every queued extrinsic BlockProductionFailed (``reason``) and empty the queue
+        (a replica that stops leading: its queue would never reach a block)."""
+        batch = list(self.queue)
+        self.queue.clear()
+        for p in batch:
+            self.pool.remove(p)
+        self._fail(batch, RuntimeError(reason))
+        self.metrics.queue.set(0)
+
+    def adopt(self, records: list[BlockRecord]) -> None:
+        """Blocks another replica committed (the ledger already holds their state): remember
+        them, update metrics and wake event streams and waiters, as for own blocks."""
+        for record in records:
+            self.metrics.observe_block(record, self.ledger.state.subnets)
+            self._remember(record)
+        if records:
+            tick, self._tick = self._tick, asyncio.Event()
+            tick.set()
 
     async def stop(self) -> None:
         if self._task:

@@ -13,6 +13,7 @@ from typing import Any
 
 import uvicorn
 
+from . import failover as failover_mod
 from .api import create_app
 from .http_edge import EdgeH11Protocol
 from .ledger import Ledger
@@ -92,6 +93,9 @@ async def serve(
     jax_cache_dir: str | None = None,
     precompile: bool = True,
     body_timeout: float | None = None,
+    failover: bool = False,
+    takeover_after: float | None = None,
+    advertise_url: str | None = None,
     **uvicorn_kw: Any,
 ) -> None:
     """Serve until cancelled. ``block_time`` defaults to the genesis config's.
@@ -99,9 +103,34 @@ async def serve(
     Order: refuse a dev profile on a network address (the requested profile, and again the
     database's own once opened: an existing database keeps its genesis profile), open the
     ledger, start answering HTTP (``/readyz`` 503), compile the epoch for the shapes the state
-    needs (JAX persistent cache in ``jax_cache_dir``), then start block production (ready)."""
+    needs (JAX persistent cache in ``jax_cache_dir``), then start block production (ready).
+
+    ``failover``: one of two replicas on one PostgreSQL database (chain/failover.py): it leads
+    if the leader lock is free, else stands by, serving reads, until the leader is gone (or
+    has missed heartbeats for ``takeover_after`` seconds)."""
     check_bind(config, host, allow_dev_on_network)
-    ledger = Ledger.open(config, db)
+    fence: failover_mod.Fence | None = None
+    leads = True
+    bound = 0.0
+    if failover:
+        if manual:
+            raise ValueError("--failover needs timed block production (not --manual)")
+        bt0 = block_time if block_time is not None else config.block_time_ms / 1000
+        bound = failover_mod.takeover_bound(bt0, takeover_after)
+        fence = failover_mod.Fence(
+            failover_mod.failover_target(db),
+            failover_mod.new_node_id(),
+            advertise_url or f"http://{host}:{port}",
+        )
+        try:
+            ledger, leads = await failover_mod.open_replica_ledger(
+                config, str(db), fence, min(bt0, bound / 4)
+            )
+        except BaseException:
+            fence.close()
+            raise
+    else:
+        ledger = Ledger.open(config, db)
     try:
         check_bind(ledger.config, host, allow_dev_on_network)
     except DevProfileOnNetwork:
@@ -111,6 +140,7 @@ async def serve(
     log.info("%s", profile_line(ledger.config))
     bt = block_time if block_time is not None else ledger.config.block_time_ms / 1000
     node = Node(ledger, bt, manual=manual)
+    replica = failover_mod.Replica(node, fence, bound, leads) if fence is not None else None
     app = create_app(node, **({"body_timeout": body_timeout} if body_timeout else {}))
     server = uvicorn.Server(
         uvicorn.Config(
@@ -138,7 +168,11 @@ async def serve(
                 f.write(f"http://{host}:{port}\n")
             os.replace(ready_file + ".tmp", ready_file)
     watch: asyncio.Task[None] | None = None
+    replicating: asyncio.Task[None] | None = None
     try:
+        if replica is not None:  # lead (heartbeats from now) or follow while compiling
+            replicating = asyncio.create_task(replica.run())
+            node.ready = True  # a replica serves reads from the start
         if jax_consensus:
             cache = enable_cache(jax_cache_dir)
             log.info("JAX compilation cache: %s", cache)
@@ -153,11 +187,16 @@ async def serve(
                 return
             await compiling
             watch = asyncio.create_task(_watch_shapes(node, warmup))
-        if not serving.done():
+        if replica is not None and replicating is not None:
+            replica.warm.set()
+            await asyncio.wait({serving, replicating}, return_when=asyncio.FIRST_COMPLETED)
+            if replicating.done():
+                replicating.result()  # a replica never stops by itself: raise its error
+        elif not serving.done():
             node.start()
         await serving
     finally:
-        for task in (watch, serving):
+        for task in (replicating, watch, serving):
             if task and not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

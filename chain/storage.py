@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 
@@ -51,6 +52,19 @@ meta = sa.Table(
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
 )
+
+
+class FenceLost(Exception):
+    """This process no longer holds the producer's lease (chain/failover.py): nothing was
+    committed, and it must stop producing blocks."""
+
+
+class Fence(Protocol):
+    """Where a fenced producer commits (chain/failover.py): a transaction on the connection
+    that holds the leader lock, which checks the lock is still held before the block's writes
+    go in (raises :class:`FenceLost` else)."""
+
+    def begin(self) -> AbstractContextManager[sa.Connection]: ...
 
 
 def database_url(target: str) -> str:
@@ -93,6 +107,7 @@ class Storage:
     def __init__(self, target: str, migrate: bool = False) -> None:
         self.is_sqlite = database_url(target).startswith("sqlite")
         self.engine = create_engine(target)
+        self.fence: Fence | None = None  # set on a failover replica while it leads
         try:
             self.schema_version = ensure_schema(self.engine, migrate)
         except Exception:
@@ -136,8 +151,9 @@ class Storage:
         chunks: dict[str, bytes | None],
         meta_items: dict[str, str] | None = None,
     ) -> None:
-        """Write the block record and its state changes atomically."""
-        with self.engine.begin() as c:
+        """Write the block record and its state changes atomically (through ``fence`` when
+        set: then only while this process holds the leader lock)."""
+        with self.fence.begin() if self.fence else self.engine.begin() as c:
             c.execute(
                 blocks.insert().values(
                     number=record.number,

@@ -32,6 +32,7 @@ class Service:
         ready: Path | None = None,
         extra_args: tuple[str, ...] = (),
         fake_consensus: bool = False,
+        log: Path | None = None,
     ) -> None:
         self.db, self.block_time, self.port = str(db), block_time, free_port()
         self.ready = ready or Path(db).with_suffix(".ready")
@@ -39,6 +40,7 @@ class Service:
         self.fake_consensus = fake_consensus  # the NumPy stand-in: no JAX compile in the process
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
+        self.log = log  # stderr to this file (a long run's logging would fill a pipe)
 
     def start(self) -> Service:
         env = dict(os.environ)
@@ -50,6 +52,7 @@ class Service:
             env["SUBNETES_CHAIN_CONSENSUS"] = "fake_consensus:run_epochs"
         ready = self.ready
         ready.unlink(missing_ok=True)
+        err_to: Any = self.log.open("ab") if self.log else subprocess.PIPE
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -69,14 +72,15 @@ class Service:
             ],
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=err_to,
         )
+        if self.log:
+            err_to.close()  # the child has its own copy
         deadline = time.time() + 60
         while not ready.exists():
             if self.proc.poll() is not None or time.time() > deadline:
-                raise RuntimeError(
-                    f"chain did not start: {self.proc.stderr.read().decode()[-2000:]}"
-                )  # type: ignore[union-attr]
+                err = self.log.read_bytes() if self.log else self.proc.stderr.read()  # type: ignore[union-attr]
+                raise RuntimeError(f"chain did not start: {err.decode()[-2000:]}")
             time.sleep(0.05)
         while True:
             try:
