@@ -10,8 +10,11 @@ from .common import DNS_SUBDOMAIN, secret_ref
 from .schema import Schema, array, integer, obj, opaque, string
 
 GATEWAY_SUFFIX = "-gateway"
-#: Capabilities a gateway can serve (subnetes.gateway.capabilities).
-CAPABILITIES = ("matmul",)
+#: Capabilities a gateway can serve (subnetes.gateway.capabilities.builtin; a test keeps the two
+#: equal): the compute subnet's matmul and the linear-solve subnet's linsolve.
+CAPABILITIES = ("matmul", "linsolve")
+#: What a gateway serves when spec.gateway.capabilities is unset (the compute subnet's).
+DEFAULT_CAPABILITIES = ("matmul",)
 #: A Subnet with a gateway: its name plus GATEWAY_SUFFIX must stay a DNS-1035 label (Service).
 MAX_NAME_WITH_GATEWAY = 63 - len(GATEWAY_SUFFIX)
 
@@ -69,7 +72,7 @@ def gateway_spec() -> Schema:
                 max_items=8,
                 min_items=1,
             )
-            | {"default": list(CAPABILITIES)},
+            | {"default": list(DEFAULT_CAPABILITIES)},
             "rateLimits": obj(
                 "Default limits of an API key (a key's own entries in the keys file win).",
                 {

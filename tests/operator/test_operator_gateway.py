@@ -228,3 +228,14 @@ async def test_removing_spec_gateway_deletes_the_gateway_it_owns() -> None:
     kube2.owned = {("Deployment", "compute-gateway"): "another-uid"}
     assert await sn.gateway_workload(FakeRt(kube2), run_of(body)) is CONTINUE  # type: ignore[arg-type]
     assert kube2.deleted == [] and kube2.events == []
+
+
+def test_the_crd_offers_exactly_the_capabilities_a_gateway_serves() -> None:
+    from subnetes.gateway.capabilities import builtin
+    from subnetes.operator.crds.gateway import CAPABILITIES
+
+    caps = gateway_schema()["properties"]["capabilities"]
+    assert set(caps["items"]["enum"]) == set(builtin(list(CAPABILITIES)))
+    with pytest.raises(ValueError, match="unknown capabilities"):
+        builtin(["not-a-capability"])
+    assert caps["default"] == ["matmul"]  # a gateway without the field serves the compute subnet
