@@ -332,9 +332,27 @@ async def open_replica_ledger(
             ledger = await asyncio.to_thread(Ledger.open, config, db)
             return ledger, True
         if await asyncio.to_thread(fence.ready_for_standby):
-            return await asyncio.to_thread(Ledger.open, config, db), False
+            return await asyncio.to_thread(_open_following, config, db), False
         log.info("waiting for the leader to create the chain")
         await asyncio.sleep(poll)
+
+
+def _open_following(config: ChainConfig, db: str) -> Ledger:
+    """Open the chain while the leader commits: Ledger reads the head and the state in separate
+    queries, so a block committed between them looks like a corrupt database; read again."""
+    storage = Storage(db)
+    try:
+        for attempt in range(50):
+            try:
+                return Ledger(config, storage)
+            except RuntimeError as e:
+                if "storage corrupt: head" not in str(e) or attempt == 49:
+                    raise
+                time.sleep(0.02)
+        raise AssertionError("unreachable")
+    except BaseException:
+        storage.close()
+        raise
 
 
 class Replica:

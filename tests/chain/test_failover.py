@@ -12,6 +12,7 @@ throughout. Takeover times are printed (``-s``); SUBNETES_FAILOVER_REPS sets how
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import signal
@@ -158,14 +159,16 @@ class Traffic:
 
 @pytest.fixture
 def pair(pg: Any, tmp_path: Path) -> Iterator[tuple[str, Service, Service]]:
-    """A fresh database, replica a leading and replica b standing by."""
+    """A fresh database and two replicas started at once: (db, the leader, the standby)."""
     db = pg.create_database("failover")
-    a = replica(db, tmp_path, "a").start()
-    assert role(a) == "leader"
-    b = replica(db, tmp_path, "b").start()
-    assert role(b) == "standby"
+    a, b = replica(db, tmp_path, "a"), replica(db, tmp_path, "b")
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        for started in [pool.submit(a.start), pool.submit(b.start)]:
+            started.result()
+    roles = {role(a), role(b)}
+    assert roles == {"leader", "standby"}, roles  # exactly one took the lock
     try:
-        yield db, a, b
+        yield (db, a, b) if role(a) == "leader" else (db, b, a)
     finally:
         for s in (a, b):
             if s.proc and s.proc.poll() is None:
@@ -250,9 +253,10 @@ def test_kill_the_leader_repeatedly_under_load(pair: tuple[str, Service, Service
 
 
 def test_a_paused_leader_never_commits_after_the_takeover(
-    pair: tuple[str, Service, Service], tmp_path: Path
+    pair: tuple[str, Service, Service],
 ) -> None:
     db, a, b = pair
+    assert a.log is not None
     genesis = httpx.get(a.url + "/v1/chain").json()["genesis_hash"]
     assert a.proc is not None
     with Traffic(genesis) as traffic:
@@ -269,8 +273,8 @@ def test_a_paused_leader_never_commits_after_the_takeover(
         time.sleep(TAKEOVER_AFTER)  # still paused, well past the bound
         a.proc.send_signal(signal.SIGCONT)
         deadline = time.monotonic() + 20
-        while "lost leadership" not in (tmp_path / "a.log").read_text():
-            assert time.monotonic() < deadline, (tmp_path / "a.log").read_text()[-3000:]
+        while "lost leadership" not in a.log.read_text():
+            assert time.monotonic() < deadline, a.log.read_text()[-3000:]
             time.sleep(0.05)
         assert role(a) == "standby"
         traffic.set([a, b], [a, b])
@@ -285,7 +289,7 @@ def test_a_paused_leader_never_commits_after_the_takeover(
     assert old_last < epochs[new_epoch]["first_block"]
     # ... and nothing at all once resumed: every later epoch is b's
     assert all(e["node"] == epochs[new_epoch]["node"] for n, e in epochs.items() if n > old_epoch)
-    assert "lost leadership" in (tmp_path / "a.log").read_text()
+    assert "lost leadership" in a.log.read_text()
     assert not traffic.read_failures, traffic.read_failures[:5]
 
 
