@@ -4,6 +4,10 @@ Public API: ``run_epochs(inputs, params, *, dtype="float64") -> EpochOutputs`` w
 ``EpochInputs`` / ``SubnetParams`` / ``EpochOutputs`` (layout: ``subnetes.consensus.interface``);
 ``enable_compilation_cache()`` and ``precompile(shapes)`` for chain start-up;
 ``reference_epochs`` is the NumPy reference with the same contract.
+
+Importing this package asks JAX for one host (CPU) device per core, so ``run_epochs`` can split
+the subnet axis over every core (``sharding.py``), when JAX has not started yet;
+``SUBNETES_CONSENSUS_CPU_DEVICES=1`` keeps one device (one core).
 """
 
 from .api import empty_batch, precompile, run_epochs
@@ -11,6 +15,10 @@ from .buckets import bucket, bucket_shape
 from .cache import enable_compilation_cache
 from .interface import EpochInputs, EpochOutputs, SubnetParams
 from .reference import reference_epochs
+from .sharding import configure_cpu_devices
+
+# Before anything runs JAX (importing the modules above does not start its backends).
+configure_cpu_devices()
 
 __all__ = [
     "EpochInputs",

@@ -13,7 +13,7 @@ from .buckets import bucket_shape, pad_batch
 from .epoch import KernelParams, epoch_batched
 from .host import check_shapes, normalized_stake, rao_split, resolve_dtype
 from .interface import EpochInputs, EpochOutputs, SubnetParams
-from .sharding import shard_batch
+from .sharding import shard_batch, sharded_epoch
 
 
 def kernel_params(params: SubnetParams, dtype: Any = "float64") -> KernelParams:
@@ -79,6 +79,10 @@ def prepare(
 # accelerator the bound is only about memory.
 MAX_BATCH_ELEMENTS = {"cpu": 2**21}
 MAX_BATCH_ELEMENTS_ACCELERATOR = 2**28
+# Sharding a call costs a dispatch to every device and a wait for each device's thread, which
+# a loaded machine schedules late: by default a batch is sharded only from this many cells
+# (S·V·N, padded) per device on (16 subnets of 256 UIDs x 64 rows on 2 devices).
+MIN_SHARD_ELEMENTS = 2**17
 
 
 def run_epochs(
@@ -100,9 +104,12 @@ def run_epochs(
         params: per-subnet hyperparameters, arrays of shape [S] (see ``SubnetParams``).
         dtype: "float64" (default, closest to Subtensor) or "float32" (faster). 64-bit mode is
             enabled only for the duration of the call (``jax.enable_x64``).
-        shard: split the subnet axis across all local devices; default: when there are > 1.
-        max_batch_elements: cells (S·V·N) per jitted call; default 2**21 on CPU, 2**28 on an
-            accelerator.
+        shard: split the subnet axis across all local devices (``sharding.sharded_epoch``:
+            one core each on CPU); default: when there are > 1 and the padded batch has at
+            least ``MIN_SHARD_ELEMENTS`` cells per device. ``True`` shards any batch with at
+            least one subnet per device; ``False``: one device.
+        max_batch_elements: cells (S·V·N) per jitted call and device; default 2**21 on CPU,
+            2**28 on an accelerator.
 
     Returns:
         ``EpochOutputs`` of numpy arrays with the same S, V, N as ``inputs``.
@@ -113,17 +120,21 @@ def run_epochs(
     need_rows = int(np.max(np.minimum(p.max_allowed_validators, x.n_uids), initial=0))
     s_b, v_b, n_b = bucket_shape(n_sub, max(v, need_rows), n)
     devices = jax.local_devices()
+    n_dev = len(devices)
     if max_batch_elements is None:
         platform = devices[0].platform
         max_batch_elements = MAX_BATCH_ELEMENTS.get(platform, MAX_BATCH_ELEMENTS_ACCELERATOR)
     if shard is None:
-        shard = len(devices) > 1
-    shard = shard and len(devices) > 1 and s_b >= len(devices)
+        shard = s_b * v_b * n_b >= MIN_SHARD_ELEMENTS * n_dev
+    shard = shard and n_dev > 1 and s_b >= n_dev
+    # the bound is per device: a sharded call gives each device up to max_batch_elements cells
+    per_call = max_batch_elements * (n_dev if shard else 1)
     chunk = s_b
-    while chunk > 1 and chunk * v_b * n_b > max_batch_elements:
+    while chunk > 1 and chunk * v_b * n_b > per_call:
         chunk //= 2
     if shard:
-        chunk = -(-chunk // len(devices)) * len(devices)
+        chunk = -(-chunk // n_dev) * n_dev
+    kernel = sharded_epoch(tuple(devices)) if shard else epoch_batched
     pending = []
     with jax.enable_x64(f is np.float64):
         for lo in range(0, max(n_sub, 1), chunk):  # dispatch every chunk (async), then collect
@@ -131,7 +142,7 @@ def run_epochs(
             xc, pc = pad_batch(xs, ps, (chunk, v_b, n_b))
             if shard:
                 xc, pc = shard_batch((xc, pc), devices)
-            pending.append(epoch_batched(xc, pc))
+            pending.append(kernel(xc, pc))
         parts: list[dict[str, np.ndarray]] = jax.device_get(pending)
     res = {}
     for k in parts[0]:

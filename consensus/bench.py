@@ -1,7 +1,7 @@
 """Benchmark: batched JAX epoch vs the NumPy reference and the vectorized NumPy baseline.
 
     python -m subnetes.consensus.bench [--json] [--quick] [--sizes S,N,V ...] [--dtype ...]
-                                       [--cpu-devices K]
+                                       [--cpu-devices K] [--no-unsharded]
 
 For each size (S subnets, N UIDs, V validator rows) it measures, in one run: JAX compile time
 (first call minus a warm call), the median warm time of a whole-network ``run_epochs`` call
@@ -13,8 +13,13 @@ targets are float32 figures); ``--dtype both`` adds the float64 columns. ``--jso
 JSON object per row with the keys subnets, uids, validators, jax_compile_s, jax_ms, numpy_ms,
 ratio (against the reference), numpy_vec_ms, ratio_vec (against the baseline), plus dtype,
 platform and devices.
-XLA:CPU runs each fusion on one thread; ``--cpu-devices K`` shards the subnet axis over K XLA
-host devices (threads) instead — on the 2-core development machine it did not help.
+
+XLA:CPU runs each fusion on one thread, so ``run_epochs`` splits the subnet axis over one host
+device per core (``sharding.py``). With more than one device, each row also measures the
+same call on one device (``shard=False``), interleaved with the default call so that load from
+other processes hits both alike: keys jax_1dev_ms and shard_speedup (jax_1dev_ms / jax_ms).
+``--cpu-devices K`` picks the device count (1: unsharded only); ``--no-unsharded`` skips the
+one-device column.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import statistics
 import time
 from typing import Any
 
-DEFAULT_SIZES = [(1, 256, 64), (32, 256, 64), (128, 256, 64), (128, 1024, 128), (256, 4096, 256)]
+DEFAULT_SIZES = [(1, 256, 64), (32, 256, 64), (128, 256, 64), (128, 1024, 128), (128, 4096, 256)]
 QUICK_SIZES = [(1, 256, 64), (32, 256, 64), (128, 256, 64)]
 
 
@@ -48,18 +53,33 @@ def _fits_in_memory(s: int, n: int, v: int, itemsize: int) -> bool:
 
 
 def _median_ms(fn: Any, repeats: int) -> float:
-    times = []
+    return _medians_ms([fn], repeats)[0]
+
+
+def _medians_ms(fns: list[Any], repeats: int) -> list[float]:
+    """Median wall time of each of ``fns``, run in turn ``repeats`` times (interleaved, so that
+    a burst of load from other processes hits every variant alike)."""
+    times: list[list[float]] = [[] for _ in fns]
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e3
+        for fn, t in zip(fns, times, strict=True):
+            t0 = time.perf_counter()
+            fn()
+            t.append(time.perf_counter() - t0)
+    return [statistics.median(t) * 1e3 for t in times]
 
 
 def bench_size(
-    s: int, n: int, v: int, dtype: str, repeats: int, numpy_repeats: int, seed: int = 0
+    s: int,
+    n: int,
+    v: int,
+    dtype: str,
+    repeats: int,
+    numpy_repeats: int,
+    seed: int = 0,
+    unsharded: bool = True,
 ) -> dict[str, Any]:
-    """Measure one (S, N, V) size in one dtype."""
+    """Measure one (S, N, V) size in one dtype; with several devices and ``unsharded``, also
+    the one-device call."""
     import jax
     import numpy as np
 
@@ -72,9 +92,17 @@ def bench_size(
     t0 = time.perf_counter()
     run_epochs(x, p, dtype=dtype)
     first = time.perf_counter() - t0
-    jax_ms = _median_ms(lambda: run_epochs(x, p, dtype=dtype), repeats)
+    variants = [lambda: run_epochs(x, p, dtype=dtype)]
+    one_device = unsharded and len(jax.local_devices()) > 1
+    if one_device:
+        run_epochs(x, p, dtype=dtype, shard=False)  # compile outside the timing
+        variants.append(lambda: run_epochs(x, p, dtype=dtype, shard=False))
+    jax_ms, *rest = _medians_ms(variants, repeats)
     numpy_ms = _median_ms(lambda: reference_epochs(x, p, dtype=dtype), numpy_repeats)
     numpy_vec_ms = _median_ms(lambda: baseline_epochs(x, p, dtype=dtype), numpy_repeats)
+    extra = {}
+    if rest:
+        extra = {"jax_1dev_ms": round(rest[0], 3), "shard_speedup": round(rest[0] / jax_ms, 2)}
     return {
         "subnets": s,
         "uids": n,
@@ -88,6 +116,8 @@ def bench_size(
         "ratio_vec": round(numpy_vec_ms / jax_ms, 2),
         "platform": jax.devices()[0].platform,
         "devices": len(jax.devices()),
+        "load_avg_1m": round(os.getloadavg()[0], 2),
+        **extra,
     }
 
 
@@ -102,16 +132,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--cpu-devices",
         type=int,
-        default=1,
-        help="XLA host devices to shard the subnet axis over on CPU (default 1; e.g. one per "
-        "core). Only effective before JAX starts its backend.",
+        default=None,
+        help="host devices to shard the subnet axis over on CPU (default: one per core, or "
+        "$SUBNETES_CONSENSUS_CPU_DEVICES; 1: unsharded). Only effective before JAX starts.",
+    )
+    ap.add_argument(
+        "--no-unsharded", action="store_true", help="skip the one-device (shard=False) column"
     )
     args = ap.parse_args(argv)
-    if args.cpu_devices > 1 and "xla_force_host_platform_device_count" not in os.environ.get(
-        "XLA_FLAGS", ""
-    ):
-        flag = f"--xla_force_host_platform_device_count={args.cpu_devices}"
-        os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {flag}".strip()
+    if args.cpu_devices is not None:
+        import jax
+
+        if args.cpu_devices < 1:
+            ap.error("--cpu-devices must be >= 1")
+        try:
+            jax.config.update("jax_num_cpu_devices", args.cpu_devices)
+        except RuntimeError:
+            print(f"note: JAX already started; --cpu-devices {args.cpu_devices} has no effect")
 
     if args.cache:
         from .cache import enable_compilation_cache
@@ -128,7 +165,10 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             big = s * n * v > 2**24
             repeats = args.repeats or (3 if big else 7 if args.quick else 15)
-            rows.append(bench_size(s, n, v, dtype, repeats, 1 if big else 3))
+            row = bench_size(
+                s, n, v, dtype, repeats, 1 if big else 3, unsharded=not args.no_unsharded
+            )
+            rows.append(row)
             if args.json:
                 print(json.dumps(rows[-1]), flush=True)
     if not args.json:
@@ -144,23 +184,27 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
     done = [r for r in rows if "skipped" not in r]
     where = f"{done[0]['platform']} x{done[0]['devices']}" if done else "-"
     table = Table(title=f"Yuma epoch, whole network per call (JAX on {where})", box=box.SIMPLE)
-    columns = ("S", "N", "V", "dtype", "jit s", "jax ms", "ref ms", "ref/jax", "vec ms",
-               "vec/jax")  # fmt: skip
+    one_dev = any("jax_1dev_ms" in r for r in done)
+    columns = ("S", "N", "V", "dtype", "jit s", "jax ms", *(("1dev ms", "1dev/jax") if one_dev
+               else ()), "ref ms", "ref/jax", "vec ms", "vec/jax", "load")  # fmt: skip
     for col in columns:
         table.add_column(col, justify="right", min_width=len(col))
     for r in rows:
         size = (str(r["subnets"]), str(r["uids"]), str(r["validators"]), r["dtype"])
         if "skipped" in r:
-            table.add_row(*size, "-", "-", "-", r["skipped"], "-", "-")
+            table.add_row(*size, *["-"] * (len(columns) - 6), r["skipped"], "-")
             continue
+        sharded = (f"{r['jax_1dev_ms']:.2f}", f"{r['shard_speedup']:.2f}x") if one_dev else ()
         table.add_row(
             *size,
             f"{r['jax_compile_s']:.2f}",
             f"{r['jax_ms']:.2f}",
+            *(sharded if "jax_1dev_ms" in r else ("-", "-")[: len(sharded)]),
             f"{r['numpy_ms']:.1f}",
             f"{r['ratio']:.1f}x",
             f"{r['numpy_vec_ms']:.1f}",
             f"{r['ratio_vec']:.1f}x",
+            f"{r['load_avg_1m']:.1f}",
         )
     console = Console()
     if not console.is_terminal:  # a log or a pipe: never cut columns to the default 80
@@ -168,7 +212,10 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
     console.print(table)
     print(
         "ref: NumPy reference.py (one subnet at a time, consensus column by column); vec: NumPy "
-        "baseline.py (the same, consensus vectorized over columns). Same results."
+        "baseline.py (the same, consensus vectorized over columns). Same results.\n"
+        f"jax: the default call (subnets split over {done[0]['devices'] if done else '-'} "
+        "device(s)); 1dev: the same call on one device (shard=False), timed interleaved with it; "
+        "load: 1-minute load average after the row."
     )
 
 

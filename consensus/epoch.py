@@ -405,7 +405,11 @@ def new_permits(x: EpochInputs, p: KernelParams) -> jax.Array:
     return (chosen & (m > 0)[:, None] & (stake != 0)) | owner
 
 
-@jax.jit
-def epoch_batched(x: EpochInputs, p: KernelParams) -> dict[str, jax.Array]:
-    """``epoch_single`` vmapped over the leading subnet axis and jitted."""
+def epoch_vmapped(x: EpochInputs, p: KernelParams) -> dict[str, jax.Array]:
+    """``epoch_single`` vmapped over the leading subnet axis (not jitted; ``sharding`` maps it
+    over devices)."""
     return jax.vmap(epoch_single)(x, p, new_permits(x, p))
+
+
+# The whole batch on one device (the unsharded path).
+epoch_batched = jax.jit(epoch_vmapped)

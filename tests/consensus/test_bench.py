@@ -17,6 +17,11 @@ def test_bench_json_rows(capsys) -> None:
         assert KEYS | {"numpy_vec_ms", "ratio_vec"} <= r.keys()
         assert r["jax_ms"] > 0 and r["numpy_ms"] > 0 and r["numpy_vec_ms"] > 0
         assert r["ratio"] == round(r["numpy_ms"] / r["jax_ms"], 2)
+        # with several devices the one-device call is measured beside the default one
+        if r["devices"] > 1:
+            assert r["shard_speedup"] == round(r["jax_1dev_ms"] / r["jax_ms"], 2)
+        else:
+            assert "jax_1dev_ms" not in r
 
 
 def test_bench_table(capsys) -> None:
