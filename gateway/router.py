@@ -195,6 +195,7 @@ class Router:
         app = web.Application(client_max_size=self.max_body_bytes + 1)
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/v1/routes", self._routes)
+        app.router.add_get("/v1/capabilities", self._capabilities)
         app.router.add_post("/v1/{capability}", self._forward)
         return app
 
@@ -259,11 +260,24 @@ class Router:
                     "capabilities": list(r.capabilities),
                     "emission_share": self.table.shares.get(r.netuid, 0),
                     "success_ewma": round(self.table.health[r.netuid].success_ewma, 6),
+                    "latency_ewma_s": self.table.health[r.netuid].latency_ewma,
                     "ok": self.table.health[r.netuid].ok,
                     "failed": self.table.health[r.netuid].failed,
                 }
                 for r in self.table.routes
             ]
+        )
+
+    async def _capabilities(self, _req: web.Request) -> web.Response:
+        """Each capability and the netuids that serve it: what a user may ask for."""
+        return web.json_response(
+            {
+                "policy": self.table.policy,
+                "capabilities": {
+                    cap: [r.netuid for r in self.table.routes if cap in r.capabilities]
+                    for cap in self.table.capabilities()
+                },
+            }
         )
 
     async def _forward(self, req: web.Request) -> web.Response:

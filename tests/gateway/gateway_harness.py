@@ -5,50 +5,16 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import httpx
+from proc_helpers import free_port, http_ok, wait_for
 
-T = TypeVar("T")
+__all__ = ["free_port", "http_ok", "start", "start_chain", "stop", "wait_for"]
+
 PY_ENV = {k: v for k, v in os.environ.items() if not k.startswith("SUBNETES_")}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for(
-    cond: Callable[[], T],
-    timeout: float,
-    what: str,
-    procs: dict[str, subprocess.Popen[bytes]] | None = None,
-) -> T:
-    """Poll ``cond`` until truthy; fail early when one of ``procs`` exits."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for name, p in (procs or {}).items():
-            if p.poll() is not None:
-                raise RuntimeError(f"{name} exited early with {p.returncode}")
-        value = cond()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise TimeoutError(f"timed out waiting for {what}")
-
-
-def http_ok(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1.0, trust_env=False).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def start(module: str, env: dict[str, str], log: Path, *args: str) -> subprocess.Popen[bytes]:

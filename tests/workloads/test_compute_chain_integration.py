@@ -13,16 +13,14 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from bittensor_wallet import Keypair
+from proc_helpers import free_port, http_ok, wait_for
 
 from subnetes.chain.client import ChainClient
 from subnetes.chain.units import tao
@@ -31,32 +29,6 @@ from subnetes.sdk.keys import write_hotkey
 ALICE = Keypair.create_from_uri("//Alice")  # the dev profile's funded sudo account
 FAULTS = {"fast1": "", "fast2": "", "slow": "slow:0.4", "wrong": "wrong"}
 DEADLINE_S = 90
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(cond, timeout: float, what: str, procs: dict[str, subprocess.Popen] | None = None):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for name, p in (procs or {}).items():
-            if p.poll() is not None:
-                raise RuntimeError(f"{name} exited early with {p.returncode}")
-        value = cond()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise TimeoutError(f"timed out waiting for {what}")
-
-
-def _http_ok(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1.0, trust_env=False).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 @pytest.fixture
@@ -91,7 +63,7 @@ def chain_url(tmp_path: Path) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for(
-            lambda: ready.exists() and _http_ok(url + "/readyz"), 60, "the chain", {"chain": proc}
+            lambda: ready.exists() and http_ok(url + "/readyz"), 60, "the chain", {"chain": proc}
         )
         yield url
     finally:
@@ -150,7 +122,7 @@ def test_slow_and_wrong_miners_earn_less_on_a_real_chain(chain_url: str, tmp_pat
                 r["axon"]["port"] for r in c.metagraph(netuid)["neurons"] if r["uid"] == uids[name]
             )
             wait_for(
-                lambda p=port: _http_ok(f"http://127.0.0.1:{p}/healthz"), 60, f"miner {name}", procs
+                lambda p=port: http_ok(f"http://127.0.0.1:{p}/healthz"), 60, f"miner {name}", procs
             )
         venv = {
             **base_env,
