@@ -465,9 +465,9 @@ async def _stream(
                 break
             for rec in recs:
                 if rec.number == start and skip >= 0:  # resuming inside this block
-                    yield b"".join(
-                        sse_message(rec.number, ev) for ev in rec.events if ev["index"] > skip
-                    )
+                    rest = [sse_message(rec.number, ev) for ev in rec.events if ev["index"] > skip]
+                    if rest:
+                        yield b"".join(rest)
                 else:
                     yield reads.block_events(rec)
                 nxt = rec.number + 1

@@ -148,18 +148,30 @@ class Neuron:
     commits: list[list[Any]] = field(default_factory=list)  # [[hash, block, epoch], ...]
 
     def to_json(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
+        # Built field by field: dataclasses.asdict deep-copies the weight and bond maps value
+        # by value (over 80 % of a block's time at 128 subnets x 256 UIDs). Same JSON.
+        d = {name: getattr(self, name) for name in _NEURON_SCALARS}
         d["weights"] = sorted(self.weights.items())
         d["bonds"] = sorted(self.bonds.items())
+        d["axon"] = dataclasses.asdict(self.axon) if self.axon else None
+        d["commits"] = [list(c) for c in self.commits]
         return d
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Neuron:
         d = dict(d)
-        d["weights"] = {int(k): int(v) for k, v in d["weights"]}
-        d["bonds"] = {int(k): int(v) for k, v in d["bonds"]}
+        # [uid, u16] pairs, integers as stored (dict() of the pairs: a restart loads every
+        # validator's 2 x 256 of them, and a comprehension was most of the load time)
+        d["weights"] = dict(d["weights"])
+        d["bonds"] = dict(d["bonds"])
         d["axon"] = Axon(**d["axon"]) if d.get("axon") else None
         return cls(**d)
+
+
+# Neuron fields holding immutable values (every other one is in MUTABLE_NEURON_FIELDS).
+_NEURON_SCALARS = tuple(
+    f.name for f in dataclasses.fields(Neuron) if f.name not in MUTABLE_NEURON_FIELDS
+)
 
 
 @dataclass
