@@ -362,7 +362,10 @@ class Replica:
     def __init__(self, node: Node, fence: Fence, takeover_after: float, leads: bool) -> None:
         self.node, self.fence = node, fence
         self.takeover_after = takeover_after
-        self.poll = min(node.block_time, takeover_after / 4)
+        # how often the standby probes the lock (a killed leader's lock is free at once) and
+        # follows the database: each block, at least every second
+        self.poll = min(node.block_time, takeover_after / 4, 1.0)
+        self._stale = False  # our in-memory state may be a failed block's: reload it all
         self.role = "leader" if leads else "standby"
         self.leader_gauge = Gauge(
             "subnetes_chain_leader",
@@ -439,7 +442,7 @@ class Replica:
         storage.fence = None
         self.node.drop_queue("this replica stopped leading: submit again (to the leader)")
         await asyncio.to_thread(self.fence.release)
-        await self._follow(reload=True)
+        self._stale = True  # the standby loop reloads the committed state
 
     async def _follow(self, reload: bool = False) -> None:
         """Load the blocks and state committed since our head (``reload``: even when the head
@@ -459,7 +462,8 @@ class Replica:
     async def _stand_by(self) -> None:
         await asyncio.sleep(self.poll)
         try:
-            await self._follow()
+            await self._follow(reload=self._stale)
+            self._stale = False
             if await asyncio.to_thread(self.fence.try_acquire):
                 await self._take_over()
                 return

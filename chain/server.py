@@ -124,7 +124,7 @@ async def serve(
         )
         try:
             ledger, leads = await failover_mod.open_replica_ledger(
-                config, str(db), fence, min(bt0, bound / 4)
+                config, str(db), fence, min(bt0, bound / 4, 1.0)
             )
         except BaseException:
             fence.close()
