@@ -9,8 +9,10 @@ Ctrl-C stops every process it started (the control plane too, if it started it).
 ``--headless --epochs N`` tells each epoch's story (``demo_story``: what each miner and
 validator earned and why) and exits 0 once N epochs have passed, emission reached the honest
 miners and the subnet's gateway returned verified answers to users' requests (1 otherwise): the
-test of the demo. The subnet has a gateway (``spec.gateway``, see ``demo_gateway``): the demo
-sends it a little organic traffic and shows it per miner. One miner answers wrong on purpose
+test of the demo. Each subnet has a gateway (``spec.gateway``, see ``demo_gateway``): the
+compute subnet, and the linear-solve one (examples/linsolve-subnet/) where it is; the network
+router runs in front of them, and the demo sends a little organic traffic through it and shows
+it per subnet and per miner. One miner answers wrong on purpose
 (``DEMO_FAULTS``), to show that the validators' check costs it its incentive.
 """
 
@@ -39,11 +41,14 @@ from subnetes.wire.text import printable
 
 from .cluster import REPO_ROOT, LocalCluster, cache_dir, free_port
 from .demo_gateway import (
+    CAPABILITY,
+    GatewayState,
     Traffic,
     curl_command,
     gateway_secrets,
     gateway_url,
     render_traffic,
+    routes_file,
     stake_rao,
     totals,
     traffic_line,
@@ -55,6 +60,9 @@ from .devrunner import stop_process
 DEFAULT_NAMESPACE = "subnetes-demo"
 SUBNET = "compute"
 EXAMPLE = REPO_ROOT / "examples" / "compute-subnet"
+#: The second reference subnet (linear solves), its gateway declared in the example.
+LINSOLVE = "linsolve"
+LINSOLVE_EXAMPLE = REPO_ROOT / "examples" / "linsolve-subnet"
 FAUCET_TAO = 10_000
 #: Miners the demo makes misbehave on purpose (SUBNETES_COMPUTE_FAULT), and the story names.
 DEMO_FAULTS = {"miner-3": "wrong"}
@@ -76,10 +84,9 @@ class Demo:
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
     started_cluster: bool = False
     endpoint: str = ""
-    gateway_coldkey: Any = None  # pays the gateway hotkey's registration and stake
-    gateway_hotkey: Any = None
-    gateway_registered: bool = False
-    gateway: str | None = None  # the gateway pod's URL, once it runs
+    gateway_coldkey: Any = None  # pays the gateway hotkeys' registrations and stake
+    gateways: dict[str, GatewayState] = field(default_factory=dict)  # subnet -> its gateway
+    router: str | None = None  # the network router's URL, once it runs
     traffic: Traffic | None = None
 
     # ---- start-up ------------------------------------------------------------------------
@@ -125,6 +132,16 @@ class Demo:
             self.console.log(
                 "compute subnet applied: 1 Subnet (with a gateway), 2 Validators, 4 Miners"
             )
+            if LINSOLVE in self.gateways:
+                docs = load_example(LINSOLVE_EXAMPLE)
+                listed = {"apiVersion": "v1", "kind": "List", "items": docs}
+                self.cluster.kubectl("apply", "-n", self.namespace, "-f", "-",
+                                     input=json.dumps(listed), check=True)  # fmt: skip
+                kinds = [d["kind"] for d in docs]
+                self.console.log(
+                    f"linsolve subnet applied: 1 Subnet (with a gateway), "
+                    f"{kinds.count('Validator')} Validator(s), {kinds.count('Miner')} Miners"
+                )
             for name, fault in DEMO_FAULTS.items():
                 self.console.log(f"{name} misbehaves on purpose: SUBNETES_COMPUTE_FAULT={fault}")
 
@@ -195,13 +212,14 @@ class Demo:
             # Its own coldkey (kept here, no Secret): the operator signs with the others.
             self.gateway_coldkey = Keypair.create_from_mnemonic(Keypair.generate_mnemonic())
             chain.faucet(self.gateway_coldkey, FAUCET_TAO * RAO_PER_TAO)
-        gw = Keypair.create_from_mnemonic(Keypair.generate_mnemonic())
-        self.gateway_hotkey = gw
-        hotkey_file = serialized_keypair_to_keyfile_data(gw).decode()
-        listed = {"apiVersion": "v1", "kind": "List",
-                  "items": gateway_secrets(self.namespace, SUBNET, hotkey_file)}  # fmt: skip
-        self.cluster.kubectl("apply", "-f", "-", input=json.dumps(listed), check=True)
-        self.console.log(f"gateway hotkey {gw.ss58_address} (Secret claimed for Gateway/{SUBNET})")
+        for sub in demo_subnets():
+            gw = Keypair.create_from_mnemonic(Keypair.generate_mnemonic())
+            self.gateways[sub] = GatewayState(sub, gw)
+            hotkey_file = serialized_keypair_to_keyfile_data(gw).decode()
+            listed = {"apiVersion": "v1", "kind": "List",
+                      "items": gateway_secrets(self.namespace, sub, hotkey_file)}  # fmt: skip
+            self.cluster.kubectl("apply", "-f", "-", input=json.dumps(listed), check=True)
+            self.console.log(f"{sub}-gateway hotkey {gw.ss58_address} (claimed for Gateway/{sub})")
 
     def _fresh_namespace(self) -> None:
         """Each run is a new network: drop what a previous run left (its chain is gone)."""
@@ -246,44 +264,77 @@ class Demo:
 
     # ---- the gateway ---------------------------------------------------------------------------
 
-    def _gateway_step(self, chain: Any, netuid: int | None) -> None:
-        """Once the subnet has a netuid: register and stake the gateway's hotkey (a validator
-        permit at the next epoch); once its pod runs: start the organic traffic."""
+    def _gateway_step(self, chain: Any, netuids: dict[str, int]) -> None:
+        """For each subnet with a netuid: register and stake its gateway's hotkey (a validator
+        permit at the next epoch), find its pod; once every gateway runs: start the router in
+        front of them and the organic traffic through it."""
         from subnetes.wire.errors import ChainError
 
-        if netuid is not None and not self.gateway_registered:
-            hk = self.gateway_hotkey.ss58_address
-            try:
-                if chain.uid_of(netuid, hk) is None:
-                    chain.burned_register(self.gateway_coldkey, netuid, hk)
-                chain.add_stake(self.gateway_coldkey, hk, stake_rao())
-            except ChainError as e:  # tried again at the next snapshot
-                self.console.log(f"gateway hotkey not registered yet: {safe(e)}")
-                return
-            self.gateway_registered = True
-            self.console.log(f"gateway hotkey registered on netuid {netuid} and staked")
-        if self.gateway is None:
-            pods = self.cluster.kubectl(
-                "get", "pods", "-n", self.namespace, "-o", "json",
-                "-l", f"app.kubernetes.io/name=gateway,app.kubernetes.io/instance={SUBNET}",
-            )  # fmt: skip
-            self.gateway = gateway_url(json.loads(pods.stdout or "{}"))
-            if self.gateway is not None:
-                self.traffic = Traffic(self.gateway)
-                self.traffic.start()
-                self.console.log(f"gateway serving at {self.gateway}; get work done with:")
-                self.console.print(curl_command(self.gateway), soft_wrap=True, markup=False)
+        for g in self.gateways.values():
+            netuid = netuids.get(g.subnet)
+            if netuid is not None and not g.registered:
+                hk = g.hotkey.ss58_address
+                try:
+                    if chain.uid_of(netuid, hk) is None:
+                        chain.burned_register(self.gateway_coldkey, netuid, hk)
+                    chain.add_stake(self.gateway_coldkey, hk, stake_rao())
+                except ChainError as e:  # tried again at the next snapshot
+                    self.console.log(f"{g.subnet}-gateway hotkey not registered yet: {safe(e)}")
+                    continue
+                g.registered = True
+                self.console.log(f"{g.subnet}-gateway hotkey registered on netuid {netuid}")
+            if g.url is None:
+                pods = self.cluster.kubectl(
+                    "get", "pods", "-n", self.namespace, "-o", "json",
+                    "-l", f"app.kubernetes.io/name=gateway,app.kubernetes.io/instance={g.subnet}",
+                )  # fmt: skip
+                g.url = gateway_url(json.loads(pods.stdout or "{}"))
+                if g.url is not None:
+                    self.console.log(f"{g.subnet}-gateway serving at {g.url}; get work done with:")
+                    cmd = curl_command(g.url, CAPABILITY[g.subnet])
+                    self.console.print(cmd, soft_wrap=True, markup=False)
+        gws = list(self.gateways.values())
+        if self.router is None and all(g.url and g.subnet in netuids for g in gws):
+            self._start_router(routes_file(gws, netuids))
 
-    def _gateway_pool(self) -> dict[str, Any] | None:
+    def _start_router(self, routes: dict[str, Any]) -> None:
+        import yaml
+
+        path = self.workdir / "routes.yaml"
+        path.write_text(yaml.safe_dump(routes))
+        port = free_port()
+        self._spawn(
+            "router",
+            [sys.executable, "-m", "subnetes.gateway.router"],
+            {
+                "SUBNETES_ROUTER_ROUTES": str(path),
+                "SUBNETES_ROUTER_PORT": str(port),
+                "SUBNETES_CHAIN_ENDPOINT": self.endpoint,
+                "SUBNETES_ROUTER_POLICY": "emission",
+            },
+        )
+        self.router = f"http://127.0.0.1:{port}"
+        caps = [CAPABILITY[g] for g in self.gateways]
+        self.traffic = Traffic(self.router, caps)
+        self.traffic.start()
+        self.console.log(f"network router at {self.router} (routes {path}); one endpoint for all:")
+        for cap in caps:
+            self.console.print(curl_command(self.router, cap), soft_wrap=True, markup=False)
+
+    def _gateway_pools(self) -> dict[str, dict[str, Any] | None]:
         import httpx
 
-        if self.gateway is None:
-            return None
-        try:
-            r = httpx.get(f"{self.gateway}/v1/pool", timeout=5.0, trust_env=False)
-        except httpx.HTTPError:
-            return None
-        return r.json() if r.status_code == 200 else None
+        out: dict[str, dict[str, Any] | None] = {}
+        for sub, g in self.gateways.items():
+            out[sub] = None
+            if g.url is None:
+                continue
+            try:
+                r = httpx.get(f"{g.url}/v1/pool", timeout=5.0, trust_env=False)
+            except httpx.HTTPError:
+                continue
+            out[sub] = r.json() if r.status_code == 200 else None
+        return out
 
     # ---- observing ---------------------------------------------------------------------------
 
@@ -293,27 +344,29 @@ class Demo:
 
         out: dict[str, Any] = {
             "block": None, "netuid": None, "neurons": [], "phases": {}, "faults": DEMO_FAULTS,
-            "gateway": None, "sent": {},
+            "gateways": {}, "sent": {},
         }  # fmt: skip
         with ChainClient(self.endpoint, timeout=10) as chain:
             out["block"] = chain.chain()["head"]
-            subnet = json.loads(
-                self.cluster.kubectl(
-                    "get", "subnet", SUBNET, "-n", self.namespace, "-o", "json"
-                ).stdout
-                or "{}"
+            subnets = json.loads(
+                self.cluster.kubectl("get", "subnets", "-n", self.namespace, "-o", "json").stdout
+                or '{"items": []}'
             )
-            netuid = (subnet.get("status") or {}).get("netuid")
+            netuids = {
+                s["metadata"]["name"]: s["status"]["netuid"]
+                for s in subnets["items"]
+                if (s.get("status") or {}).get("netuid") is not None
+            }
+            netuid = netuids.get(SUBNET)
             out["netuid"] = netuid
             if netuid is not None:
                 out["neurons"] = chain.metagraph(netuid)["neurons"]
-            self._gateway_step(chain, netuid)
-        out["gateway"] = self._gateway_pool()
-        out["sent"] = dict(self.traffic.sent) if self.traffic else {}
-        if self.gateway_hotkey is not None:
-            serving = "Serving" if out["gateway"] else "Pending"
-            name = f"{SUBNET}-gateway"
-            out["phases"][self.gateway_hotkey.ss58_address] = ("Gateway", name, serving)
+            self._gateway_step(chain, netuids)
+        out["gateways"] = self._gateway_pools()
+        out["sent"] = {k: dict(v) for k, v in self.traffic.sent.items()} if self.traffic else {}
+        for sub, g in self.gateways.items():
+            serving = "Serving" if out["gateways"].get(sub) else "Pending"
+            out["phases"][g.hotkey.ss58_address] = ("Gateway", f"{sub}-gateway", serving)
         listed = self.cluster.kubectl(
             "get", "miners,validators", "-n", self.namespace, "-o", "json"
         )
@@ -332,7 +385,7 @@ class Demo:
         """Stop what this run started: runner first (its pods' processes), then the rest."""
         if self.traffic is not None:
             self.traffic.stop()
-        for name in ("devrunner", "operator", "chain"):
+        for name in ("router", "devrunner", "operator", "chain"):
             proc = self.procs.pop(name, None)
             if proc is not None:
                 stop_process(proc, grace=10.0)
@@ -382,6 +435,26 @@ def render(snap: dict[str, Any]) -> Table:
             f"{n.get('total_emission', 0) / RAO_PER_TAO:.6f}",
         )  # fmt: skip
     return table
+
+
+def demo_subnets() -> list[str]:
+    """The demo's subnets with a gateway: compute, and linsolve where its example is."""
+    return [SUBNET, *([LINSOLVE] if LINSOLVE_EXAMPLE.is_dir() else [])]
+
+
+def traffic_views(snap: dict[str, Any]) -> list[Any]:
+    """One gateway traffic table per subnet (its capability's answers through the router)."""
+    sent = snap.get("sent") or {}
+    return [
+        render_traffic(sub, pool, sent.get(CAPABILITY[sub], {}))
+        for sub, pool in (snap.get("gateways") or {}).items()
+    ]
+
+
+def gateways_served(snap: dict[str, Any]) -> bool:
+    """Every subnet's gateway has returned verified answers."""
+    pools = (snap.get("gateways") or {}).values()
+    return bool(pools) and all(p and totals(p)["verified"] > 0 for p in pools)
 
 
 def http_ready(endpoint: str) -> bool:
@@ -441,8 +514,7 @@ def run(args: argparse.Namespace) -> int:
         with Live(console=console, refresh_per_second=2) as live:
             while not stopping:
                 snap = demo.snapshot()
-                traffic = render_traffic(SUBNET, snap["gateway"], snap["sent"])
-                live.update(Group(render(snap), traffic))
+                live.update(Group(render(snap), *traffic_views(snap)))
                 time.sleep(1.0)
         return 0
     except DemoError as exc:
@@ -463,20 +535,21 @@ def _run_headless(
     while not stopping() and time.monotonic() < deadline:
         snap = demo.snapshot()
         lines = story.observe(snap)
-        if lines and snap.get("gateway"):
-            lines.append(traffic_line(snap["gateway"]))
+        if lines:
+            lines += [traffic_line(sub, p) for sub, p in snap["gateways"].items() if p]
         for line in lines:
             console.print(safe(line), soft_wrap=True)
-        served = bool(snap.get("gateway")) and totals(snap["gateway"])["verified"] > 0
-        if story.epochs >= args.epochs and miners_earned(snap) and served:
+        if story.epochs >= args.epochs and miners_earned(snap) and gateways_served(snap):
             console.print(render(snap))
-            console.print(render_traffic(SUBNET, snap["gateway"], snap["sent"]))
-            console.print(safe(traffic_line(snap["gateway"])), soft_wrap=True)
+            for view in traffic_views(snap):
+                console.print(view)
+            for sub, pool in snap["gateways"].items():
+                console.print(safe(traffic_line(sub, pool)), soft_wrap=True)
             return 0
         time.sleep(1.0)
     console.print(render(snap) if snap else "no snapshot")
-    if snap.get("gateway"):
-        console.print(render_traffic(SUBNET, snap["gateway"], snap["sent"]))
+    for view in traffic_views(snap) if snap else []:
+        console.print(view)
     console.print(
         f"[red]error:[/red] emission did not reach miners, or the gateway returned no verified "
         f"answer, within {args.timeout:.0f}s"

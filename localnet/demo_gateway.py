@@ -1,10 +1,13 @@
-"""The demo's gateway: the Subnet's ``spec.gateway``, its Secrets, a little organic traffic and
-the view of it (per subnet and per miner, from the gateway's ``GET /v1/pool``).
+"""The demo's gateways: each Subnet's ``spec.gateway``, its Secrets, the network router in
+front of them, a little organic traffic and the view of it (per subnet and per miner, from each
+gateway's ``GET /v1/pool``).
 
-The gateway is a pod of the operator's Deployment ``compute-gateway``; the dev pod runner runs it
+A gateway is a pod of the operator's Deployment ``<subnet>-gateway``; the dev pod runner runs it
 on its loopback pod IP, so the demo (and the user's ``curl``) reach it there. Its hotkey is
-registered on the subnet and staked by the demo's neuron coldkey: miners answer only hotkeys with
-a validator permit, which the chain gives at the next epoch.
+registered on the subnet and staked by the demo's own coldkey: miners answer only hotkeys with
+a validator permit, which the chain gives at the next epoch. The router
+(``python -m subnetes.gateway.router``, a local process here) sends each request to the subnet
+serving its capability; the demo's traffic goes through it.
 """
 
 from __future__ import annotations
@@ -23,14 +26,41 @@ from subnetes.chain.units import RAO_PER_TAO
 
 #: Dev only: the demo's API key (printed for the user's curl; the keys Secret holds it).
 DEMO_API_KEY = "sk-subnetes-demo-local-only"
-HOTKEY_SECRET = "compute-gateway-hotkey"
-KEYS_SECRET = "compute-gateway-keys"
+#: The capability each demo subnet's gateway serves.
+CAPABILITY = {"compute": "matmul", "linsolve": "linsolve"}
 #: The gateway's stake: a validator permit, small next to the validators' (it sets no weights,
 #: so a large stake would dilute their consensus).
 GATEWAY_STAKE_TAO = 10
-#: Organic traffic: one small matmul every this many seconds.
+#: Organic traffic: one small request every this many seconds, the capabilities in turn.
 TRAFFIC_INTERVAL_S = 2.0
 TRAFFIC_SIZE = 32
+
+
+def hotkey_secret(subnet: str) -> str:
+    """The gateway hotkey Secret's name (examples/*-subnet/ name them so)."""
+    return f"{subnet}-gateway-hotkey"
+
+
+def keys_secret(subnet: str) -> str:
+    """The gateway keys Secret's name."""
+    return f"{subnet}-gateway-keys"
+
+
+def request_body(capability: str, seed: int, size: int = TRAFFIC_SIZE) -> dict[str, int]:
+    """A small request for ``capability`` (its request model's fields)."""
+    if capability == "matmul":
+        return {"seed": seed, "m": size, "k": size, "n": size}
+    return {"seed": seed, "n": size, "k": 1}
+
+
+@dataclass
+class GatewayState:
+    """What the demo knows of one subnet's gateway."""
+
+    subnet: str
+    hotkey: Any
+    registered: bool = False
+    url: str | None = None  # the gateway pod's URL, once it runs
 
 
 def with_gateway(listed: dict[str, Any], subnet: str) -> dict[str, Any]:
@@ -48,8 +78,8 @@ def with_gateway(listed: dict[str, Any], subnet: str) -> dict[str, Any]:
         if d.get("kind") == "Subnet" and d["metadata"]["name"] == subnet:
             d["spec"]["gateway"] = {
                 "image": image,
-                "hotkeySecretRef": {"name": HOTKEY_SECRET},
-                "authSecretRef": {"name": KEYS_SECRET},
+                "hotkeySecretRef": {"name": hotkey_secret(subnet)},
+                "authSecretRef": {"name": keys_secret(subnet)},
                 "capabilities": ["matmul"],
                 "routing": {"policy": "Incentive", "deadlineMilliseconds": 10000},
             }
@@ -64,7 +94,7 @@ def gateway_secrets(namespace: str, subnet: str, hotkey_file: str) -> list[dict[
             "apiVersion": "v1",
             "kind": "Secret",
             "metadata": {
-                "name": HOTKEY_SECRET,
+                "name": hotkey_secret(subnet),
                 "namespace": namespace,
                 "annotations": {"subnetes.io/hotkey-for": f"Gateway/{subnet}"},
             },
@@ -73,7 +103,7 @@ def gateway_secrets(namespace: str, subnet: str, hotkey_file: str) -> list[dict[
         {
             "apiVersion": "v1",
             "kind": "Secret",
-            "metadata": {"name": KEYS_SECRET, "namespace": namespace},
+            "metadata": {"name": keys_secret(subnet), "namespace": namespace},
             "stringData": {"keys.yaml": json.dumps(keys)},
         },
     ]
@@ -90,12 +120,21 @@ def gateway_url(pods: dict[str, Any]) -> str | None:
     return None
 
 
-def curl_command(url: str) -> str:
-    """The curl a user types to get a matmul done by the network."""
-    return (
-        f"curl -s {url}/v1/matmul -H 'Authorization: Bearer {DEMO_API_KEY}' "
-        '-d \'{"seed": 42, "m": 64, "k": 64, "n": 64}\''
-    )
+def curl_command(url: str, capability: str = "matmul") -> str:
+    """The curl a user types to get work done by the network (``url``: a gateway or the
+    router)."""
+    body = json.dumps(request_body(capability, 42, 64))
+    return f"curl -s {url}/v1/{capability} -H 'Authorization: Bearer {DEMO_API_KEY}' -d '{body}'"
+
+
+def routes_file(gateways: list[GatewayState], netuids: dict[str, int]) -> dict[str, Any]:
+    """The router's routes (``subnetes.gateway.router``): each gateway's URL and capability."""
+    return {
+        "routes": [
+            {"netuid": netuids[g.subnet], "url": g.url, "capabilities": [CAPABILITY[g.subnet]]}
+            for g in gateways
+        ]
+    }
 
 
 def totals(pool: dict[str, Any]) -> dict[str, int]:
@@ -136,7 +175,7 @@ def render_traffic(subnet: str, pool: dict[str, Any] | None, sent: dict[str, int
     return table
 
 
-def traffic_line(pool: dict[str, Any]) -> str:
+def traffic_line(subnet: str, pool: dict[str, Any]) -> str:
     """One story line: the gateway's verified answers per miner so far."""
     t = totals(pool)
     per = ", ".join(
@@ -145,18 +184,21 @@ def traffic_line(pool: dict[str, Any]) -> str:
         if (m.get("counts") or {}).get("ok", 0)
     )
     return (
-        f"gateway: {t['verified']} verified answers to users' requests ({per or 'none yet'}); "
+        f"gateway {subnet}: {t['verified']} verified answers to users' requests "
+        f"({per or 'none yet'}); "
         f"{t['wrong']} wrong answers caught and never returned"
     )
 
 
 @dataclass
 class Traffic:
-    """A thread that sends one small matmul through the gateway every ``interval`` seconds."""
+    """A thread that sends one small request to ``url`` (the router) every ``interval`` seconds,
+    each of ``capabilities`` in turn; ``sent`` counts the answers per capability."""
 
     url: str
+    capabilities: list[str]
     interval: float = TRAFFIC_INTERVAL_S
-    sent: dict[str, int] = field(default_factory=lambda: {"ok": 0, "error": 0})
+    sent: dict[str, dict[str, int]] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -173,19 +215,22 @@ class Traffic:
         import httpx
 
         rng = random.Random(0)
-        with httpx.Client(trust_env=False, timeout=15.0) as client:
+        for cap in self.capabilities:
+            self.sent[cap] = {"ok": 0, "error": 0}
+        with httpx.Client(trust_env=False, timeout=20.0) as client:
+            i = 0
             while not self._stop.wait(self.interval):
-                n = TRAFFIC_SIZE
-                body = {"seed": rng.randrange(2**31), "m": n, "k": n, "n": n}
+                cap = self.capabilities[i % len(self.capabilities)]
+                i += 1
                 try:
                     r = client.post(
-                        f"{self.url}/v1/matmul",
-                        json=body,
+                        f"{self.url}/v1/{cap}",
+                        json=request_body(cap, rng.randrange(2**31)),
                         headers={"Authorization": f"Bearer {DEMO_API_KEY}"},
                     )
-                    self.sent["ok" if r.status_code == 200 else "error"] += 1
+                    self.sent[cap]["ok" if r.status_code == 200 else "error"] += 1
                 except httpx.HTTPError:
-                    self.sent["error"] += 1
+                    self.sent[cap]["error"] += 1
 
 
 def stake_rao() -> int:

@@ -32,8 +32,8 @@ def test_demo_reaches_emission_for_miners(
     assert "miner-3" in out and "wrong by design" in out
     # The subnet's gateway served the demo's organic traffic with verified answers, and the
     # user is shown the curl that does the same.
-    served = [line for line in out.splitlines() if line.startswith("gateway: ")]
-    assert served and not served[-1].startswith("gateway: 0 verified"), out[-4000:]
+    served = [line for line in out.splitlines() if line.startswith("gateway compute: ")]
+    assert served and not served[-1].startswith("gateway compute: 0 verified"), out[-4000:]
     assert "/v1/matmul -H 'Authorization: Bearer" in out
     # Every process the demo started is gone; its logs stay for inspection.
     for log in ("chain", "operator", "devrunner"):

@@ -6,15 +6,28 @@ from __future__ import annotations
 import yaml
 from rich.console import Console
 
-from subnetes.localnet.demo import DEMO_FAULTS, SUBNET, load_example, with_faults
+from subnetes.gateway.capabilities import builtin
+from subnetes.gateway.router import parse_routes
+from subnetes.localnet.demo import (
+    DEMO_FAULTS,
+    LINSOLVE,
+    LINSOLVE_EXAMPLE,
+    SUBNET,
+    demo_subnets,
+    gateways_served,
+    load_example,
+    with_faults,
+)
 from subnetes.localnet.demo_gateway import (
+    CAPABILITY,
     DEMO_API_KEY,
-    HOTKEY_SECRET,
-    KEYS_SECRET,
+    GatewayState,
     curl_command,
     gateway_secrets,
     gateway_url,
     render_traffic,
+    request_body,
+    routes_file,
     totals,
     traffic_line,
     with_gateway,
@@ -39,8 +52,8 @@ def test_the_demo_subnet_gets_a_gateway_that_the_crd_accepts() -> None:
     listed = with_gateway(with_faults(load_example(), DEMO_FAULTS), SUBNET)
     (subnet,) = [d for d in listed["items"] if d["kind"] == "Subnet"]
     gw = subnet["spec"]["gateway"]
-    assert gw["hotkeySecretRef"] == {"name": HOTKEY_SECRET}
-    assert gw["authSecretRef"] == {"name": KEYS_SECRET}
+    assert gw["hotkeySecretRef"] == {"name": "compute-gateway-hotkey"}
+    assert gw["authSecretRef"] == {"name": "compute-gateway-keys"}
     assert gw["image"] == "ghcr.io/subnetes/subnetes:0.1.0"  # the CPU image the dev runner runs
     kind = next(k for k in KINDS if k.kind == "Subnet")
     schema = custom_resource_definition(kind)["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
@@ -88,10 +101,38 @@ def test_traffic_per_subnet_and_per_miner() -> None:
     row3 = next(line for line in text.splitlines() if "5Fhonest" in line)
     assert row3.split("│")[3].strip() == "7" and "12" in row3 and "0.60" in row3
     assert "open" in next(line for line in text.splitlines() if "5Fwrong" in line)
-    assert traffic_line(POOL) == (
-        "gateway: 7 verified answers to users' requests (UID 3: 7); "
+    assert traffic_line("compute", POOL) == (
+        "gateway compute: 7 verified answers to users' requests (UID 3: 7); "
         "2 wrong answers caught and never returned"
     )
     empty = Console(width=200, record=True)
     empty.print(render_traffic("compute", None, {}))
     assert "not serving yet" in empty.export_text()
+
+
+def test_each_demo_subnet_has_a_capability_and_its_example_names_the_demos_secrets() -> None:
+    subs = demo_subnets()
+    assert subs[0] == SUBNET and set(subs) <= set(CAPABILITY)
+    caps = builtin([CAPABILITY[s] for s in subs])
+    for cap in caps.values():  # the traffic's bodies are what each capability accepts
+        cap.request_model.model_validate(request_body(cap.name, 7))
+    if LINSOLVE in subs:
+        (sub,) = [d for d in load_example(LINSOLVE_EXAMPLE) if d["kind"] == "Subnet"]
+        gw = sub["spec"]["gateway"]
+        assert gw["hotkeySecretRef"]["name"] == "linsolve-gateway-hotkey"
+        assert gw["authSecretRef"]["name"] == "linsolve-gateway-keys"
+        assert gw["capabilities"] == [CAPABILITY[LINSOLVE]]
+
+
+def test_the_router_gets_one_route_per_gateway_and_all_must_serve() -> None:
+    gws = [GatewayState("compute", None, True, "http://127.64.0.3:8080"),
+           GatewayState("linsolve", None, True, "http://127.64.0.9:8080")]  # fmt: skip
+    routes = parse_routes(routes_file(gws, {"compute": 1, "linsolve": 2}))
+    assert [(r.netuid, r.url, r.capabilities) for r in routes] == [
+        (1, "http://127.64.0.3:8080", ("matmul",)),
+        (2, "http://127.64.0.9:8080", ("linsolve",)),
+    ]
+    assert "/v1/linsolve" in curl_command("http://127.0.0.1:1", "linsolve")
+    assert gateways_served({"gateways": {"compute": POOL, "linsolve": POOL}})
+    assert not gateways_served({"gateways": {"compute": POOL, "linsolve": None}})
+    assert not gateways_served({"gateways": {}})
