@@ -108,7 +108,18 @@ class Fence:
 
     def __init__(self, db: str, node_id: str, url: str) -> None:
         # NullPool: closing a connection ends its session (and releases the lock) for real
-        self.engine = sa.create_engine(database_url(db), poolclass=sa.pool.NullPool)
+        # client keepalives too: a leader cut off from the database notices (its commit fails)
+        self.engine = sa.create_engine(
+            database_url(db),
+            poolclass=sa.pool.NullPool,
+            connect_args={
+                "connect_timeout": 10,
+                "keepalives": 1,
+                "keepalives_idle": 10,
+                "keepalives_interval": 5,
+                "keepalives_count": 3,
+            },
+        )
         self.node_id, self.url = node_id, url
         self.conn: sa.Connection | None = None
         self.epoch = 0

@@ -40,6 +40,10 @@ def test_two_replicas_lead_or_stand_by_behind_one_service() -> None:
     labels = sts["spec"]["template"]["metadata"]["labels"]
     assert svc["spec"]["selector"].items() <= labels.items()
     assert c["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    # the standby forwards submissions to the leader's pod: the chain's NetworkPolicy admits it
+    policy = one(docs, "NetworkPolicy", f"{FULL}-chain")
+    peers = [p["podSelector"]["matchLabels"] for p in policy["spec"]["ingress"][0]["from"]]
+    assert any(peer.items() <= labels.items() for peer in peers if peer), peers
     anti = sts["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"]
     term = anti["preferredDuringSchedulingIgnoredDuringExecution"][0]["podAffinityTerm"]
     assert term["topologyKey"] == "kubernetes.io/hostname"
