@@ -5,6 +5,7 @@ committed state or hand bodies to the node."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -124,6 +125,9 @@ def ok(model: Any, description: str = "OK") -> dict[int | str, dict[str, Any]]:
 
 # Endpoints that never read chain state: they answer while a block is being built.
 UNGATED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+# Answered from bytes encoded at a committed block (read_cache.py) while a block is built; the
+# handler waits for the commit itself when the head's answer is not encoded yet.
+CACHED_PATH = re.compile(r"/v1/subnets/[0-9]+/metagraph")
 
 
 class CommittedStateOnly:
@@ -135,7 +139,12 @@ class CommittedStateOnly:
         self.node = node
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["path"] not in UNGATED_PATHS:
+        path = scope.get("path", "")
+        if (
+            scope["type"] == "http"
+            and path not in UNGATED_PATHS
+            and not CACHED_PATH.fullmatch(path)
+        ):
             await self.node.committed()
         await self.app(scope, receive, send)
 
@@ -325,6 +334,10 @@ def create_app(node: Node, body_timeout: float = BODY_TIMEOUT) -> FastAPI:
     async def metagraph(netuid: int = NetUid) -> Any:
         """Every UID with hotkey, stake, rank, trust, consensus, incentive, dividends, emission,
         validator permit, axon, registration block and immunity."""
+        cached = reads.cached_metagraph(node.ledger.head.hash, netuid)
+        if cached is not None:  # the head's, encoded at its commit: no wait for a block
+            return cached
+        await node.committed()  # not gated by CommittedStateOnly (CACHED_PATH)
         s = subnet_or_404(netuid)
         if isinstance(s, JSONResponse):
             return s

@@ -77,9 +77,8 @@ def network_config(subnets: int, uids: int, validators: int, tempo: int) -> Chai
 
 def validator_key(netuid: int, uid: int) -> Keypair:
     """The (deterministic) hotkey of validator ``uid`` on ``netuid``."""
-    return Keypair.create_from_seed(
-        hashlib.blake2b(f"v/{netuid}/{uid}".encode(), digest_size=32).hexdigest()
-    )
+    seed = hashlib.blake2b(f"v/{netuid}/{uid}".encode(), digest_size=32).hexdigest()
+    return Keypair.create_from_seed(seed)  # type: ignore[arg-type]  # takes hex text at run time
 
 
 def miner_hotkey(netuid: int, uid: int) -> str:

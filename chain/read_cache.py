@@ -6,7 +6,8 @@ readers each re-encoded the metagraph (FastAPI's ``jsonable_encoder`` walks ever
 200 event-stream subscribers each re-encoded every event of every block. The state only changes
 when a block commits, so each is encoded once per block and the bytes are shared:
 
-- a subnet's metagraph, for the current head (dropped when the head moves on);
+- a subnet's metagraph, for the current head (dropped when the head moves on); while the
+  next block is being built it is served at once (other reads wait for that block's commit);
 - a block's events as SSE messages (the last ``blocks`` blocks; subscribers read the same few).
 """
 
@@ -55,6 +56,12 @@ class ReadCache:
         if body is None:
             body = self._metagraphs[s.netuid] = encode_json(views.metagraph(st, s))
         return Response(body, media_type="application/json")
+
+    def cached_metagraph(self, head: str, netuid: int) -> Response | None:
+        """Subnet ``netuid``'s metagraph if it is encoded for the block ``head`` (hash), else
+        None. Safe while the next block is being built: the bytes are of a committed block."""
+        body = self._metagraphs.get(netuid) if head == self._head else None
+        return None if body is None else Response(body, media_type="application/json")
 
     def block_events(self, rec: BlockRecord) -> bytes:
         """Every event of block ``rec`` as SSE messages, encoded once for all subscribers."""

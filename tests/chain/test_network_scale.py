@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +18,7 @@ from subnetes.chain.api import _stream, create_app
 from subnetes.chain.extrinsic import sign
 from subnetes.chain.read_cache import ReadCache, encode_json
 from subnetes.chain.state import Axon, Neuron
+from subnetes.consensus import reference_epochs
 from subnetes.wire.codec import canonical
 
 from .conftest import key, subnet_node
@@ -126,3 +129,37 @@ async def test_event_stream_writes_each_block_once_encoded_and_resumes_inside_a_
         rest += await anext(resumed)
     await resumed.aclose()
     assert rest == want
+
+
+async def test_cached_metagraph_answers_while_a_block_is_built() -> None:
+    """A metagraph already encoded for the head answers at once while the next block (here a
+    slow epoch) is built: it is the committed head's. Other reads still wait for the commit,
+    and the next metagraph read is the new block's."""
+    in_epoch = threading.Event()
+
+    def slow_consensus(*a: Any, **k: Any) -> Any:
+        in_epoch.set()
+        time.sleep(1.0)
+        return reference_epochs(*a, **k)
+
+    node = subnet_node(slow_consensus)
+    app = create_app(node)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://chain") as client:
+        for _ in range(30):  # tempo 10: an epoch block comes within 11 blocks
+            head = node.ledger.head.number
+            await client.get("/v1/subnets/1/metagraph")  # encoded for this head
+            block = asyncio.create_task(node.produce_async())
+            while not block.done() and not in_epoch.is_set():
+                await asyncio.sleep(0.005)
+            if in_epoch.is_set():
+                break
+            await block
+        assert in_epoch.is_set() and not block.done()
+        meta = await client.get("/v1/subnets/1/metagraph")
+        assert not block.done(), "the cached metagraph waited for the block"
+        assert meta.json()["block"] == head
+        subnet = await client.get("/v1/subnets/1")  # not cached: waits for the commit
+        assert block.done() and subnet.json()["last_epoch_block"] == head + 1
+        fresh = await client.get("/v1/subnets/1/metagraph")
+        assert fresh.json()["block"] == head + 1
