@@ -91,6 +91,9 @@ class SubnetTable:
     alpha: float = 0.2
     shares: dict[int, int] = field(default_factory=dict)  # netuid -> emission share (parts)
     health: dict[int, SubnetHealth] = field(default_factory=dict)
+    # Latency EWMA per (netuid, capability): tasks differ in cost, so ``quality`` compares
+    # subnets on the capability asked for, not on a mix of whatever each one served last.
+    cap_latency: dict[tuple[int, str], float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.policy not in ("emission", "quality"):
@@ -112,12 +115,17 @@ class SubnetTable:
         """Emission shares from the chain's ``GET /v1/subnets`` rows."""
         self.shares = {int(s["netuid"]): int(s.get("emission_share", 0)) for s in subnets}
 
-    def weights(self, routes: list[Route]) -> list[float]:
-        """Each route's relative weight under the policy."""
-        lats = [
-            h.latency_ewma for r in routes if (h := self.health[r.netuid]).latency_ewma is not None
-        ]
-        fastest = min(lats, default=None)
+    def latency(self, netuid: int, capability: str | None = None) -> float | None:
+        """Observed latency EWMA of a subnet, None if unseen: for ``capability`` once any
+        latency per capability was recorded for the subnet, else the subnet's overall one."""
+        if capability is not None and any(k[0] == netuid for k in self.cap_latency):
+            return self.cap_latency.get((netuid, capability))
+        return self.health[netuid].latency_ewma
+
+    def weights(self, routes: list[Route], capability: str | None = None) -> list[float]:
+        """Each route's relative weight under the policy (latencies of ``capability``)."""
+        lats = {r.netuid: self.latency(r.netuid, capability) for r in routes}
+        fastest = min((x for x in lats.values() if x is not None), default=None)
         out = []
         total_share = sum(self.shares.get(r.netuid, 0) for r in routes)
         for r in routes:
@@ -127,8 +135,8 @@ class SubnetTable:
                 w = self.shares.get(r.netuid, 0) / total_share if total_share else 1.0
             else:
                 w = 1.0
-                if fastest is not None and h.latency_ewma is not None:
-                    w = max(fastest, 1e-3) / max(h.latency_ewma, 1e-3)
+                if fastest is not None and (lat := lats[r.netuid]) is not None:
+                    w = max(fastest, 1e-3) / max(lat, 1e-3)
             out.append(w * max(h.success_ewma, 1e-3) ** 2)
         return out
 
@@ -140,7 +148,7 @@ class SubnetTable:
         cands = [r for r in self.routes if capability in r.capabilities and r.netuid not in skip]
         if not cands:
             return None
-        weights = self.weights(cands)
+        weights = self.weights(cands, capability)
         x = rng.random() * sum(weights)
         for r, w in zip(cands, weights, strict=True):
             x -= w
@@ -148,9 +156,17 @@ class SubnetTable:
                 return r
         return cands[-1]
 
-    def record(self, netuid: int, ok: bool, latency_s: float | None) -> None:
-        """Fold one attempt's outcome into the subnet's health."""
+    def record(
+        self, netuid: int, ok: bool, latency_s: float | None, capability: str | None = None
+    ) -> None:
+        """Fold one attempt's outcome into the subnet's health (success is the subnet
+        gateway's, whatever was asked; latency also per ``capability`` when given)."""
         h = self.health.setdefault(netuid, SubnetHealth())
+        if ok and latency_s is not None and capability is not None:
+            old = self.cap_latency.get((netuid, capability))
+            self.cap_latency[(netuid, capability)] = (
+                latency_s if old is None else self.alpha * latency_s + (1 - self.alpha) * old
+            )
         h.success_ewma = self.alpha * (1.0 if ok else 0.0) + (1 - self.alpha) * h.success_ewma
         if ok:
             h.ok += 1
@@ -261,6 +277,11 @@ class Router:
                     "emission_share": self.table.shares.get(r.netuid, 0),
                     "success_ewma": round(self.table.health[r.netuid].success_ewma, 6),
                     "latency_ewma_s": self.table.health[r.netuid].latency_ewma,
+                    "latency_ewma_s_by_capability": {
+                        c: self.table.cap_latency[(r.netuid, c)]
+                        for c in r.capabilities
+                        if (r.netuid, c) in self.table.cap_latency
+                    },
                     "ok": self.table.health[r.netuid].ok,
                     "failed": self.table.health[r.netuid].failed,
                 }
@@ -322,14 +343,14 @@ class Router:
                         k: v for k, v in resp.headers.items() if k.lower().startswith("x-subnetes-")
                     }
             except (TimeoutError, aiohttp.ClientError) as e:
-                self.table.record(route.netuid, False, None)
+                self.table.record(route.netuid, False, None, cap)
                 log.info("subnet gateway failed", extra={"netuid": route.netuid, "error": str(e)})
                 continue
             if status >= 500:
-                self.table.record(route.netuid, False, None)
+                self.table.record(route.netuid, False, None, cap)
                 continue
             if status < 400:
-                self.table.record(route.netuid, True, time.perf_counter() - t0)
+                self.table.record(route.netuid, True, time.perf_counter() - t0, cap)
             out = web.Response(body=raw, status=status, headers=passed)
             out.headers["Content-Type"] = ctype or "application/json"
             out.headers["X-Subnetes-Netuid"] = str(route.netuid)
