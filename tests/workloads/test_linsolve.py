@@ -74,6 +74,26 @@ def test_a_wrong_answer_is_always_rejected(
     assert not verify(a, b, wrong, 64, np.random.default_rng(seed % 1000))
 
 
+@settings(max_examples=60, deadline=None)
+@given(seeds, sizes, rhs, st.sampled_from(["scaled", "noise", "zero", "other-seed"]), st.integers())
+def test_other_kinds_of_wrong_answers_are_rejected(
+    seed: int, n: int, k: int, kind: str, noise_seed: int
+) -> None:
+    ch = Challenge(seed, n, k)
+    a, b = system(ch)
+    x = solve(ch)
+    noise = np.random.default_rng(noise_seed % 2**32).standard_normal(x.shape)
+    wrong = {
+        "scaled": x * (1 + 1e-6),  # every entry off by a millionth
+        "noise": x + 1e-6 * noise,
+        "zero": np.zeros_like(x),
+        "other-seed": solve(
+            Challenge((seed + 1) % 2**64, n, k)
+        ),  # a right answer to another system
+    }[kind]
+    assert not verify(a, b, wrong, 64, np.random.default_rng(noise_seed % 2**32))
+
+
 def test_sign_projections_catch_a_single_wrong_column_with_probability_one_half_per_round() -> None:
     ch = Challenge(3, 40, 40)
     a, b = system(ch)
