@@ -185,14 +185,25 @@ def _node_main(times: str, old: bool, argv: list[str]) -> int:
         _use_old_paths()
 
     out = open(times, "a", buffering=1)  # noqa: SIM115 - open while the node runs
-    finish = node_mod.Node._finish
+    finish, build = node_mod.Node._finish, node_mod.Node._build
+    cpu: dict[int, float] = {}
+
+    def timed_build(self: Any, batch: Any) -> Any:
+        # CPU seconds of the block thread: the work itself, apart from waiting for a core on
+        # a loaded machine
+        t = time.thread_time()
+        record, outcomes = build(self, batch)
+        cpu[record.number] = time.thread_time() - t
+        return record, outcomes
 
     def timed_finish(self: Any, batch: Any, record: Any, outcomes: Any, t0: float) -> Any:
         ms = (time.perf_counter() - t0) * 1e3
         epochs = sum(1 for e in record.events if e["type"] == "EpochResult")
-        out.write(f"{record.number} {ms:.3f} {epochs} {len(record.extrinsics)}\n")
+        cpu_ms = cpu.pop(record.number, float("nan")) * 1e3
+        out.write(f"{record.number} {ms:.3f} {epochs} {len(record.extrinsics)} {cpu_ms:.3f}\n")
         return finish(self, batch, record, outcomes, t0)
 
+    node_mod.Node._build = timed_build  # type: ignore[method-assign]
     node_mod.Node._finish = timed_finish  # type: ignore[method-assign]
     return cli_main(argv)
 
@@ -234,8 +245,8 @@ def block_times(times: Path) -> dict[int, dict[str, float]]:
     """Per block number: production milliseconds and epochs run (from :func:`_node_main`)."""
     out: dict[int, dict[str, float]] = {}
     for line in times.read_text().splitlines():
-        n, ms, epochs, _ = line.split()
-        out[int(n)] = {"ms": float(ms), "epochs": int(epochs)}
+        n, ms, epochs, _, cpu_ms = line.split()
+        out[int(n)] = {"ms": float(ms), "epochs": int(epochs), "cpu_ms": float(cpu_ms)}
     return out
 
 
@@ -516,6 +527,9 @@ async def run(a: argparse.Namespace, db: str, log: Path, times: Path) -> dict[st
         ms = [spans[n]["ms"] for n in range(lo, hi + 1) if n in spans]
         ep = [spans[n]["ms"] for n in range(lo, hi + 1) if n in spans and spans[n]["epochs"]]
         ph["block_ms"] = summarize(ms)
+        ph["block_cpu_ms"] = summarize(
+            [spans[n]["cpu_ms"] for n in range(lo, hi + 1) if n in spans]
+        )
         ph["epoch_block_ms"] = summarize(ep)
         ph["epochs_per_block"] = sum(
             spans[n]["epochs"] for n in range(lo, hi + 1) if n in spans
@@ -541,7 +555,9 @@ def report(a: argparse.Namespace, res: dict[str, Any], old: dict[str, Any] | Non
         f"({res['set_weights_per_block']} set_weights/block), block time {a.block_time} s, "
         f"load at start {res['load_start']}"
     )
-    print("| measure | this run" + (" | previous |" if old else " |"))
+    this = "old paths (--old)" if a.old else "this run"
+    other = "" if old is None else (" old paths |" if old["args"].get("old") else " other run |")
+    print(f"| measure | {this} |{other}")
     print("|---|---" + ("|---|" if old else "|"))
     for i, name in enumerate(("blocks", "readers", "subscribers")):
         ph = lambda r, i=i: r["phases"][i]  # noqa: E731
@@ -549,6 +565,10 @@ def report(a: argparse.Namespace, res: dict[str, Any], old: dict[str, Any] | Non
         row(
             f"{name}: block production ms median/p95/p99/max (n)",
             lambda r, ph=ph: _quad(ph(r)["block_ms"]),
+        )
+        row(
+            f"{name}: block thread CPU ms median/p95/p99/max",
+            lambda r, ph=ph: _quad(ph(r)["block_cpu_ms"]),
         )
         row(
             f"{name}: epoch blocks ms median/p99/max (n)",
