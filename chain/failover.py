@@ -425,7 +425,7 @@ class Replica:
         done, _ = await asyncio.wait({warm, beat}, return_when=asyncio.FIRST_COMPLETED)
         warm.cancel()
         if beat not in done:
-            producing = self.node.start()
+            producing = self.node.start(first_now=self.takeovers > 0)
             done, _ = await asyncio.wait({producing, beat}, return_when=asyncio.FIRST_COMPLETED)
         reason = "stopped"
         for task in done:

@@ -410,12 +410,13 @@ class Node:
         return self.ledger.storage.blocks_from(start, limit)
 
     # ---- timer --------------------------------------------------------------------------------
-    async def run(self) -> None:
-        """Produce a block every block_time seconds (wall clock; missed ticks are not replayed)."""
+    async def run(self, first_now: bool = False) -> None:
+        """Produce a block every block_time seconds (wall clock; missed ticks are not replayed);
+        ``first_now``: the first one at once (a replica taking over: the slot is overdue)."""
         self.ready = True
         if self.manual:
             return
-        next_at = time.monotonic() + self.block_time
+        next_at = time.monotonic() + (0.0 if first_now else self.block_time)
         while True:
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))
             next_at = max(next_at + self.block_time, time.monotonic())
@@ -431,8 +432,8 @@ class Node:
                 await asyncio.sleep(self.block_time)  # storage trouble: retry on the next tick
             await asyncio.sleep(0)
 
-    def start(self) -> asyncio.Task[None]:
-        self._task = asyncio.get_running_loop().create_task(self.run())
+    def start(self, first_now: bool = False) -> asyncio.Task[None]:
+        self._task = asyncio.get_running_loop().create_task(self.run(first_now))
         return self._task
 
     async def pause(self) -> None:

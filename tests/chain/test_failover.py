@@ -176,6 +176,13 @@ def pair(pg: Any, tmp_path: Path) -> Iterator[tuple[str, Service, Service]]:
                 s.kill()
 
 
+def stop(a: Service, b: Service) -> None:
+    """Stop both replicas, the standby first (a leader stopped first hands over: one more epoch)."""
+    first, second = (b, a) if role(a) == "leader" else (a, b)
+    first.kill(signal.SIGTERM)
+    second.kill(signal.SIGTERM)
+
+
 def check_db(db: str, traffic: Traffic) -> dict[int, dict[str, Any]]:
     """Everything the database must say after failovers (replicas stopped)."""
     blocks, _, _ = check_chain(db)  # hash chain links, no gap, state root is the head's
@@ -242,8 +249,7 @@ def test_kill_the_leader_repeatedly_under_load(pair: tuple[str, Service, Service
             assert role(leader) == "standby"
             traffic.set([a, b], [a, b])
         time.sleep(0.5)
-    a.kill(signal.SIGTERM)
-    b.kill(signal.SIGTERM)
+    stop(a, b)
     print("\n" + summary("takeover after kill -9 (kill -> first block of the new leader)", times))
     assert len(traffic.acked) > 20, "the load was not acknowledged"
     assert not traffic.read_failures, traffic.read_failures[:5]
@@ -286,8 +292,7 @@ def test_a_paused_leader_never_commits_after_the_takeover(
             assert role(leader) == "standby"
             traffic.set([a, b], [a, b])
         time.sleep(0.5)
-    a.kill(signal.SIGTERM)
-    b.kill(signal.SIGTERM)
+    stop(a, b)
     print("\n" + summary("takeover after SIGSTOP (stop -> first block of the new leader)", times))
     assert all(TAKEOVER_AFTER < t < TAKEOVER_AFTER + 5 for t in times), times
     epochs = check_db(db, traffic)  # one contiguous run of blocks per epoch, in epoch order
