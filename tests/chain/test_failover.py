@@ -231,6 +231,16 @@ def summary(name: str, times: list[float]) -> str:
 def test_kill_the_leader_repeatedly_under_load(pair: tuple[str, Service, Service]) -> None:
     db, a, b = pair
     genesis = httpx.get(a.url + "/v1/chain").json()["genesis_hash"]
+    # the standby forwards a submission to the leader and answers with its block
+    body = sign(
+        Keypair.create_from_uri("//failover-forwarded"), "faucet", {"amount": 7}, 0, genesis
+    )
+    r = httpx.post(b.url + "/v1/extrinsics", json=body, timeout=30)
+    assert r.status_code == 200, r.text
+    deadline = time.monotonic() + 10
+    while httpx.get(f"{b.url}/v1/extrinsics/{r.json()['hash']}").json()["status"] != "in_block":
+        assert time.monotonic() < deadline, "the standby does not find the committed extrinsic"
+        time.sleep(0.05)
     times = []
     with Traffic(genesis) as traffic:
         traffic.set([a, b], [a, b])
