@@ -30,7 +30,10 @@ from .units import U16_MAX
 
 log = logging.getLogger("subnetes.chain")
 tracer = trace.get_tracer("subnetes.chain")
-RECENT_BLOCKS = 2048
+RECENT_BLOCKS = 2048  # block records kept in memory by a node without storage
+# With storage, older blocks are read back from it: at 128 subnets x 256 UIDs a block record
+# (epoch results, set_weights bodies) takes about 0.8 MB in memory, so 2048 of them were 1.6 GB.
+RECENT_BLOCKS_STORED = 64
 
 
 class Metrics:
@@ -191,6 +194,7 @@ class Node:
         # hash -> queued or in the block being built: a duplicate body answers its status
         self.waiting: dict[str, Pending] = {}
         self.recent: collections.OrderedDict[int, BlockRecord] = collections.OrderedDict()
+        self.keep_recent = RECENT_BLOCKS if ledger.storage is None else RECENT_BLOCKS_STORED
         self._tick = asyncio.Event()  # set (and replaced) whenever a block is committed
         self._producing = asyncio.Lock()  # held while a block is taken, built and committed
         self._builder = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="block")
@@ -388,7 +392,7 @@ class Node:
 
     def _remember(self, record: BlockRecord) -> None:
         self.recent[record.number] = record
-        while len(self.recent) > RECENT_BLOCKS:
+        while len(self.recent) > self.keep_recent:
             self.recent.popitem(last=False)
 
     def block(self, number: int) -> BlockRecord | None:
