@@ -5,9 +5,9 @@ Public API: ``run_epochs(inputs, params, *, dtype="float64") -> EpochOutputs`` w
 ``enable_compilation_cache()`` and ``precompile(shapes)`` for chain start-up;
 ``reference_epochs`` is the NumPy reference with the same contract.
 
-Importing this package asks JAX for one host (CPU) device per core, so ``run_epochs`` can split
-the subnet axis over every core (``sharding.py``), when JAX has not started yet;
-``SUBNETES_CONSENSUS_CPU_DEVICES=1`` keeps one device (one core).
+With ``SUBNETES_CONSENSUS_CPU_DEVICES=K`` set, importing this package asks JAX (if it has not
+started yet) for K host devices, and ``run_epochs`` splits the subnet axis over them
+(``sharding.py``); unset, JAX keeps one CPU device.
 """
 
 from .api import empty_batch, precompile, run_epochs

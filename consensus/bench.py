@@ -14,12 +14,12 @@ JSON object per row with the keys subnets, uids, validators, jax_compile_s, jax_
 ratio (against the reference), numpy_vec_ms, ratio_vec (against the baseline), plus dtype,
 platform and devices.
 
-XLA:CPU runs each fusion on one thread, so ``run_epochs`` splits the subnet axis over one host
-device per core (``sharding.py``). With more than one device, each row also measures the
-same call on one device (``shard=False``), interleaved with the default call so that load from
-other processes hits both alike: keys jax_1dev_ms and shard_speedup (jax_1dev_ms / jax_ms).
-``--cpu-devices K`` picks the device count (1: unsharded only); ``--no-unsharded`` skips the
-one-device column.
+The bench starts JAX with one host device per core (``--cpu-devices K`` or
+``$SUBNETES_CONSENSUS_CPU_DEVICES`` picks another count; 1: unsharded only), so ``run_epochs``
+splits the subnet axis over them (``sharding.py``). With more than one device, each row also
+measures the same call on one device (``shard=False``), interleaved with the sharded call so
+that load from other processes hits both alike: keys jax_1dev_ms and shard_speedup
+(jax_1dev_ms / jax_ms); ``--no-unsharded`` skips that column. Every row carries load_avg_1m.
 """
 
 from __future__ import annotations
@@ -121,6 +121,27 @@ def bench_size(
     }
 
 
+def _start_cpu_devices(count: int | None) -> None:
+    """Ask JAX for ``count`` host devices (default: the setting, else one per core); a note on
+    stderr when an explicit count cannot apply because JAX already started."""
+    import sys
+
+    import jax
+
+    from .sharding import ENV_VAR, usable_cores
+
+    if "xla_force_host_platform_device_count" in os.environ.get("XLA_FLAGS", ""):
+        return
+    want = count or (int(os.environ[ENV_VAR]) if os.environ.get(ENV_VAR) else usable_cores())
+    try:
+        jax.config.update("jax_num_cpu_devices", want)
+    except RuntimeError:
+        if count is not None:
+            print(
+                f"note: JAX already started; --cpu-devices {count} has no effect", file=sys.stderr
+            )
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m subnetes.consensus.bench", description=__doc__)
     ap.add_argument("--json", action="store_true", help="print rows as JSON objects")
@@ -133,22 +154,17 @@ def main(argv: list[str] | None = None) -> int:
         "--cpu-devices",
         type=int,
         default=None,
-        help="host devices to shard the subnet axis over on CPU (default: one per core, or "
-        "$SUBNETES_CONSENSUS_CPU_DEVICES; 1: unsharded). Only effective before JAX starts.",
+        help="host devices to shard the subnet axis over on CPU (default: "
+        "$SUBNETES_CONSENSUS_CPU_DEVICES, else one per core; 1: unsharded). Only effective "
+        "before JAX starts.",
     )
     ap.add_argument(
         "--no-unsharded", action="store_true", help="skip the one-device (shard=False) column"
     )
     args = ap.parse_args(argv)
-    if args.cpu_devices is not None:
-        import jax
-
-        if args.cpu_devices < 1:
-            ap.error("--cpu-devices must be >= 1")
-        try:
-            jax.config.update("jax_num_cpu_devices", args.cpu_devices)
-        except RuntimeError:
-            print(f"note: JAX already started; --cpu-devices {args.cpu_devices} has no effect")
+    if args.cpu_devices is not None and args.cpu_devices < 1:
+        ap.error("--cpu-devices must be >= 1")
+    _start_cpu_devices(args.cpu_devices)
 
     if args.cache:
         from .cache import enable_compilation_cache

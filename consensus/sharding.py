@@ -1,11 +1,13 @@
 """Use every core: split the subnet axis of a padded batch across local devices.
 
-XLA:CPU runs each fusion of the epoch on one thread, so one device uses one core. JAX can
-expose several host devices (``jax_num_cpu_devices``), each with its own thread; subnets never
-interact, so ``sharded_epoch`` runs the kernel with ``shard_map``: every device computes its
-own slice of subnets with the same program as the unsharded path, with no collectives (the
-kernel's loops stop per device). ``configure_cpu_devices`` asks for one host device per core
-when ``subnetes.consensus`` is imported; ``SUBNETES_CONSENSUS_CPU_DEVICES=1`` turns it off.
+JAX can expose several host devices (``jax_num_cpu_devices``), each running its programs on
+its own thread; subnets never interact, so ``sharded_epoch`` runs the kernel with
+``shard_map``: every device computes its own slice of subnets with the same program as the
+unsharded path, with no collectives (the kernel's loops stop per device).
+``configure_cpu_devices`` runs when ``subnetes.consensus`` is imported and asks for
+``$SUBNETES_CONSENSUS_CPU_DEVICES`` host devices. Unset, it keeps JAX's one CPU device: XLA:CPU
+(jax 0.10) already spreads the unsharded kernel over the cores, and sharding measured no faster
+on the 2-core machine (docs/consensus.md, "Every core").
 """
 
 from __future__ import annotations
@@ -29,8 +31,16 @@ ENV_VAR = "SUBNETES_CONSENSUS_CPU_DEVICES"
 AXIS = "subnets"
 
 
+def usable_cores() -> int:
+    """CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
 def cpu_device_target() -> int:
-    """Host devices wanted: ``$SUBNETES_CONSENSUS_CPU_DEVICES``, else one per usable core."""
+    """Host devices wanted: ``$SUBNETES_CONSENSUS_CPU_DEVICES`` (e.g. ``$(nproc)``), else 1."""
     raw = os.environ.get(ENV_VAR, "").strip()
     if raw:
         try:
@@ -40,10 +50,7 @@ def cpu_device_target() -> int:
         if count < 1:
             raise ValueError(f"{ENV_VAR} must be a positive integer, got {raw!r}")
         return count
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
+    return 1
 
 
 def configure_cpu_devices(count: int | None = None) -> bool:
