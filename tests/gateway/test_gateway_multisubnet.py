@@ -140,6 +140,15 @@ def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
                 }
                 procs[name] = start(module, env, tmp / f"{name}.log")
         c.add_stake(ALICE, gw.ss58_address, tao(100))  # validator permits at the next epochs
+        # The linear-solve subnet's own validator (started by the last test): permit now too.
+        lsv = Keypair.create_from_uri("//mx-ls-validator")
+        c.burned_register(ALICE, netuids["ls"], lsv.ss58_address)
+        # Far more stake than the gateway's, which sets no weights: Yuma's consensus needs a
+        # majority of the stake behind a weight (kappa 0.5) before it pays, and the gateway's
+        # stake grows by its dividends on three subnets while the tests run.
+        c.add_stake(ALICE, lsv.ss58_address, tao(3000))
+        write_hotkey(tmp / "ls-validator.key", lsv)
+        uids["ls-validator"] = int(c.uid_of(netuids["ls"], lsv.ss58_address))
         # Root: one root validator weighs the subnets; the chain turns that into emission shares.
         root = Keypair.create_from_uri("//mx-root")
         c.root_register(ALICE, root.ss58_address)
@@ -296,3 +305,38 @@ def test_traffic_for_a_capability_two_subnets_serve_is_split_by_the_policy(net: 
     if q[mm2]:  # what the quality policy saw: the slow subnet's answers take a second more
         lat = {n: quality_rows[n]["latency_ewma_s_by_capability"]["matmul"] for n in (mm1, mm2)}
         assert lat[mm2] > lat[mm1] + 0.5, lat
+
+
+def test_the_linsolve_validator_pays_the_right_miner_and_not_the_wrong_one(net: Net) -> None:
+    """Last (it gives the right miner incentive, which the gateway's routing then prefers): the
+    subnet's validator entrypoint checks the miners' solutions and sets weights; epochs pay."""
+    c, netuid = net.c, net.netuids["ls"]
+    env = {
+        "SUBNETES_CHAIN_ENDPOINT": net.chain,
+        "SUBNETES_NETUID": str(netuid),
+        "SUBNETES_HOTKEY_PATH": str(net.tmp / "ls-validator.key"),
+        "SUBNETES_STEP_INTERVAL": "0.3",
+        "SUBNETES_LINSOLVE_SIZE": "64,2",
+        "SUBNETES_QUERY_TIMEOUT": "3",
+        "SUBNETES_EMA_ALPHA": "0.5",
+        "SUBNETES_LOG_FORMAT": "json",
+    }
+    net.procs["ls-validator"] = start(
+        "subnetes.workloads.linsolve.validator", env, net.tmp / "ls-validator.log"
+    )
+
+    def rows() -> dict[int, dict[str, Any]]:
+        return {r["uid"]: r for r in c.metagraph(netuid)["neurons"]}
+
+    u = net.uids
+    first = wait_for(
+        lambda: rows()[u["ls-validator"]]["weights"] and c.chain()["head"],
+        90,
+        "the linsolve validator's first weights",
+        net.procs,
+    )
+    wait_for(lambda: c.chain()["head"] > first + 2 * 11, 60, "two epochs", net.procs)
+    inc = {name: rows()[u[name]]["incentive"] for name in ("ls-good", "ls-wrong")}
+    keys = ("uid", "stake", "validator_permit", "last_update", "weights", "incentive", "consensus")
+    seen = [{k: r.get(k) for k in keys} for r in rows().values()]
+    assert inc["ls-good"] > 0 and inc["ls-wrong"] == 0, (inc, seen)
