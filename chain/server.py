@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import ipaddress
 import logging
 import os
@@ -81,6 +82,15 @@ def check_bind(config: ChainConfig, host: str, allow_dev_on_network: bool = Fals
         )
 
 
+def freeze_loaded_state() -> None:
+    """Take every object alive now, the loaded chain state above all, out of the cyclic garbage
+    collector's full collections: at 128 subnets x 256 UIDs one walked the whole state (about
+    130 ms CPU) in the middle of whichever block set it off. The state lives as long as the
+    process; reference counting still frees what a block replaces."""
+    gc.collect()
+    gc.freeze()
+
+
 async def serve(
     config: ChainConfig,
     db: str | None,
@@ -131,6 +141,7 @@ async def serve(
             raise
     else:
         ledger = Ledger.open(config, db)
+    freeze_loaded_state()
     try:
         check_bind(ledger.config, host, allow_dev_on_network)
     except DevProfileOnNetwork:
