@@ -196,3 +196,16 @@ def test_gateway_capability_verifies_with_the_subnets_check() -> None:
     assert cap.too_large(SolveRequest(seed=1, n=65)) == "n must be <= 64 on this gateway"
     assert cap.too_large(req) is None
     assert sorted(builtin(["matmul", "linsolve"])) == ["linsolve", "matmul"]
+
+
+def test_bench_measures_tiny_sizes_and_prints_a_table(capsys: pytest.CaptureFixture[str]) -> None:
+    from subnetes.workloads.linsolve.bench import main, measure
+
+    row = measure(16, 2, rounds=4, repeat=1)
+    assert row.solve_ms > 0 and row.check_ms > 0 and row.ratio > 0
+    assert main(["--sizes", "8,16", "--k", "1", "--repeat", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["n", "k", "solve", "ms", "check", "ms", "gen", "ms", "solve/check"]
+    assert [ln.split()[:2] for ln in lines[1:]] == [["8", "1"], ["16", "1"]]
+    with pytest.raises(SystemExit):
+        main(["--sizes", "0"])
