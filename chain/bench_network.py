@@ -631,7 +631,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--subnets", type=int, default=8)
     ap.add_argument("--uids", type=int, default=64)
     ap.add_argument("--validators", type=int, default=16)
-    ap.add_argument("--tempo", type=int, default=99)
+    ap.add_argument(
+        "--tempo", type=int, default=None, help="blocks between epochs (9; 99 with --network)"
+    )
     ap.add_argument("--block-time", type=float, default=1.0)
     ap.add_argument("--seconds", type=float, default=20.0, help="length of each phase")
     ap.add_argument("--readers", type=int, default=10)
@@ -652,6 +654,8 @@ def main(argv: list[str] | None = None) -> None:
     a = ap.parse_args(argv)
     if a.network:
         a.subnets, a.uids, a.validators, a.readers, a.subscribers = 128, 256, 64, 50, 200
+    if a.tempo is None:  # every block runs epochs: 128 subnets / 100, 8 subnets / 10
+        a.tempo = 99 if a.network else 9
     d = Path(a.keep) if a.keep else Path(tempfile.mkdtemp(prefix="bench-network-"))
     d.mkdir(parents=True, exist_ok=True)
     db, log, times = d / "chain.db", d / "node.log", d / "block-times.txt"
