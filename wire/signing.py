@@ -10,6 +10,7 @@ chain's state machine.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -59,9 +60,11 @@ class Extrinsic:
         del b["signature"]
         return canonical(b)
 
-    @property
+    @functools.cached_property
     def hash(self) -> str:
-        """``0x``-hex blake2b-256 of the canonical JSON of the whole body."""
+        """``0x``-hex blake2b-256 of the canonical JSON of the whole body (computed once: the
+        node asks for it at admission, in the queue, twice while building the block and for
+        the result; a 256-UID set_weights body is about 3 kB of JSON)."""
         return hex_hash(canonical(self.body()))
 
 

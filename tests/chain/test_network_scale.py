@@ -204,3 +204,20 @@ def test_loaded_state_is_out_of_full_garbage_collections(consensus_fn: Callable[
         assert not any(o is neuron for o in gc.get_objects())
     finally:
         gc.unfreeze()
+
+
+def test_extrinsic_hash_is_computed_once(monkeypatch: Any) -> None:
+    """The node reads an extrinsic's hash several times (admission, queue, block, result): the
+    canonical JSON of a large body is hashed once."""
+    from subnetes.chain.extrinsic import parse
+    from subnetes.wire import signing
+
+    body = sign(key("Alice"), "set_weights", {"netuid": 1, "uids": [0, 1], "values": [1, 2]}, 0,
+                "0x" + "00" * 32)  # fmt: skip
+    xt = parse(body)
+    calls = []
+    real = signing.canonical
+    monkeypatch.setattr(signing, "canonical", lambda o: calls.append(1) or real(o))
+    first = xt.hash
+    assert xt.hash == first == signing.hex_hash(real(body))
+    assert len(calls) == 1
