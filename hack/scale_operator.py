@@ -58,6 +58,7 @@ from subnetes.operator import rbac
 from subnetes.operator.paths import CRDS_DIR, REPO_ROOT
 
 TAO = 10**9
+APPLY_CHUNK = 250  # objects per `kubectl apply`
 PY = sys.executable
 datetime = _dt.datetime
 
@@ -547,7 +548,9 @@ def main() -> int:
         docs = resources(ns, a.subnets, a.miners, a.validators, a.tempo, a.coldkeys)
         w_start = apiserver_writes(cluster)
         t0 = time.monotonic()
-        cluster.apply_manifests(docs)
+        # In chunks: one `kubectl apply` of 5,032 objects ran past kubectl's 120 s limit here.
+        for i in range(0, len(docs), APPLY_CHUNK):
+            cluster.apply_manifests(docs[i : i + APPLY_CHUNK])
         t_applied = time.monotonic() - t0
         log(f"applied {len(docs)} objects in {t_applied:.1f}s")
         marks: dict[float, float] = {}
