@@ -63,6 +63,9 @@ EXEMPT = {
     "tests/dashboard serves and loads the page",
     "docs/gateway.md#what-a-user-types/0": "an in-cluster Service URL and an API key; "
     "tests/gateway/test_gateway_processes.py sends the same request to a real gateway",
+    "docs/gateway.md#two-experts-matmul-and-linsolve/0": "an in-cluster router URL and an API "
+    "key; tests/gateway/test_gateway_multisubnet.py sends linsolve through a real router, and "
+    "tests/localnet/test_demo.py's demo does through its router",
     "docs/images.md#dependencies-the-lock-files/0": "re-resolves the locks from PyPI (network)",
     "docs/images.md#local-build-the-e2e-suites-and-kinds-images/0": "root and containerd: "
     "the e2e suite builds and imports the images",
