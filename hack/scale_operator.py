@@ -420,14 +420,28 @@ class Operator:
     """One operator process (``ident`` is its POD_NAME: its Lease identity)."""
 
     def __init__(self, tmp: Path, ident: str, env: dict[str, str], args: list[str]) -> None:
-        self.ident = ident
+        self.ident, self.env, self.args = ident, env, args
         self.metrics_url = f"http://127.0.0.1:{env['SUBNETES_METRICS_PORT']}/metrics"
-        self.log = open(tmp / f"operator-{ident}.log", "w")  # noqa: SIM115
+        self.log = open(tmp / f"operator-{ident}.log", "a")  # noqa: SIM115
+        self.restarts: list[float] = []
+        self.start()
+
+    def start(self) -> None:
         self.proc = subprocess.Popen(
-            [PY, "-m", "subnetes.operator", *args],
-            stdout=self.log, stderr=subprocess.STDOUT, env=env | {"POD_NAME": ident},
+            [PY, "-m", "subnetes.operator", *self.args],
+            stdout=self.log, stderr=subprocess.STDOUT, env=self.env | {"POD_NAME": self.ident},
             cwd=REPO_ROOT,
         )  # fmt: skip
+
+    def restart_if_exited(self) -> bool:
+        """Start it again if it exited (as the kubelet restarts a replica that lost its Lease
+        and exited at the fence); True when it did."""
+        if self.proc.poll() is None:
+            return False
+        self.restarts.append(time.monotonic())
+        log(f"operator {self.ident} exited ({self.proc.returncode}); restarting it")
+        self.start()
+        return True
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -568,7 +582,10 @@ def main() -> int:
             if now > a.ready_timeout:
                 log(f"timeout: {n_ready}/{neurons} Ready after {now:.0f}s")
                 break
-            if all(o.proc.poll() is not None for o in ops):
+            if a.failover:
+                for o in ops:
+                    o.restart_if_exited()
+            elif ops[0].proc.poll() is not None:
                 log("operator exited; see operator-*.log")
                 break
             if now - last_print > 15:
@@ -641,6 +658,9 @@ def main() -> int:
 
         fo: dict[str, Any] = {}
         if a.failover:
+            for o in ops:
+                if o.restart_if_exited():
+                    time.sleep(5)  # its standby loop reads the Lease
             fo = failover(cluster, chain, watcher, stream, ops, ns, lease, a.failover_timeout)
 
         rows = [
@@ -686,6 +706,14 @@ def main() -> int:
         ]  # fmt: skip
         for k, v in fo.get("rows", []):
             rows.append((k, v))
+        if a.failover:
+            rows.append(
+                (
+                    "replica exits (Lease lost, restarted)",
+                    ", ".join(f"{o.ident} {len(o.restarts)}" for o in ops)
+                    + " (see operator-*.log)",
+                )
+            )
         width = max(len(r[0]) for r in rows)
         print()
         print(f"| {'measure'.ljust(width)} | value |")
