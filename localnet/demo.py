@@ -446,7 +446,7 @@ def traffic_views(snap: dict[str, Any]) -> list[Any]:
     """One gateway traffic table per subnet (its capability's answers through the router)."""
     sent = snap.get("sent") or {}
     return [
-        render_traffic(sub, pool, sent.get(CAPABILITY[sub], {}))
+        render_traffic(sub, pool, sent.get(CAPABILITY[sub], {}), snap.get("phases"))
         for sub, pool in (snap.get("gateways") or {}).items()
     ]
 

@@ -148,8 +148,16 @@ def totals(pool: dict[str, Any]) -> dict[str, int]:
     return out
 
 
-def render_traffic(subnet: str, pool: dict[str, Any] | None, sent: dict[str, int]) -> Table | Text:
-    """The live view's gateway table: one row per miner UID, the subnet's totals in the title."""
+def render_traffic(
+    subnet: str,
+    pool: dict[str, Any] | None,
+    sent: dict[str, int],
+    names: dict[str, tuple[str, str, str]] | None = None,
+) -> Table | Text:
+    """The live view's gateway table: one row per miner UID (named from ``names``, a snapshot's
+    hotkey -> (kind, name, phase); validators, gateways and the owner left out), the subnet's
+    totals in the title."""
+    names = names or {}
     if not pool:
         return Text(f"gateway {subnet}-gateway: not serving yet (waiting for its pod)")
     t = totals(pool)
@@ -161,13 +169,27 @@ def render_traffic(subnet: str, pool: dict[str, Any] | None, sent: dict[str, int
         ),
         caption="SHARE: the miner's share of the next requests (incentive x observed health)",
     )
-    for col in ("UID", "HOTKEY", "VERIFIED", "WRONG", "FAILED", "LATENCY ms", "SHARE", "BREAKER"):
-        table.add_column(col, justify="left" if col in ("HOTKEY", "BREAKER") else "right")
+    cols = (
+        "UID",
+        "MINER",
+        "HOTKEY",
+        "VERIFIED",
+        "WRONG",
+        "FAILED",
+        "LATENCY ms",
+        "SHARE",
+        "BREAKER",
+    )
+    for col in cols:
+        table.add_column(col, justify="left" if col in ("MINER", "HOTKEY", "BREAKER") else "right")
     for m in pool.get("miners") or []:
+        kind, name, _phase = names.get(m["hotkey"], ("Miner", "-", ""))
+        if kind != "Miner":
+            continue
         c = m.get("counts") or {}
         lat = m.get("latency_ewma_s")
         table.add_row(
-            str(m["uid"]), str(m["hotkey"])[:10] + "…", str(c.get("ok", 0)),
+            str(m["uid"]), name, str(m["hotkey"])[:10] + "…", str(c.get("ok", 0)),
             str(c.get("wrong", 0)), str(int(c.get("timeout", 0)) + int(c.get("error", 0))),
             "-" if lat is None else f"{1000 * lat:.0f}", f"{m.get('share', 0):.2f}",
             str(m.get("breaker", "-")),

@@ -93,13 +93,19 @@ def test_gateway_url_is_the_running_pods_ip_and_port() -> None:
 def test_traffic_per_subnet_and_per_miner() -> None:
     assert totals(POOL) == {"verified": 7, "wrong": 2, "failed": 2}
     console = Console(width=200, record=True)
-    console.print(render_traffic("compute", POOL, {"ok": 7, "error": 1}))
+    names = {"5Fhonest": ("Miner", "miner-0", "Registered"), "5Fval": ("Validator", "v", "")}
+    pool = {
+        **POOL,
+        "miners": [*POOL["miners"], {**POOL["miners"][0], "hotkey": "5Fval", "counts": {}}],
+    }
+    console.print(render_traffic("compute", pool, {"ok": 7, "error": 1}, names))
     text = console.export_text()
     words = " ".join(text.split())  # the title wraps to the table's width
     assert "gateway compute-gateway (netuid 2): 7 verified, 2 wrong (never returned)" in words
     assert "7 answered, 1 not" in words
     row3 = next(line for line in text.splitlines() if "5Fhonest" in line)
-    assert row3.split("│")[3].strip() == "7" and "12" in row3 and "0.60" in row3
+    assert row3.split("│")[4].strip() == "7" and "12" in row3 and "0.60" in row3
+    assert "miner-0" in row3 and "5Fval" not in text  # validators are not in the miners' table
     assert "open" in next(line for line in text.splitlines() if "5Fwrong" in line)
     assert traffic_line("compute", POOL) == (
         "gateway compute: 7 verified answers to users' requests (UID 3: 7); "
