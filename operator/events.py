@@ -297,16 +297,30 @@ async def follow(rt: Runtime, stop: asyncio.Event | None = None) -> None:
     writer = EpochWriter(rt)
     repairer = Repair(rt)
     while stop is None or not stop.is_set():
+        catching: asyncio.Task | None = None
         try:
             head = await repairer.connect()
             async for ev in rt.chain.client.events(from_block=head + 1, reconnect=False):
                 await handle(rt, ev, time.monotonic(), writer)
-                if ev.get("type") == EventKind.BLOCK:
-                    await repairer.catch_up()  # objects the watch reported since
+                if ev.get("type") == EventKind.BLOCK and (catching is None or catching.done()):
+                    # Objects the watch reported since, in the background (one at a time): a
+                    # repair reads the chain and waits for its patches. Awaited here on every
+                    # block it stopped the consumer: after a failover mid-rollout at 2,000
+                    # neurons, it fell 200 s behind the chain and no epoch reached status.
+                    catching = asyncio.get_running_loop().create_task(repairer.catch_up())
+                    catching.add_done_callback(_log_failure)
                 if stop is not None and stop.is_set():
                     return
         except asyncio.CancelledError:
             raise
         except Exception as e:
             log.warning("chain event stream interrupted (%s); repairing and reconnecting", e)
+        finally:
+            if catching is not None and not catching.done():
+                catching.cancel()  # the next connection repairs everything again
         await asyncio.sleep(1.0)
+
+
+def _log_failure(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("status repair failed (%s); retried on a later block", task.exception())

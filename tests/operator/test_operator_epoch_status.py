@@ -269,3 +269,41 @@ def test_repair_of_a_subnet_gone_from_the_chain_is_not_repeated_every_block() ->
 
     asyncio.run(go())
     assert chain.calls == ["head", "subnet"]
+
+
+def test_a_slow_repair_does_not_stop_the_event_consumer() -> None:
+    """Scale (issue 19): after a failover mid-rollout (2,000 neurons) the repair of neurons the
+    watch reported late ran on every block inside the consumer, reading the chain and waiting
+    for its patches: the consumer fell 200 s behind the chain. It runs beside it now."""
+    from subnetes.operator import metrics
+
+    released = asyncio.Event()
+
+    class SlowChain(FakeChain):
+        async def metagraph(self, netuid: int) -> dict:
+            self.calls.append("metagraph")
+            await released.wait()  # a chain (or API server) slow under load
+            return {"netuid": netuid, "block": 200, "neurons": self.rows}
+
+    chain = SlowChain([])
+    stop = asyncio.Event()
+
+    async def stream(from_block: int, reconnect: bool):  # type: ignore[no-untyped-def]
+        for block in range(from_block, from_block + 20):
+            if block == from_block + 19:
+                stop.set()
+            await asyncio.sleep(0.001)  # blocks arrive over time; the repair starts meanwhile
+            yield {"type": "Block", "block": block}
+
+    chain.client = type("C", (), {"events": staticmethod(stream)})()  # type: ignore[attr-defined]
+    rt = Runtime(Config(), kube=RecordingKube(), chain=chain)  # type: ignore[arg-type]
+    key = ("Miner", "ns", "m-0")
+    rt.indexes.hotkeys["hk-0"] = key
+    rt.indexes.status[key] = {"phase": "Registered", "netuid": 1, "uid": 0, "registeredBlock": 50}
+
+    async def go() -> None:
+        await asyncio.wait_for(events.follow(rt, stop), 2)
+
+    asyncio.run(go())
+    assert metrics.CHAIN_HEAD._value.get() == 220  # every block handled
+    assert chain.calls.count("metagraph") == 1  # one repair at a time, not one per block
