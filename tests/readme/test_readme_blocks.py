@@ -75,6 +75,8 @@ EXEMPT = {
     "docs/operator.md#scale-and-ha/0": "a syntax line (`[--leader-election-namespace NS]`); "
     "tests/operator/test_operator_leader_cluster.py runs leader election",
     "docs/operator.md#scale-run-hackscaleoperatorpy/0": "a benchmark (minutes)",
+    "docs/operator.md#5000-neurons-across-32-subnets-issue-19/0": "benchmarks (the 5,000 run takes "
+    "tens of minutes)",
     "docs/operations.md#backup-and-restore/0": "a deployment's paths and URLs; "
     "tests/chain/test_backup.py runs the same commands on SQLite and PostgreSQL",
 }
