@@ -45,7 +45,7 @@ from prometheus_client import Gauge
 
 from .block import BlockRecord
 from .ledger import Ledger
-from .node import RECENT_BLOCKS, Node
+from .node import RECENT_BLOCKS_STORED, Node
 from .params import ChainConfig
 from .state import State
 from .storage import FenceLost, Storage, database_url
@@ -313,15 +313,16 @@ def _first_line(e: BaseException) -> str:
 def load_snapshot(
     storage: Storage, config: ChainConfig, after: int
 ) -> tuple[State, list[BlockRecord]] | None:
-    """The committed head's state and the blocks after ``after`` (at most RECENT_BLOCKS), read
-    in one REPEATABLE READ snapshot; None when the head is not past ``after``."""
+    """The committed head's state and the blocks after ``after`` (at most the window a node with
+    storage keeps, RECENT_BLOCKS_STORED: older ones it reads back from the database), read in
+    one REPEATABLE READ snapshot; None when the head is not past ``after``."""
     from .storage import blocks, state_tbl
 
     with storage.engine.connect().execution_options(isolation_level="REPEATABLE READ") as c:
         head = c.execute(sa.select(sa.func.max(blocks.c.number))).scalar()
         if head is None or head <= after:
             return None
-        start = max(after + 1, head - RECENT_BLOCKS + 1)
+        start = max(after + 1, head - RECENT_BLOCKS_STORED + 1)
         rows = c.execute(
             sa.select(blocks.c.record).where(blocks.c.number >= start).order_by(blocks.c.number)
         ).all()
