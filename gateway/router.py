@@ -15,6 +15,10 @@ mixture of experts. ``python -m subnetes.gateway.router``.
   keeps failing loses its share (success EWMA), and a failed attempt (5xx, unreachable) moves
   on to the next subnet; a subnet gateway's 4xx is the user's and is returned as it is.
 - The user's API key is passed through: keys are per gateway (the subnets' key Secrets).
+- ``GET /v1/traffic``: per subnet, what the router forwarded (requests, verified answers,
+  errors, latency p50) and the subnet gateway's miners (its ``GET /v1/pool``, read here, so a
+  browser needs no access to the gateways); ``GET /`` (``/dashboard``) a page that shows it
+  (``gateway/dashboard/``, same-origin only).
 
 The table (:class:`SubnetTable`) is pure, as the gateway's pool is.
 """
@@ -34,6 +38,9 @@ from typing import Any
 import aiohttp
 import yaml
 from aiohttp import web
+
+from .dashboard import mount_dashboard
+from .traffic import SubnetTraffic, subnet_row
 
 log = logging.getLogger("subnetes.gateway.router")
 
@@ -206,12 +213,15 @@ class Router:
         self._session: aiohttp.ClientSession | None = None
         self._runner: web.AppRunner | None = None
         self._refresher: asyncio.Task[None] | None = None
+        self.traffic: dict[int, SubnetTraffic] = {}
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=self.max_body_bytes + 1)
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/v1/routes", self._routes)
         app.router.add_get("/v1/capabilities", self._capabilities)
+        app.router.add_get("/v1/traffic", self._traffic)
+        mount_dashboard(app)
         app.router.add_post("/v1/{capability}", self._forward)
         return app
 
@@ -301,6 +311,41 @@ class Router:
             }
         )
 
+    async def _pool_of(self, route: Route) -> tuple[dict[str, Any] | None, str | None]:
+        """A subnet gateway's ``GET /v1/pool`` (None and why, when it does not answer)."""
+        assert self._session is not None
+        try:
+            async with self._session.get(
+                f"{route.url}/v1/pool", timeout=aiohttp.ClientTimeout(total=2.0)
+            ) as resp:
+                if resp.status != 200:
+                    return None, f"HTTP {resp.status}"
+                doc = await resp.json()
+                return (doc, None) if isinstance(doc, dict) else (None, "not a JSON object")
+        except (TimeoutError, aiohttp.ClientError, ValueError) as e:
+            return None, type(e).__name__
+
+    async def _traffic(self, _req: web.Request) -> web.Response:
+        """Per subnet: the router's counts and the gateway's per-miner traffic."""
+        routes = list(self.table.routes)
+        pools = await asyncio.gather(*(self._pool_of(r) for r in routes))
+        return web.json_response(
+            {
+                "policy": self.table.policy,
+                "subnets": [
+                    subnet_row(
+                        r.netuid,
+                        r.url,
+                        r.capabilities,
+                        self.traffic.get(r.netuid, SubnetTraffic()),
+                        pool,
+                        why,
+                    )
+                    for r, (pool, why) in zip(routes, pools, strict=True)
+                ],
+            }
+        )
+
     async def _forward(self, req: web.Request) -> web.Response:
         cap = req.match_info["capability"]
         if cap not in self.table.capabilities():
@@ -329,6 +374,7 @@ class Router:
             left = deadline - time.monotonic()
             if left <= 0:
                 break
+            counts = self.traffic.setdefault(route.netuid, SubnetTraffic())
             t0 = time.perf_counter()
             try:
                 async with self._session.post(
@@ -344,13 +390,16 @@ class Router:
                     }
             except (TimeoutError, aiohttp.ClientError) as e:
                 self.table.record(route.netuid, False, None, cap)
+                counts.record(None)
                 log.info("subnet gateway failed", extra={"netuid": route.netuid, "error": str(e)})
                 continue
+            latency = time.perf_counter() - t0
+            counts.record(status, latency)
             if status >= 500:
                 self.table.record(route.netuid, False, None, cap)
                 continue
             if status < 400:
-                self.table.record(route.netuid, True, time.perf_counter() - t0, cap)
+                self.table.record(route.netuid, True, latency, cap)
             out = web.Response(body=raw, status=status, headers=passed)
             out.headers["Content-Type"] = ctype or "application/json"
             out.headers["X-Subnetes-Netuid"] = str(route.netuid)

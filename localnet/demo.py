@@ -317,7 +317,10 @@ class Demo:
         caps = [CAPABILITY[g] for g in self.gateways]
         self.traffic = Traffic(self.router, caps)
         self.traffic.start()
-        self.console.log(f"network router at {self.router} (routes {path}); one endpoint for all:")
+        self.console.log(
+            f"network router at {self.router} (routes {path}); "
+            f"traffic dashboard: {self.router}/; one endpoint for all:"
+        )
         for cap in caps:
             self.console.print(curl_command(self.router, cap), soft_wrap=True, markup=False)
 

@@ -54,6 +54,7 @@ def test_wheel_builds_without_warnings_and_ships_the_dashboard(tmp_path: Path) -
     names = set(zipfile.ZipFile(wheel).namelist())
     for asset in ("index.html", "app.js", "style.css"):
         assert f"subnetes/chain/dashboard/{asset}" in names, sorted(names)
+        assert f"subnetes/gateway/dashboard/{asset}" in names, sorted(names)  # the router's
     assert "subnetes/chain/dashboard.py" in names
     # Issue 18 #3: the chain upgrades its schema from the installed package (no source tree).
     for script in ("env.py", "script.py.mako", "versions/0001_initial.py"):

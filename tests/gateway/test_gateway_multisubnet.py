@@ -273,6 +273,47 @@ def test_a_wrong_linsolve_miner_is_never_returned_and_is_penalised_at_once(net: 
     )
 
 
+def _traffic(router: str) -> dict[int, dict[str, Any]]:
+    doc = httpx.get(router + "/v1/traffic", trust_env=False, timeout=10).json()
+    return {s["netuid"]: s for s in doc["subnets"]}
+
+
+def test_the_router_traffic_view_counts_per_subnet_and_per_miner(net: Net) -> None:
+    """After the wrong miner was caught: ``GET /v1/traffic`` counts what this test sends, per
+    subnet (the router's counts) and per miner (read from each gateway's pool); ``/`` serves
+    the page, same-origin only."""
+    router = net.routers["emission"]
+    ls, mm = net.netuids["ls"], (net.netuids["mm1"], net.netuids["mm2"])
+    before = _traffic(router)
+    for seed in range(200, 208):
+        assert ask(router, "linsolve", seed).status_code == 200
+    for seed in range(200, 204):
+        assert ask(router, "matmul", seed).status_code == 200
+    after = _traffic(router)
+
+    def delta(netuid: int, key: str) -> int:
+        return int(after[netuid]["router"][key] - before[netuid]["router"][key])
+
+    def miners_verified(doc: dict[int, dict[str, Any]], netuid: int) -> int:
+        return sum(int(m["verified"]) for m in doc[netuid]["miners"])
+
+    assert (delta(ls, "requests"), delta(ls, "verified"), delta(ls, "errors")) == (8, 8, 0)
+    assert sum(delta(n, "verified") for n in mm) == 4 == sum(delta(n, "requests") for n in mm)
+    assert after[ls]["router"]["latency_p50_s"] > 0
+    # Per miner (only the router sends to these gateways now): the verified answers returned.
+    assert miners_verified(after, ls) - miners_verified(before, ls) == 8
+    assert sum(miners_verified(after, n) - miners_verified(before, n) for n in mm) == 4
+    rows = {m["uid"]: m for m in after[ls]["miners"]}
+    good, wrong = rows[net.uids["ls-good"]], rows[net.uids["ls-wrong"]]
+    assert good["in_pool"] and good["verified"] >= 8, good
+    assert wrong["failures"] >= wrong["wrong"] >= 1 and wrong["verified"] == 0, wrong
+    assert not wrong["in_pool"], wrong  # penalised: its breaker is open
+    assert after[ls]["capabilities"] == ["linsolve"] and after[ls]["url"] == net.gateways["ls"]
+    page = httpx.get(router + "/", trust_env=False)
+    assert page.status_code == 200 and "/dashboard/app.js" in page.text
+    assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+
+
 def test_traffic_for_a_capability_two_subnets_serve_is_split_by_the_policy(net: Net) -> None:
     mm1, mm2 = net.netuids["mm1"], net.netuids["mm2"]
     by_policy: dict[str, Counter[int]] = {}
