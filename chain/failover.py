@@ -41,7 +41,6 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
-from prometheus_client import Gauge
 
 from .block import BlockRecord
 from .ledger import Ledger
@@ -379,11 +378,7 @@ class Replica:
         self.poll = min(node.block_time, takeover_after / 4, 1.0)
         self._stale = False  # our in-memory state may be a failed block's: reload it all
         self.role = "leader" if leads else "standby"
-        self.leader_gauge = Gauge(
-            "subnetes_chain_leader",
-            "1 while this replica produces blocks, 0 while it stands by",
-            registry=node.metrics.registry,
-        )
+        self.leader_gauge = node.metrics.leader
         self.leader_gauge.set(0)
         self.takeovers = 0
         self.warm = asyncio.Event()  # set once the epoch is compiled: blocks may be produced

@@ -72,6 +72,13 @@ class Metrics:
         self.block_time = Gauge(
             "subnetes_chain_block_time_seconds", "Target seconds per block", registry=r
         )
+        # 1 on the node that produces blocks: a single chain always, the leader of two replicas
+        # (chain/failover.py); "no replica leads" is one alert (SubnetesChainNoLeader).
+        self.leader = Gauge(
+            "subnetes_chain_leader",
+            "1 while this node produces blocks, 0 while it stands by (failover)",
+            registry=r,
+        )
         # Wall clock, not the block's own timestamp: that one is genesis time + n x block time,
         # hours behind after an outage, though blocks come again.
         self.last_block = Gauge(
@@ -418,6 +425,7 @@ class Node:
         """Produce a block every block_time seconds (wall clock; missed ticks are not replayed);
         ``first_now``: the first one at once (a replica taking over: the slot is overdue)."""
         self.ready = True
+        self.metrics.leader.set(1)
         if self.manual:
             return
         next_at = time.monotonic() + (0.0 if first_now else self.block_time)
