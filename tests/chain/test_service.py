@@ -76,7 +76,8 @@ def test_client_flow_and_metagraph(service: Service) -> None:
 
 
 def test_bad_input_is_4xx_and_changes_nothing(service: Service) -> None:
-    h = httpx.Client(base_url=service.url)
+    # /openapi.json is built on first request (seconds on a loaded 2-core machine)
+    h = httpx.Client(base_url=service.url, timeout=30)
     g = h.get("/v1/chain").json()["genesis_hash"]
     nonce = h.get(f"/v1/accounts/{ALICE.ss58_address}").json()["nonce"]
     good = sign(ALICE, "faucet", {"amount": 5}, nonce, g)
@@ -138,7 +139,8 @@ def test_events_resume_health_metrics_openapi(service: Service) -> None:
     # resume right after a known event id: the next one is the NeuronRegistered of UID 0
     nxt = next(iter(c.events(last_event_id=f"{reg['block']}:{reg['index']}")))
     assert nxt["type"] == "NeuronRegistered" and nxt["index"] == reg["index"] + 1
-    h = httpx.Client(base_url=service.url)
+    # /openapi.json is built on first request (seconds on a loaded 2-core machine)
+    h = httpx.Client(base_url=service.url, timeout=30)
     assert h.get("/healthz").status_code == 200 and h.get("/readyz").status_code == 200
     m = h.get("/metrics").text
     for name in (

@@ -216,7 +216,10 @@ def test_routing_follows_incentive_and_health_and_only_verified_answers_return(n
         assert f'subnetes_gateway_verification_failures_total{{uid="{u["wrong"]}"}} 1.0' in metrics
     # The SDK hook: validators read organic quality and fold it into their scores.
     organic = asyncio.run(read_organic_quality(net.gateway))
-    assert organic[u["fast1"]].quality > 0.9 and organic[u["fast1"]].verified > 10
+    # what the pool counted (read above; a late hedge may add one since), not a fixed share of
+    # the 60: how they split between the two fast miners varies
+    fast1 = organic[u["fast1"]]
+    assert fast1.quality > 0.9 and fast1.verified >= counts["fast1"]["ok"] > 0, (fast1, counts)
     if u["wrong"] in organic:
         assert organic[u["wrong"]].quality == 0.0
     blended = blend({u["fast1"]: 0.5}, organic, 0.5)
