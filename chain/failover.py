@@ -146,16 +146,22 @@ class Fence:
                 raise
             return self.held
 
+    def _locked_leader_row(self, conn: sa.Connection) -> str | None:
+        """After checking this session holds the lock: the ``leader`` row, locked for the rest
+        of the transaction (so no other epoch can be claimed meanwhile)."""
+        self._check_lock(conn)
+        row: str | None = conn.execute(
+            sa.text("SELECT value FROM chain_meta WHERE key = 'leader' FOR UPDATE")
+        ).scalar()
+        return row
+
     def claim(self, head: int) -> int:
         """With the lock held: the next epoch, named in ``leader`` (the fencing token every
         commit checks) and in a ``leader/<epoch>`` row of its own. Returns the epoch."""
         with self._mutex:
             conn = self._live()
             with self._lost_on_error(), conn.begin():
-                self._check_lock(conn)
-                row = conn.execute(
-                    sa.text("SELECT value FROM chain_meta WHERE key = 'leader' FOR UPDATE")
-                ).scalar()
+                row = self._locked_leader_row(conn)
                 epoch = (json.loads(row)["epoch"] if row else 0) + 1
                 value = json.dumps({"epoch": epoch, "node": self.node_id, "url": self.url})
                 conn.execute(sa.text(UPSERT_SQL), {"k": "leader", "v": value})
@@ -171,10 +177,7 @@ class Fence:
         with self._mutex:
             conn = self._live()
             with self._lost_on_error(), conn.begin():
-                self._check_lock(conn)
-                row = conn.execute(
-                    sa.text("SELECT value FROM chain_meta WHERE key = 'leader' FOR UPDATE")
-                ).scalar()
+                row = self._locked_leader_row(conn)
                 if row is None or json.loads(row)["epoch"] != self.epoch:
                     raise FenceLost(f"leader epoch {self.epoch} is over (now {row})")
                 yield conn

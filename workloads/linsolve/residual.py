@@ -16,25 +16,13 @@ same projection: ``SAFETY n u (|A| (|X| |r|) + |B| |r|)`` per row. A is well con
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
+
+from subnetes.workloads.compute.freivalds import Verdict  # one verdict type for every check
 
 #: Unit roundoff of float64, the dtype answers must come in.
 U64 = float(np.finfo(np.float64).eps) / 2
 SAFETY = 16.0
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """Outcome of a check: ``ok`` is False with a ``reason`` when the claim is rejected."""
-
-    ok: bool
-    reason: str = ""
-    rounds: int = 0
-
-    def __bool__(self) -> bool:
-        return self.ok
 
 
 def projections(k: int, rounds: int, rng: np.random.Generator) -> np.ndarray:
