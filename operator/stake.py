@@ -134,6 +134,10 @@ async def release(rt: Runtime, kind: str, body: dict[str, Any]) -> None:
     except SecretKeyError:
         log.warning("cannot remove stake of %s: coldkey Secret %s unusable", ss58, name)
         return
-    have = stake_of(await rt.chain.hotkey(ss58) or {}, coldkey.ss58_address)
-    if have > 0:
+    # The hotkey stays a neuron on the chain after deletion, so an epoch can credit dividends
+    # between reading the stake and the removal's inclusion: read again and sweep what landed.
+    for _ in range(3):
+        have = stake_of(await rt.chain.hotkey(ss58) or {}, coldkey.ss58_address)
+        if have <= 0:
+            break
         await rt.chain.remove_stake(coldkey, ss58, have)

@@ -157,6 +157,38 @@ def audit(client: ChainClient, owner: str, coldkey: str, hotkey: str) -> dict[st
     return {"burn": burn, "added": added, "removed": removed, "fees": fees}
 
 
+def client_of(rig: dict[str, Any]) -> ChainClient:
+    return ChainClient(rig["chain"].endpoint)
+
+
+def last_removal(client: ChainClient, coldkey: str, hotkey: str) -> tuple[int, int]:
+    """(the coldkey's stake left on the hotkey right after its last removal, that block)."""
+    with client:
+        xts = applied_extrinsics(client)
+    moves = [
+        e for e in events_of(by(xts, coldkey, "remove_stake"), "StakeChanged")
+        if e["hotkey"] == hotkey
+    ]  # fmt: skip
+    last = max(moves, key=lambda e: (int(e["block"]), int(e["index"])))
+    return int(last["stake"]), int(last["block"])
+
+
+def credited_after(client: ChainClient, hotkey: str, block: int) -> int:
+    """Rao the epochs of blocks after ``block`` credited to ``hotkey`` (server and validator
+    emission; with no other staker all of it lands on the owner coldkey's stake)."""
+    total = 0
+    with client:
+        head = int(client.block()["number"])
+        for n in range(block + 1, head + 1):
+            for ev in client.block(n)["events"]:
+                if ev["type"] != "EpochResult":
+                    continue
+                for row in ev["uids"]:
+                    if row["hotkey"] == hotkey:
+                        total += int(row["server_emission"]) + int(row["validator_emission"])
+    return total
+
+
 # ---- the test ---------------------------------------------------------------------------------
 
 
@@ -228,7 +260,12 @@ def test_killed_after_paying_the_operator_never_pays_twice(
             if s.get("coldkey") == coldkey.ss58_address
         )
     if point == "remove_stake":
-        assert stake_left == 0 and paid["removed"] >= STAKE_TAO * TAO
+        assert paid["removed"] >= STAKE_TAO * TAO
+        # The hotkey is still a neuron after the deletion, so epochs after the last removal
+        # credit it again: exactly those credits may be left, nothing the deletion owed.
+        left_at, last_block = last_removal(client_of(rig), coldkey.ss58_address, hotkey)
+        assert left_at == 0, left_at
+        assert stake_left == credited_after(client_of(rig), hotkey, last_block), stake_left
         assert len([ln for ln in op.output().splitlines() if "fault injection" in ln]) == 1
     else:
         assert stake_left >= STAKE_TAO * TAO and paid["removed"] == 0
