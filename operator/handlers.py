@@ -186,6 +186,8 @@ async def workload_pod(body: kopf.Body, type: str | None, **_: Any) -> None:
     )
     if type == "DELETED":
         seen.pop(pod_key, None)
+        # Its StatefulSet may be gone too (deleted by hand, or with the pod): apply it again.
+        runtime().kube.applied.forget_instance(ns, owner)
     elif seen.get(pod_key) == state:
         return
     else:

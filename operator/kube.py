@@ -21,6 +21,8 @@ from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import Event, Pod, Secret, Service
 from lightkube.types import PatchType
 
+from . import metrics
+from .applied import AppliedManifests
 from .labels import FIELD_MANAGER, GROUP, MANAGED_BY, VERSION
 from .leader import fence
 from .status import PodState
@@ -53,6 +55,7 @@ class Kube:
 
     def __init__(self, client: AsyncClient | None = None) -> None:
         self._client = client
+        self.applied = AppliedManifests()
 
     @property
     def client(self) -> AsyncClient:
@@ -129,9 +132,22 @@ class Kube:
     # ---- writes -----------------------------------------------------------------------------
 
     async def apply(self, manifest: dict[str, Any]) -> None:
-        """Server-side apply ``manifest`` as the operator's field manager (force: we own it)."""
-        fence(f"apply {manifest.get('kind')}/{manifest.get('metadata', {}).get('name')}")
-        await self.client.apply(codecs.from_dict(manifest), field_manager=FIELD_MANAGER, force=True)
+        """Server-side apply ``manifest`` as the operator's field manager (force: we own it),
+        unless this process applied the same manifest lately (see :mod:`.applied`)."""
+        kind = str(manifest.get("kind"))
+        if self.applied.unchanged(manifest):
+            metrics.CHILD_APPLIES.labels(kind, "unchanged").inc()
+            return
+        fence(f"apply {kind}/{manifest.get('metadata', {}).get('name')}")
+        try:
+            await self.client.apply(
+                codecs.from_dict(manifest), field_manager=FIELD_MANAGER, force=True
+            )
+        except BaseException:
+            self.applied.forget(manifest)
+            raise
+        self.applied.remember(manifest)
+        metrics.CHILD_APPLIES.labels(kind, "applied").inc()
 
     async def delete_owned(self, kind: str, namespace: str, name: str, owner_uid: str) -> bool:
         """Delete Deployment or Service ``name`` when ``owner_uid`` owns it (an object of that
@@ -147,6 +163,7 @@ class Kube:
         if not any(r.uid == owner_uid for r in owners):
             return False
         fence(f"delete {kind}/{name}")
+        self.applied.forget_named(kind, namespace, name)
         try:
             await self.client.delete(res, name, namespace=namespace)
         except ApiError as e:

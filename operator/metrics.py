@@ -31,6 +31,11 @@ CHAIN_HEAD = Gauge("subnetes_operator_chain_block", "Last chain block seen on th
 STATUS_PATCHES = Counter(
     "subnetes_operator_status_patches_total", "Status patches written, by kind.", ["kind"]
 )
+CHILD_APPLIES = Counter(
+    "subnetes_operator_child_applies_total",
+    "Children (StatefulSet, Service, Deployment) by result: applied, or unchanged (not sent).",
+    ["kind", "result"],
+)
 # For alerts (charts/subnetes PrometheusRule): 1 in the replica that runs Kopf (it holds the
 # Lease, or is the only one without leader election); a standby serves 0 while it waits.
 LEADER = Gauge("subnetes_operator_leader", "1 while this replica reconciles (holds the Lease).")

@@ -307,6 +307,11 @@ def test_pruned_miner_is_deregistered_stopped_and_reregistered(
         debug=dbg,
     )
     assert "first-0" in pods()
+    # A StatefulSet deleted by hand comes back: the operator skips re-applying unchanged
+    # children, but its pod's deletion drops what it remembers of them.
+    cluster.kubectl("delete", "statefulset", "first", "-n", namespace, "--wait=false", check=True)
+    wait_for("first's StatefulSet and pod back",
+             lambda: "first-0" in pods() and replicas("first") == 1, debug=dbg)  # fmt: skip
 
     cluster.apply_manifests([miner(namespace, "second", "Stop")])
     first = wait_for(
