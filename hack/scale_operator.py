@@ -396,6 +396,15 @@ def metric(text: str, name: str) -> float:
     return total
 
 
+def metric_with(text: str, name: str, label: str) -> float:
+    """Sum of the samples of ``name`` whose labels contain ``label`` (e.g. 'result="applied"')."""
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name + "{") and label in line.split("}", 1)[0]:
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
 def strip_finalizers(kubeconfig: Path, ns: str) -> None:
     """The operator is gone: let the namespace delete (one patch per object, one client)."""
     from lightkube import Client, KubeConfig
@@ -654,6 +663,14 @@ def main() -> int:
             m0, "subnetes_operator_status_patches_total"
         )
         api_writes = diff(w1, w0)
+        window = {
+            name: metric_with(m1, series, label) - metric_with(m0, series, label)
+            for name, series, label in (
+                ("reconciles", "subnetes_operator_reconcile_total", ""),
+                ("applied", "subnetes_operator_child_applies_total", 'result="applied"'),
+                ("unchanged", "subnetes_operator_child_applies_total", 'result="unchanged"'),
+            )
+        }
         api_status = sum(v for k, v in api_writes.items() if k.endswith("/status"))
 
         fo: dict[str, Any] = {}
@@ -694,6 +711,8 @@ def main() -> int:
             ("status writes in the window", f"operator {op_writes:.0f}, API server "
              f"{api_status:.0f} (PATCH */status); due at most {due} ({len(epochs_w)} epochs x "
              f"(neurons + Subnet)); ratio {api_status / max(due, 1):.2f}"),
+            ("operator reconciles / children applied / unchanged (not sent) in the window",
+             "{reconciles:.0f} / {applied:.0f} / {unchanged:.0f}".format(**window)),
             ("API server writes until all Ready", ", ".join(
                 f"{k} {v:.0f}" for k, v in sorted(w_ready.items())) or "none"),
             ("API server writes in the window", ", ".join(
