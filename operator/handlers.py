@@ -122,7 +122,7 @@ async def _run(kind: str, namespace: str, name: str) -> None:
         if delay is None:
             raise
         log.warning(
-            "%s %s/%s: API server busy (%s); retrying in %.0f s", kind, namespace, name, exc, delay
+            "%s %s/%s: API server busy (%r); retrying in %.0f s", kind, namespace, name, exc, delay
         )
         runtime().kick(key, delay)
 

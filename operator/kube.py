@@ -12,6 +12,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
+import httpx2
 from lightkube import AsyncClient, KubeConfig, codecs
 from lightkube.core.exceptions import ApiError
 from lightkube.generic_resource import create_namespaced_resource
@@ -36,7 +37,12 @@ KINDS = {"Subnet": Subnet, "Miner": Miner, "Validator": Validator}
 def transient_delay(exc: BaseException) -> float | None:
     """Seconds to wait before retrying after ``exc``, when the API server's answer was
     temporary (429 such as "storage is (re)initializing" while a CRD is re-established, or a
-    5xx); None for any other error. Such a moment is routine, not a bug worth a traceback."""
+    5xx, or no answer in time: a loaded API server timed out Service applies at 1,000 neurons
+    and Kopf retried each after 60 s with a traceback); None for any other error. Such a moment
+    is routine, not a bug worth a traceback. Every write the operator sends is idempotent (apply,
+    merge patch), so sending it again after a timeout is safe."""
+    if isinstance(exc, httpx2.TimeoutException | httpx2.NetworkError):
+        return 2.0
     if isinstance(exc, ApiError):
         code = exc.status.code or 0
         if code == 429 or code >= 500:
