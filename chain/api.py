@@ -28,7 +28,14 @@ from .dashboard import mount_dashboard
 from .errors import ChainError, http_status
 from .http_edge import BODY_TIMEOUT, HttpEdge
 from .node import Node
-from .read_cache import ReadCache, sse_message
+from .read_cache import (
+    ReadCache,
+    accepts_gzip,
+    etag_matches,
+    metagraph_etag,
+    not_modified,
+    sse_message,
+)
 from .rules.dispatch import CALLS
 
 
@@ -331,17 +338,24 @@ def create_app(node: Node, body_timeout: float = BODY_TIMEOUT) -> FastAPI:
         return s if isinstance(s, JSONResponse) else s.hp.to_json()
 
     @app.get("/v1/subnets/{netuid}/metagraph", responses={**ok(MetagraphRow), **errors(404)})
-    async def metagraph(netuid: int = NetUid) -> Any:
+    async def metagraph(request: Request, netuid: int = NetUid) -> Any:
         """Every UID with hotkey, stake, rank, trust, consensus, incentive, dividends, emission,
-        validator permit, axon, registration block and immunity."""
-        cached = reads.cached_metagraph(node.ledger.head.hash, netuid)
+        validator permit, axon, registration block and immunity. The ETag names the block:
+        ``If-None-Match`` with it answers 304 (no body) until the next block; gzip when the
+        reader accepts it."""
+        head = node.ledger.head.hash
+        gz = accepts_gzip(request.headers.get("accept-encoding"))
+        etag = metagraph_etag(head, netuid, gz)
+        if etag_matches(request.headers.get("if-none-match"), etag):
+            return not_modified(etag)  # the reader has this block's: no state read, no wait
+        cached = reads.cached_metagraph(head, netuid, gz)
         if cached is not None:  # the head's, encoded at its commit: no wait for a block
             return cached
         await node.committed()  # not gated by CommittedStateOnly (CACHED_PATH)
         s = subnet_or_404(netuid)
         if isinstance(s, JSONResponse):
             return s
-        return reads.metagraph(st(), node.ledger.head.hash, s)
+        return reads.metagraph(st(), node.ledger.head.hash, s, gz)
 
     @app.get("/v1/subnets/{netuid}/neurons/{uid}", responses={**ok(NeuronRow), **errors(404)})
     async def neuron(netuid: int = NetUid, uid: int = Path(ge=0, le=65535)) -> Any:

@@ -268,7 +268,7 @@ def _use_old_paths() -> None:
         d["bonds"] = sorted(self.bonds.items())
         return d
 
-    def metagraph(self: Any, st: Any, head: str, s: Any) -> Any:
+    def metagraph(self: Any, st: Any, head: str, s: Any, gz: bool = False) -> Any:
         return JSONResponse(jsonable_encoder(views.metagraph(st, s)))
 
     def block_events(self: Any, rec: Any) -> bytes:

@@ -88,6 +88,7 @@ class Request:
     path: str
     params: dict[str, Any] = field(default_factory=dict)
     json: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,9 @@ class ChainCore:
         self.retries = retries
         self.genesis: str | None = None
         self.nonces: dict[str, int] = {}  # the next nonce of each signer this client used
+        # per subnet: the ETag and body of the last metagraph read (a poller asks with
+        # If-None-Match and gets an empty 304 until the next block)
+        self.metagraphs: dict[int, tuple[str, bytes]] = {}
 
     def get(self, path: str, /, **params: Any) -> Steps[Any]:
         """``GET path`` (``None`` params left out): the JSON answer, or ChainError."""
@@ -150,7 +154,22 @@ class ChainCore:
         return (yield from self.get(f"/v1/subnets/{netuid}/hyperparameters"))
 
     def metagraph(self, netuid: int) -> Steps[Any]:
-        return (yield from self.get(f"/v1/subnets/{netuid}/metagraph"))
+        """The subnet's metagraph; asked with the ETag of the last one read, so an unchanged
+        block's answer is a bodyless 304 and the kept copy is parsed again (each caller gets
+        its own objects)."""
+        netuid = int(netuid)
+        prev = self.metagraphs.get(netuid)
+        headers = {"if-none-match": prev[0]} if prev else {}
+        resp = yield Request("GET", f"/v1/subnets/{netuid}/metagraph", headers=headers)
+        if resp.status_code == 304 and prev is not None:
+            return json.loads(prev[1])
+        out = _raise_for(resp)
+        etag = resp.headers.get("etag")
+        if etag:
+            self.metagraphs[netuid] = (etag, resp.content)
+        else:
+            self.metagraphs.pop(netuid, None)
+        return out
 
     def neuron(self, netuid: int, uid: int) -> Steps[Any]:
         """One metagraph row (``GET /v1/subnets/{netuid}/neurons/{uid}``)."""
@@ -470,7 +489,11 @@ class ChainClient(_Face):
                     step = steps.send(None)
                 else:
                     resp = self.http.request(
-                        step.method, step.path, params=step.params, json=step.json
+                        step.method,
+                        step.path,
+                        params=step.params,
+                        json=step.json,
+                        headers=step.headers,
                     )
                     step = steps.send(resp)
         except StopIteration as done:
@@ -536,7 +559,11 @@ class AsyncChainClient(_Face):
                     step = steps.send(None)
                 else:
                     resp = await self.http.request(
-                        step.method, step.path, params=step.params, json=step.json
+                        step.method,
+                        step.path,
+                        params=step.params,
+                        json=step.json,
+                        headers=step.headers,
                     )
                     step = steps.send(resp)
         except StopIteration as done:

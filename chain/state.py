@@ -481,6 +481,15 @@ class State:
         hk = self.hotkeys.get(hotkey)
         return hk.total_stake if hk else 0
 
+    def neuron_version(self, netuid: int, n: Neuron) -> tuple[int, int] | None:
+        """The committed hashes of neuron ``n``'s chunk and of its hotkey's chunk (stake and
+        owner): a metagraph row changes only when one of them does. None while either has
+        uncommitted changes (the hashes are updated when a block commits them)."""
+        nk, hk = _neuron_key(netuid, n.uid), _hotkey_key(n.hotkey)
+        if nk in self.dirty or hk in self.dirty:
+            return None
+        return self.chunk_hashes.get(nk, 0), self.chunk_hashes.get(hk, 0)
+
     def user_subnets(self) -> list[int]:
         return sorted(n for n in self.subnets if n != ROOT_NETUID)
 
