@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,11 @@ from subnetes.operator import neurons as n
 from subnetes.operator import stake
 from subnetes.operator import subnets as sn
 from subnetes.operator.chainlink import Chain, ChainError
+from subnetes.operator.config import Config
 from subnetes.operator.keys import SecretKeyError
 from subnetes.operator.neurons import NeuronRun
 from subnetes.operator.paths import REPO_ROOT
+from subnetes.operator.runtime import Runtime
 from subnetes.operator.status import DEREGISTERED, FAILED, PENDING, REGISTERED, REGISTERING
 from subnetes.operator.steps import CONTINUE, Continue, Done, Wait, requeue_after, run_steps
 
@@ -434,3 +437,34 @@ def test_hp_condition_and_final_status() -> None:
     run.refused = []
     new = sn.subnet_new_status(run, view, now)
     assert any(c["type"] == sn.HP_CONDITION and c["status"] == "True" for c in new["conditions"])
+
+
+class _SubnetReads:
+    """A Kube whose only read is a Subnet GET, counted."""
+
+    def __init__(self, subnet: dict[str, Any] | None) -> None:
+        self.subnet, self.gets = subnet, 0
+
+    async def get(self, kind: str, ns: str, name: str) -> dict[str, Any] | None:
+        assert kind == "Subnet"
+        self.gets += 1
+        return self.subnet
+
+
+def test_subnet_ready_takes_a_registered_subnet_from_the_index() -> None:
+    """Every reconcile of every neuron read its Subnet from the API server (5,000 GETs per pass
+    over the fleet); a registered Subnet now comes from the watch index. Anything else is still
+    read: the API server has the last word on a Subnet missing or not registered."""
+    kube = _SubnetReads({"status": {"phase": "Registered", "netuid": 3}})
+    rt = Runtime(Config(), kube=kube, chain=object())  # type: ignore[arg-type]
+    run = make_run()
+    assert asyncio.run(n.subnet_ready(rt, run)) is CONTINUE and run.netuid == 3
+    assert kube.gets == 1  # not in the index yet: read
+    rt.indexes.set_status(("Subnet", "ns", "sn"), {"phase": "Registered", "netuid": 3})
+    run = make_run()
+    assert asyncio.run(n.subnet_ready(rt, run)) is CONTINUE and run.netuid == 3
+    assert kube.gets == 1  # from the index
+    rt.indexes.set_status(("Subnet", "ns", "sn"), {"phase": "Pending"})
+    kube.subnet = None
+    out = asyncio.run(n.subnet_ready(rt, make_run()))
+    assert isinstance(out, Wait) and kube.gets == 2  # not registered in the index: asked
