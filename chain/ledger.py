@@ -13,6 +13,7 @@ from typing import Any
 
 from subnetes.wire.codec import obj_hash
 
+from . import snapshot as snapshot_mod
 from .block import BlockRecord, Outcome, produce_block
 from .extrinsic import Extrinsic
 from .params import ChainConfig
@@ -70,7 +71,10 @@ class Ledger:
         config: ChainConfig,
         storage: Storage | None = None,
         consensus: Callable[..., Any] | None = None,
+        snapshot: bool = False,
     ) -> None:
+        """``snapshot``: read the state from a clean stop's snapshot when it is the head's
+        (chain/snapshot.py; the running service), else from the state chunks."""
         self.storage = storage
         self.consensus = consensus
         self.broken = False  # in memory only: a block failed midway and the state is half-built
@@ -80,9 +84,9 @@ class Ledger:
         if stored is not None:
             self.config = ChainConfig.from_json(json.loads(stored))
             assert storage is not None
-            self.state = State.load(self.config, storage.load_chunks())
             head = storage.block(storage.head() or 0)
             assert head is not None
+            self.state = snapshot_mod.load_state(storage, self.config, head, snapshot)
             if head.number != self.state.g.block:
                 raise RuntimeError(
                     f"storage corrupt: head {head.number} != state block {self.state.g.block}"
@@ -107,9 +111,11 @@ class Ledger:
         db: str | None,
         consensus: Callable[..., Any] | None = None,
         require_same_genesis: bool = False,
+        snapshot: bool = False,
     ) -> Ledger:
-        """Open (or create) a chain; ``require_same_genesis`` refuses a database of another network."""
-        ledger = cls(config, Storage(db) if db else None, consensus)
+        """Open (or create) a chain; ``require_same_genesis`` refuses a database of another
+        network; ``snapshot``: see :class:`Ledger`."""
+        ledger = cls(config, Storage(db) if db else None, consensus, snapshot)
         if require_same_genesis and ledger.config != config:
             raise GenesisMismatch("the database holds a network with another genesis configuration")
         return ledger
@@ -132,7 +138,8 @@ class Ledger:
                 self.storage.commit_block(record, chunks)
         except Exception:
             if self.storage:
-                self.state = State.load(self.config, self.storage.load_chunks())
+                with snapshot_mod.gc_paused():
+                    self.state = State.load(self.config, self.storage.load_chunks())
             else:
                 self.broken = True
             raise

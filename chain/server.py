@@ -15,6 +15,7 @@ from typing import Any
 import uvicorn
 
 from . import failover as failover_mod
+from . import snapshot
 from .api import create_app
 from .http_edge import EdgeH11Protocol
 from .ledger import Ledger
@@ -119,32 +120,24 @@ async def serve(
     if the leader lock is free, else stands by, serving reads, until the leader is gone (or
     has missed heartbeats for ``takeover_after`` seconds)."""
     check_bind(config, host, allow_dev_on_network)
-    fence: failover_mod.Fence | None = None
-    leads = True
-    bound = 0.0
-    if failover:
-        if manual:
-            raise ValueError("--failover needs timed block production (not --manual)")
-        bt0 = block_time if block_time is not None else config.block_time_ms / 1000
-        bound = failover_mod.takeover_bound(bt0, takeover_after)
-        fence = failover_mod.Fence(
-            failover_mod.failover_target(db),
-            failover_mod.new_node_id(),
-            advertise_url or f"http://{host}:{port}",
+    jax_consensus = not consensus_overridden()
+    warmup = Warmup() if precompile and jax_consensus else None
+    # JAX's import and cache set-up start now, on the warm-up thread, while the state loads.
+    jax_ready = warmup.begin(jax_cache_dir) if warmup is not None else None
+    try:
+        ledger, fence, leads, bound = await _open_ledger(
+            config, db, failover, manual, block_time, takeover_after, advertise_url, host, port
         )
-        try:
-            ledger, leads = await failover_mod.open_replica_ledger(
-                config, str(db), fence, min(bt0, bound / 4, 1.0)
-            )
-        except BaseException:
-            fence.close()
-            raise
-    else:
-        ledger = Ledger.open(config, db)
+    except BaseException:
+        if warmup is not None:
+            warmup.close()
+        raise
     freeze_loaded_state()
     try:
         check_bind(ledger.config, host, allow_dev_on_network)
     except DevProfileOnNetwork:
+        if warmup is not None:
+            warmup.close()
         if ledger.storage:
             ledger.storage.close()
         raise
@@ -164,8 +157,6 @@ async def serve(
             **uvicorn_kw,
         )
     )
-    jax_consensus = not consensus_overridden()
-    warmup = Warmup() if precompile and jax_consensus else None
     log.info(
         "chain %s at block %d on http://%s:%d", ledger.genesis_hash, ledger.head.number, host, port
     )
@@ -184,9 +175,11 @@ async def serve(
         if replica is not None:  # lead (heartbeats from now) or follow while compiling
             replicating = asyncio.create_task(replica.run())
             node.ready = True  # a replica serves reads from the start
-        if jax_consensus:
-            cache = enable_cache(jax_cache_dir)
+        if jax_ready is not None:
+            cache: object = await asyncio.wrap_future(jax_ready)  # type: ignore[arg-type]
             log.info("JAX compilation cache: %s", cache)
+        elif jax_consensus:
+            log.info("JAX compilation cache: %s", enable_cache(jax_cache_dir))
         if warmup is not None:
             # Compile before the first block, not on the block path (the HTTP API answers
             # meanwhile; /readyz says not ready until block production starts).
@@ -216,7 +209,53 @@ async def serve(
             warmup.close()
         await node.stop()
         if ledger.storage:
+            if fence is None:  # a single chain: the next start reads one value (snapshot.py)
+                _save_snapshot(ledger)
             ledger.storage.close()
+
+
+async def _open_ledger(
+    config: ChainConfig,
+    db: str | None,
+    failover: bool,
+    manual: bool,
+    block_time: float | None,
+    takeover_after: float | None,
+    advertise_url: str | None,
+    host: str,
+    port: int,
+) -> tuple[Ledger, failover_mod.Fence | None, bool, float]:
+    """The ledger (a single chain: from its clean stop's snapshot when that is the head's),
+    and for ``failover`` the fence, whether this replica leads, and the takeover bound."""
+    if not failover:
+        return Ledger.open(config, db, snapshot=True), None, True, 0.0
+    if manual:
+        raise ValueError("--failover needs timed block production (not --manual)")
+    bt0 = block_time if block_time is not None else config.block_time_ms / 1000
+    bound = failover_mod.takeover_bound(bt0, takeover_after)
+    fence = failover_mod.Fence(
+        failover_mod.failover_target(db),
+        failover_mod.new_node_id(),
+        advertise_url or f"http://{host}:{port}",
+    )
+    try:
+        ledger, leads = await failover_mod.open_replica_ledger(
+            config, str(db), fence, min(bt0, bound / 4, 1.0)
+        )
+    except BaseException:
+        fence.close()
+        raise
+    return ledger, fence, leads, bound
+
+
+def _save_snapshot(ledger: Ledger) -> None:
+    """Write the committed state's snapshot at a clean stop; a failure only costs the next
+    start its speed (it reads the chunks)."""
+    assert ledger.storage is not None
+    try:
+        snapshot.save(ledger.storage, ledger.state, ledger.head)
+    except Exception:
+        log.exception("state snapshot not written: the next start reads the state chunks")
 
 
 async def _watch_shapes(node: Node, warmup: Warmup) -> None:

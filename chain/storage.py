@@ -145,6 +145,13 @@ class Storage:
         return row[0] if row else None
 
     # ---- writes -------------------------------------------------------------------------------
+    def put_meta(self, key: str, value: str | None) -> None:
+        """Set (None: delete) one meta value, in its own transaction."""
+        with self.engine.begin() as c:
+            c.execute(meta.delete().where(meta.c.key == key))
+            if value is not None:
+                c.execute(meta.insert().values(key=key, value=value))
+
     def commit_block(
         self,
         record: BlockRecord,

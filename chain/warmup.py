@@ -94,6 +94,14 @@ class Warmup:
         self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="warmup")
         self._sig: object = None
 
+    def begin(
+        self, cache_dir: str | os.PathLike[str] | None
+    ) -> concurrent.futures.Future[Path | None]:
+        """Import JAX and turn on its compilation cache (:func:`enable_cache`) on the warm-up
+        thread, now: at start-up this overlaps the state load instead of following it (the
+        import alone takes seconds), and the compiles queued after it find JAX ready."""
+        return self._pool.submit(enable_cache, cache_dir)
+
     def compile(self, shapes: Iterable[Shape]) -> list[Shape]:
         """Compile the shapes not compiled yet (blocking); returns those compiled now."""
         from subnetes.consensus import precompile
