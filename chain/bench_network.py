@@ -159,11 +159,14 @@ def signed_schedule(
 
 # ---- the node process ---------------------------------------------------------------------------
 def start_node(
-    db: str, port: int, block_time: float, log: Path, times: Path, old: bool = False
+    db: str, port: int, block_time: float, log: Path, times: Path, old: bool | str = False
 ) -> tuple[subprocess.Popen[bytes], float]:
-    """``subnetes chain run`` on ``db`` in a child process (see :func:`_node_main`)."""
+    """``subnetes chain run`` on ``db`` in a child process (see :func:`_node_main`); ``old``:
+    True or "old" for the paths :func:`_use_old_paths` puts back, "prev" for the metagraph
+    read path before row caching, ETags and gzip (:func:`_use_previous_reads`)."""
+    paths = old if isinstance(old, str) else ("old" if old else "new")
     cmd = [
-        sys.executable, "-m", "subnetes.chain.bench_network", "--node", str(times), "old" if old else "new", "--",
+        sys.executable, "-m", "subnetes.chain.bench_network", "--node", str(times), paths, "--",
         "chain", "run", "--db", db, "--port", str(port), "--block-time", str(block_time),
     ]  # fmt: skip
     t0 = time.perf_counter()
@@ -173,7 +176,7 @@ def start_node(
     return proc, t0
 
 
-def _node_main(times: str, old: bool, argv: list[str]) -> int:
+def _node_main(times: str, old: bool | str, argv: list[str]) -> int:
     """The CLI's ``chain run``, recording each block's production time (the interval the
     node's own histogram observes: taking the batch to the commit) with its block number,
     epochs and extrinsics to ``times``, one line per block. ``old``: with the code paths
@@ -181,7 +184,9 @@ def _node_main(times: str, old: bool, argv: list[str]) -> int:
     from . import node as node_mod
     from .cli import main as cli_main
 
-    if old:
+    if old == "prev":
+        _use_previous_reads()
+    elif old:
         _use_old_paths()
 
     out = open(times, "a", buffering=1)  # noqa: SIM115 - open while the node runs
@@ -288,6 +293,42 @@ def _use_old_paths() -> None:
     read_cache.ReadCache.block_events = block_events  # type: ignore[method-assign]
 
 
+def _use_previous_reads() -> None:
+    """The metagraph read path before rows were kept across blocks (commit 4207ff2..0d3af42):
+    the whole answer encoded once per (subnet, block), no ETag, no gzip."""
+    from fastapi.responses import Response
+
+    from . import api, read_cache, views
+
+    def encoded(self: Any, st: Any, head: str, s: Any) -> Any:
+        if head != self._head:
+            self._head, self._metagraphs = head, {}
+        enc = self._metagraphs.get(s.netuid)
+        if enc is None:
+            body = read_cache.encode_json(views.metagraph(st, s))
+            enc = self._metagraphs[s.netuid] = read_cache.Encoded(body, head, s.netuid)
+        return enc
+
+    def response(enc: Any, gz: bool) -> Any:
+        return Response(enc.body, media_type="application/json")
+
+    read_cache.ReadCache.encoded = encoded  # type: ignore[method-assign]
+    read_cache.metagraph_response = response
+    # no gzip, no 304 (module globals of the handler and of ReadCache.quick_answer), and the
+    # requests go through FastAPI's routing as before
+    for module in (api, read_cache):
+        setattr(module, "accepts_gzip", lambda _: False)  # noqa: B010
+    setattr(read_cache, "etag_matches", lambda *_: False)  # noqa: B010
+    api.CommittedStateOnly.fast_path = False
+
+
+READER_MODES = {
+    "full": "unconditional, identity: every read a whole uncompressed body (the worst case)",
+    "gzip": "unconditional, Accept-Encoding gzip",
+    "poll": "each reader polls one subnet with If-None-Match (its last ETag) + gzip",
+}
+
+
 # ---- clients (each in its own process, so they do not share the bench's loop) -------------------
 def pct(xs: list[float], q: float) -> float:
     if not xs:
@@ -296,40 +337,65 @@ def pct(xs: list[float], q: float) -> float:
     return s[min(len(s) - 1, int(len(s) * q))]
 
 
-def _readers(url: str, n: int, subnets: int, interval: float, seconds: float, q: Any) -> None:
+def _readers(
+    url: str, n: int, subnets: int, interval: float, seconds: float, mode: str, q: Any
+) -> None:
+    """``n`` readers for ``seconds``, each sleeping 0.5-1.5 x ``interval`` between reads (a
+    closed loop: a slow answer delays that reader's next read). ``mode``: see READER_MODES."""
     import aiohttp
 
     async def main() -> dict[str, Any]:
         lat: list[float] = []
-        errors = 0
+        errors = not_modified = 0
         sizes: list[int] = []
+        wire: list[int] = []  # bytes on the wire (compressed) per 200 answer
         stop = time.perf_counter() + seconds
         conn = aiohttp.TCPConnector(limit=n)
         async with aiohttp.ClientSession(connector=conn) as session:
 
             async def reader(i: int) -> None:
-                nonlocal errors
+                nonlocal errors, not_modified
                 rnd = random.Random(i)
+                etag = ""
+                enc = "identity" if mode == "full" else "gzip"
                 await asyncio.sleep(rnd.random() * interval)
                 while time.perf_counter() < stop:
-                    netuid = rnd.randint(1, subnets)
+                    netuid = i % subnets + 1 if mode == "poll" else rnd.randint(1, subnets)
+                    headers = {"Accept-Encoding": enc}
+                    if mode == "poll" and etag:
+                        headers["If-None-Match"] = etag
                     t = time.perf_counter()
                     try:
-                        async with session.get(f"{url}/v1/subnets/{netuid}/metagraph") as r:
+                        async with session.get(
+                            f"{url}/v1/subnets/{netuid}/metagraph", headers=headers
+                        ) as r:
                             body = await r.read()
-                            ok = r.status == 200
+                            status = r.status
+                            etag = r.headers.get("ETag", etag)
+                            length = int(r.headers.get("Content-Length", len(body)))
                     except aiohttp.ClientError:
-                        ok, body = False, b""
+                        status, body, length = 0, b"", 0
                     lat.append(time.perf_counter() - t)
-                    if not ok:
+                    if status == 304:
+                        not_modified += 1
+                    elif status != 200:
                         errors += 1
-                    elif len(sizes) < 3:
-                        sizes.append(len(body))
-                        assert json.loads(body)["netuid"] == netuid
+                    else:
+                        wire.append(length)
+                        if len(sizes) < 3:
+                            sizes.append(len(body))
+                            assert json.loads(body)["netuid"] == netuid
                     await asyncio.sleep(max(0.0, interval * (0.5 + rnd.random())))
 
             await asyncio.gather(*(reader(i) for i in range(n)))
-        return {"latencies": lat, "errors": errors, "bytes": statistics.mean(sizes) if sizes else 0}
+        return {
+            "latencies": lat,
+            "errors": errors,
+            "not_modified": not_modified,
+            "bytes": statistics.mean(sizes) if sizes else 0,
+            "wire_bytes": statistics.mean(wire) if wire else 0,
+            "mode": mode,
+        }
 
     q.put(asyncio.run(main()))
 
@@ -496,7 +562,7 @@ async def run(a: argparse.Namespace, db: str, log: Path, times: Path) -> dict[st
         phases.append(
             await phase(
                 "readers", url, proc, schedule, sub_state, a, a.seconds,
-                (_readers, (url, a.readers, a.subnets, a.read_interval, a.seconds)),
+                (_readers, (url, a.readers, a.subnets, a.read_interval, a.seconds, "full")),
             )
         )  # fmt: skip
         print(f"  phase readers done (load {load()})", flush=True)
@@ -523,23 +589,101 @@ async def run(a: argparse.Namespace, db: str, log: Path, times: Path) -> dict[st
         proc.wait(60)
     spans = block_times(times)
     for ph in phases:
-        lo, hi = ph["blocks"]
-        ms = [spans[n]["ms"] for n in range(lo, hi + 1) if n in spans]
-        ep = [spans[n]["ms"] for n in range(lo, hi + 1) if n in spans and spans[n]["epochs"]]
-        ph["block_ms"] = summarize(ms)
-        ph["block_cpu_ms"] = summarize(
-            [spans[n]["cpu_ms"] for n in range(lo, hi + 1) if n in spans]
-        )
-        ph["epoch_block_ms"] = summarize(ep)
-        ph["epochs_per_block"] = sum(
-            spans[n]["epochs"] for n in range(lo, hi + 1) if n in spans
-        ) / max(1, len(ms))
-        if "latencies" in ph:
-            lat = [x * 1e3 for x in ph.pop("latencies")]
-            ph["read_ms"] = summarize(lat)
-            ph["reads_per_s"] = len(lat) / a.seconds
+        phase_figures(ph, spans, a.seconds)
     res["phases"] = phases
     return res
+
+
+def phase_figures(ph: dict[str, Any], spans: dict[int, dict[str, float]], seconds: float) -> None:
+    """Add the block times of the phase's blocks and its read latencies' summary to ``ph``."""
+    lo, hi = ph["blocks"]
+    ms = [spans[n]["ms"] for n in range(lo, hi + 1) if n in spans]
+    ep = [spans[n]["ms"] for n in range(lo, hi + 1) if n in spans and spans[n]["epochs"]]
+    ph["block_ms"] = summarize(ms)
+    ph["block_cpu_ms"] = summarize([spans[n]["cpu_ms"] for n in range(lo, hi + 1) if n in spans])
+    ph["epoch_block_ms"] = summarize(ep)
+    ph["epochs_per_block"] = sum(spans[n]["epochs"] for n in range(lo, hi + 1) if n in spans) / max(
+        1, len(ms)
+    )
+    if "latencies" in ph:
+        lat = [x * 1e3 for x in ph.pop("latencies")]
+        ph["read_ms"] = summarize(lat)
+        ph["reads_per_s"] = len(lat) / seconds
+
+
+async def run_reads(a: argparse.Namespace, d: Path) -> dict[str, Any]:
+    """``--reads``: the metagraph read path before this change ("prev") and now ("new"), one
+    node each on a copy of the same seeded database, readers phases in each ``a.reads`` mode
+    while validators keep setting weights; no subscribers, no restart."""
+    import shutil
+
+    url = f"http://127.0.0.1:{a.port}"
+    seeded = d / "seeded.db"
+    head = seed(str(seeded), a.subnets, a.uids, a.validators, a.tempo)
+    genesis = Ledger.open(network_config(a.subnets, a.uids, a.validators, a.tempo), str(seeded))
+    ghash = genesis.genesis_hash
+    assert genesis.storage is not None
+    genesis.storage.close()
+    del genesis
+    blocks_needed = int(a.seconds * len(a.reads) / a.block_time) + 20
+    schedule = signed_schedule(ghash, a.subnets, a.uids, a.validators, a.tempo, blocks_needed)
+    res: dict[str, Any] = {"load_start": load(), "set_weights_per_block": len(schedule[0])}
+    for paths in ("prev", "new"):
+        db, log, times = d / f"{paths}.db", d / f"{paths}.log", d / f"{paths}-times.txt"
+        for p in (db, times, Path(f"{db}-wal"), Path(f"{db}-shm")):
+            p.unlink(missing_ok=True)
+        shutil.copyfile(seeded, db)
+        proc, _ = start_node(str(db), a.port, a.block_time, log, times, paths)
+        phases = []
+        try:
+            await wait_block_after(url, head, 600)
+            sub_state = {"next": 0}
+            for mode in a.reads:
+                args = (url, a.readers, a.subnets, a.read_interval, a.seconds, mode)
+                ph = await phase(
+                    f"readers {mode}", url, proc, schedule, sub_state, a, a.seconds,
+                    (_readers, args),
+                )  # fmt: skip
+                phases.append(ph)
+                print(f"  {paths} readers {mode} done (load {load()})", flush=True)
+        finally:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(60)
+        spans = block_times(times)
+        for ph in phases:
+            phase_figures(ph, spans, a.seconds)
+        res[paths] = phases
+    return res
+
+
+def report_reads(a: argparse.Namespace, res: dict[str, Any]) -> None:
+    """The ``--reads`` table: per reader mode, the previous read path beside the new one."""
+    print(
+        f"\n{a.subnets} subnets x {a.uids} UIDs, {a.validators} validators each, "
+        f"{a.readers} metagraph readers (each sleeps {a.read_interval / 2:g}-"
+        f"{a.read_interval * 1.5:g} s between reads), {res['set_weights_per_block']} "
+        f"set_weights/block, block time {a.block_time} s, load at start {res['load_start']}"
+    )
+    for mode in a.reads:
+        print(f"- {mode}: {READER_MODES[mode]}")
+    print("| reader mode | measure | previous read path | new |")
+    print("|---|---|---|---|")
+    for i, mode in enumerate(a.reads):
+        rows = [
+            ("load average (1/5/15 min)", lambda p: p["load"]),
+            ("read ms median / p95 / p99 / max (n)", lambda p: _quad(p["read_ms"])),
+            ("reads/s; 304s; errors", lambda p: (
+                f"{p['reads_per_s']:.0f}; {p['not_modified']}; {p['errors']}")),
+            ("body bytes / on the wire per 200", lambda p: (
+                f"{p['bytes']:.0f} / {p['wire_bytes']:.0f}")),
+            ("block wall ms median / p99", lambda p: (
+                f"{p['block_ms']['median']:.0f} / {p['block_ms']['p99']:.0f}")),
+            ("block CPU ms median / p99", lambda p: (
+                f"{p['block_cpu_ms']['median']:.0f} / {p['block_cpu_ms']['p99']:.0f}")),
+        ]  # fmt: skip
+        for label, get in rows:
+            prev, new = res["prev"][i], res["new"][i]
+            print(f"| {mode} | {label} | {get(prev)} | {get(new)} |")
 
 
 def report(a: argparse.Namespace, res: dict[str, Any], old: dict[str, Any] | None) -> None:
@@ -645,12 +789,20 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="run the node with the code paths this benchmark replaced (for --compare)",
     )
+    ap.add_argument(
+        "--reads",
+        nargs="?",
+        const=",".join(READER_MODES),
+        help="only metagraph readers, one phase per mode (comma list of "
+        + ", ".join(READER_MODES)
+        + "; all when no list is given), the previous read path beside the new one",
+    )
     ap.add_argument("--keep", help="keep the database and node log in this directory")
     ap.add_argument("--json", help="write the figures here")
     ap.add_argument("--compare", help="a --json file of an earlier run to print side by side")
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--node"]:  # the node child process (start_node)
-        sys.exit(_node_main(argv[1], argv[2] == "old", argv[4:]))
+        sys.exit(_node_main(argv[1], {"old": True, "new": False}.get(argv[2], argv[2]), argv[4:]))
     a = ap.parse_args(argv)
     if a.network:
         a.subnets, a.uids, a.validators, a.readers, a.subscribers = 128, 256, 64, 50, 200
@@ -658,6 +810,17 @@ def main(argv: list[str] | None = None) -> None:
         a.tempo = 99 if a.network else 9
     d = Path(a.keep) if a.keep else Path(tempfile.mkdtemp(prefix="bench-network-"))
     d.mkdir(parents=True, exist_ok=True)
+    if a.reads:
+        a.reads = a.reads.split(",")
+        unknown = set(a.reads) - set(READER_MODES)
+        if unknown:
+            ap.error(f"--reads: unknown mode(s) {', '.join(sorted(unknown))}")
+        reads = asyncio.run(run_reads(a, d))
+        reads["args"] = vars(a)
+        report_reads(a, reads)
+        if a.json:
+            Path(a.json).write_text(json.dumps(reads, indent=1))
+        return
     db, log, times = d / "chain.db", d / "node.log", d / "block-times.txt"
     for p in (db, log, times, Path(f"{db}-wal"), Path(f"{db}-shm")):
         p.unlink(missing_ok=True)

@@ -215,3 +215,42 @@ async def test_client_asks_with_the_etag_and_reuses_its_copy(
         assert after["block"] == first["block"] + 1
     finally:
         await c.aclose()
+
+
+async def test_cached_answers_and_304s_skip_the_router(consensus_fn: Callable[..., Any]) -> None:
+    """A metagraph read needing no state (encoded for the head, or a 304) is answered by the
+    CommittedStateOnly middleware without entering FastAPI's router (with the edge's security
+    headers); a miss and a bad netuid still go to the route."""
+    from subnetes.chain.api import CommittedStateOnly
+
+    node = subnet_node(consensus_fn)
+    node.produce()
+    app = create_app(node)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://chain") as client:
+        first = await client.get("/v1/subnets/1/metagraph")  # builds the stack, encodes
+        layer = app.middleware_stack
+        while not isinstance(layer, CommittedStateOnly):
+            layer = layer.app  # type: ignore[union-attr]
+        routed: list[str] = []
+        inner = layer.app
+
+        async def counting(scope: Any, receive: Any, send: Any) -> None:
+            routed.append(scope["path"])
+            await inner(scope, receive, send)
+
+        layer.app = counting
+        again = await client.get("/v1/subnets/1/metagraph")
+        assert again.content == first.content and again.headers["etag"] == first.headers["etag"]
+        assert again.headers["x-content-type-options"] == "nosniff"
+        cond = await client.get(
+            "/v1/subnets/1/metagraph", headers={"if-none-match": first.headers["etag"]}
+        )
+        assert cond.status_code == 304 and cond.headers["x-frame-options"] == "DENY"
+        assert routed == []
+        assert (await client.get("/v1/subnets/7/metagraph")).status_code == 404  # a miss
+        for bad in ("70000", "9" * 5000):
+            r = await client.get(f"/v1/subnets/{bad}/metagraph")
+            assert r.status_code == 400 and r.json()["error"] == "InvalidRequest"
+        assert routed == ["/v1/subnets/7/metagraph", "/v1/subnets/70000/metagraph",
+                          "/v1/subnets/" + "9" * 5000 + "/metagraph"]  # fmt: skip
