@@ -6,7 +6,8 @@ real node (``subnetes chain run``, real consensus) for a few blocks, then restar
 
 * ``new, clean stop``: after SIGINT, which writes the state snapshot (chain/snapshot.py);
 * ``old``: the start-up before it (every state chunk decoded with the garbage collector on,
-  JAX imported only after the state is loaded, no snapshot written at the stop);
+  JAX imported only after the state is loaded, the first block one block time after the
+  compile, no snapshot written at the stop);
 * ``new, after a crash``: the old run's blocks made the snapshot stale, so the chunks are
   read (as after a crash), with the collector paused and JAX imported meanwhile;
 * ``new, clean stop`` again.
@@ -35,10 +36,12 @@ from . import bench_network as bn
 
 def _use_old_startup() -> None:
     """The start-up before chain/snapshot.py: chunks decoded with the collector on, JAX
-    imported on the event loop after the state is loaded, nothing written at the stop."""
+    imported on the event loop after the state is loaded, nothing written at the stop, the
+    first block's slot counted from the end of the compile."""
     import concurrent.futures
 
     from . import server, snapshot
+    from .node import Node
     from .state import State
     from .warmup import Warmup, enable_cache
 
@@ -60,6 +63,12 @@ def _use_old_startup() -> None:
         enable_cache(None)  # the old order: JAX after the state (same cache directory)
         return out
 
+    node_start = Node.start
+
+    def start(self: Node, first_now: bool = False, first_at: float | None = None) -> Any:
+        return node_start(self, first_now)  # the first block one block time after the compile
+
+    Node.start = start  # type: ignore[method-assign]
     snapshot.load_state = load_state  # type: ignore[assignment]
     Warmup.begin = begin  # type: ignore[method-assign]
     server._save_snapshot = lambda ledger: None

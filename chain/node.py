@@ -421,14 +421,17 @@ class Node:
         return self.ledger.storage.blocks_from(start, limit)
 
     # ---- timer --------------------------------------------------------------------------------
-    async def run(self, first_now: bool = False) -> None:
+    async def run(self, first_now: bool = False, first_at: float | None = None) -> None:
         """Produce a block every block_time seconds (wall clock; missed ticks are not replayed);
-        ``first_now``: the first one at once (a replica taking over: the slot is overdue)."""
+        ``first_now``: the first one at once (a replica taking over: the slot is overdue);
+        ``first_at``: the first one at this ``time.monotonic()`` (at once when it is past)."""
         self.ready = True
         self.metrics.leader.set(1)
         if self.manual:
             return
-        next_at = time.monotonic() + (0.0 if first_now else self.block_time)
+        if first_at is None:
+            first_at = time.monotonic() + (0.0 if first_now else self.block_time)
+        next_at = first_at
         while True:
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))
             next_at = max(next_at + self.block_time, time.monotonic())
@@ -444,8 +447,8 @@ class Node:
                 await asyncio.sleep(self.block_time)  # storage trouble: retry on the next tick
             await asyncio.sleep(0)
 
-    def start(self, first_now: bool = False) -> asyncio.Task[None]:
-        self._task = asyncio.get_running_loop().create_task(self.run(first_now))
+    def start(self, first_now: bool = False, first_at: float | None = None) -> asyncio.Task[None]:
+        self._task = asyncio.get_running_loop().create_task(self.run(first_now, first_at))
         return self._task
 
     async def pause(self) -> None:

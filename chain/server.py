@@ -9,6 +9,7 @@ import gc
 import ipaddress
 import logging
 import os
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -120,6 +121,9 @@ async def serve(
     if the leader lock is free, else stands by, serving reads, until the leader is gone (or
     has missed heartbeats for ``takeover_after`` seconds)."""
     check_bind(config, host, allow_dev_on_network)
+    # The first block's slot counts from here: start-up work (the state load, the epoch's
+    # compile) runs inside the first block time instead of before it.
+    first_at = time.monotonic()
     jax_consensus = not consensus_overridden()
     warmup = Warmup() if precompile and jax_consensus else None
     # JAX's import and cache set-up start now, on the warm-up thread, while the state loads.
@@ -197,7 +201,7 @@ async def serve(
             if replicating.done():
                 replicating.result()  # a replica never stops by itself: raise its error
         elif not serving.done():
-            node.start()
+            node.start(first_at=first_at + node.block_time)
         await serving
     finally:
         for task in (replicating, watch, serving):

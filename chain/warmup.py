@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import json
 import logging
 import math
 import os
@@ -86,6 +87,34 @@ def enable_cache(cache_dir: str | os.PathLike[str] | None) -> Path | None:
         return None
 
 
+# In the compilation cache directory: the shapes the last state needed (a start-up compiles them
+# while its state still loads; the state's own shapes are compiled after it, as always).
+SHAPES_HINT = "subnetes-epoch-shapes.json"
+
+
+def read_hint(cache: Path | None) -> list[Shape]:
+    """The shapes recorded in ``cache`` (none when absent or unreadable: only a hint)."""
+    if cache is None:
+        return []
+    try:
+        raw = json.loads((cache / SHAPES_HINT).read_text())
+        return [(int(s), int(v), int(n)) for s, v, n in raw]
+    except (OSError, ValueError, TypeError):
+        return []
+
+
+def write_hint(cache: Path | None, shapes: Iterable[Shape]) -> None:
+    """Record ``shapes`` as the next start's hint (failures are logged and ignored)."""
+    if cache is None:
+        return
+    tmp = cache / f".{SHAPES_HINT}.{os.getpid()}"
+    try:
+        tmp.write_text(json.dumps(sorted(shapes)))
+        os.replace(tmp, cache / SHAPES_HINT)
+    except OSError as e:
+        log.warning("epoch shapes hint not written (%s)", e)
+
+
 class Warmup:
     """Compiles epoch shapes on its own thread and remembers which are done."""
 
@@ -93,14 +122,25 @@ class Warmup:
         self.compiled: set[Shape] = set()
         self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="warmup")
         self._sig: object = None
+        self._cache: Path | None = None
 
     def begin(
         self, cache_dir: str | os.PathLike[str] | None
     ) -> concurrent.futures.Future[Path | None]:
-        """Import JAX and turn on its compilation cache (:func:`enable_cache`) on the warm-up
-        thread, now: at start-up this overlaps the state load instead of following it (the
-        import alone takes seconds), and the compiles queued after it find JAX ready."""
-        return self._pool.submit(enable_cache, cache_dir)
+        """Import JAX, turn on its compilation cache (:func:`enable_cache`) and compile the
+        shapes the last run's state needed (:data:`SHAPES_HINT`), on the warm-up thread, now:
+        at start-up this overlaps the state load instead of following it (the import alone
+        takes seconds). The state's own shapes are compiled after it (:meth:`start_up`): a
+        stale hint costs time, never a missing shape."""
+        return self._pool.submit(self._begin, cache_dir)
+
+    def _begin(self, cache_dir: str | os.PathLike[str] | None) -> Path | None:
+        self._cache = enable_cache(cache_dir)
+        try:
+            self.compile(read_hint(self._cache))
+        except Exception:  # only a head start: start_up compiles what the state needs
+            log.exception("compiling the hinted epoch shapes failed")
+        return self._cache
 
     def compile(self, shapes: Iterable[Shape]) -> list[Shape]:
         """Compile the shapes not compiled yet (blocking); returns those compiled now."""
@@ -117,7 +157,9 @@ class Warmup:
         return new
 
     def _needed(self, sig: tuple[SubnetSize, ...], block: int) -> list[Shape]:
-        return self.compile(needed_shapes(sig, block))
+        shapes = needed_shapes(sig, block)
+        write_hint(self._cache, shapes)
+        return self.compile(shapes)
 
     async def start_up(self, st: State, block: int) -> list[Shape]:
         """Compile what the state needs from ``block`` on (on the warm-up thread)."""

@@ -104,3 +104,40 @@ def test_a_precompiled_shape_is_not_compiled_again_by_the_chain() -> None:
     net.ledger.consensus = run_epochs
     net.run_to(net.block + 2 * 11)
     assert epoch_batched._cache_size() == size
+
+
+def test_start_up_hint_compiles_the_last_states_shapes_first(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    """A start records the shapes its state needs beside the compilation cache; the next
+    start's begin() compiles them on the warm-up thread while its state still loads, and
+    start_up then compiles only what is missing (a stale hint costs time, not a shape)."""
+    import asyncio
+
+    import subnetes.consensus as consensus
+
+    compiled: list[tuple[int, int, int]] = []
+    monkeypatch.setattr(consensus, "precompile", lambda shapes: compiled.extend(shapes))
+    monkeypatch.setattr(warmup, "enable_cache", lambda d: tmp_path)
+    net = grown_net(Recorder())
+    need = warmup.needed_shapes(warmup.signature(net.st), net.block + 1)
+
+    async def start() -> tuple[list[Any], list[Any]]:
+        w = warmup.Warmup()
+        try:
+            await asyncio.wrap_future(w.begin(None))
+            hinted = list(compiled)
+            compiled.clear()
+            await w.start_up(net.st, net.block + 1)
+            return hinted, list(compiled)
+        finally:
+            w.close()
+
+    assert asyncio.run(start()) == ([], sorted(need))  # no hint yet: all after the state
+    assert set(warmup.read_hint(tmp_path)) == need
+    compiled.clear()
+    hinted, after = asyncio.run(start())
+    assert set(hinted) == need and after == []  # all before the state was even needed
+    (tmp_path / warmup.SHAPES_HINT).write_text("[[1, 2]]")  # damaged: ignored
+    compiled.clear()
+    assert asyncio.run(start()) == ([], sorted(need))
