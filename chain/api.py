@@ -134,9 +134,10 @@ class CommittedStateOnly:
     """ASGI middleware: while a block is built (on the block thread) the state is half-updated,
     so every HTTP request but the probes and metrics waits for the commit before it runs.
 
-    A metagraph GET that needs no state read (a 304, or the head's answer already encoded) is
-    answered here, without FastAPI's routing, dependency and exception layers: at 50 readers
-    those cost about as much event-loop time as the answer itself (docs/chain.md)."""
+    A metagraph GET of an existing subnet is answered here (a 304 or the head's encoded answer
+    at once, else encoded after the commit), without FastAPI's routing, dependency and
+    exception layers: at 50 readers those cost about as much event-loop time as the answer
+    itself (docs/chain.md). Anything else (a missing subnet, a bad netuid) goes to the route."""
 
     fast_path = True  # the metagraph answers above (bench_network's previous path: off)
 
@@ -148,23 +149,30 @@ class CommittedStateOnly:
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         path = scope.get("path", "")
         if scope["type"] == "http" and CACHED_PATH.fullmatch(path):
-            if self.fast_path and scope.get("method") == "GET":
-                digits = path.split("/")[3]
-                if len(digits) <= 5 and int(digits) <= 65535:  # else the route's own 400
-                    netuid = int(digits)
-                    headers = dict(scope.get("headers", ()))
-                    answer = await self.reads.quick_answer(
-                        self.node.ledger.head.hash,
-                        netuid,
-                        _latin1(headers.get(b"accept-encoding")),
-                        _latin1(headers.get(b"if-none-match")),
-                    )
-                    if answer is not None:
-                        await answer(scope, receive, send)
-                        return
+            digits = path.split("/")[3]
+            if self.fast_path and scope.get("method") == "GET" and len(digits) <= 5:
+                answer = await self._metagraph(int(digits), dict(scope.get("headers", ())))
+                if answer is not None:
+                    await answer(scope, receive, send)
+                    return
         elif scope["type"] == "http" and path not in UNGATED_PATHS:
             await self.node.committed()
         await self.app(scope, receive, send)
+
+    async def _metagraph(self, netuid: int, headers: dict[bytes, bytes]) -> Response | None:
+        """Subnet ``netuid``'s metagraph answer, or None for the route (no such subnet)."""
+        accept = _latin1(headers.get(b"accept-encoding"))
+        ledger = self.node.ledger
+        answer = await self.reads.quick_answer(
+            ledger.head.hash, netuid, accept, _latin1(headers.get(b"if-none-match"))
+        )
+        if answer is None:  # a miss: encode the head's (rows are kept across blocks)
+            await self.node.committed()
+            s = ledger.state.subnets.get(netuid)
+            if s is not None:
+                enc = self.reads.encoded(ledger.state, ledger.head.hash, s)
+                answer = await respond(enc, accepts_gzip(accept))
+        return answer
 
 
 def _latin1(value: bytes | None) -> str | None:

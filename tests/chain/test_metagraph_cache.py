@@ -217,10 +217,10 @@ async def test_client_asks_with_the_etag_and_reuses_its_copy(
         await c.aclose()
 
 
-async def test_cached_answers_and_304s_skip_the_router(consensus_fn: Callable[..., Any]) -> None:
-    """A metagraph read needing no state (encoded for the head, or a 304) is answered by the
-    CommittedStateOnly middleware without entering FastAPI's router (with the edge's security
-    headers); a miss and a bad netuid still go to the route."""
+async def test_metagraph_reads_skip_the_router(consensus_fn: Callable[..., Any]) -> None:
+    """A metagraph read of an existing subnet (encoded for the head, a 304, or a miss) is
+    answered by the CommittedStateOnly middleware without entering FastAPI's router (with the
+    edge's security headers); a missing subnet and a bad netuid still go to the route."""
     from subnetes.chain.api import CommittedStateOnly
 
     node = subnet_node(consensus_fn)
@@ -247,8 +247,11 @@ async def test_cached_answers_and_304s_skip_the_router(consensus_fn: Callable[..
             "/v1/subnets/1/metagraph", headers={"if-none-match": first.headers["etag"]}
         )
         assert cond.status_code == 304 and cond.headers["x-frame-options"] == "DENY"
+        await node.produce_async()  # a miss of an existing subnet: encoded here too
+        fresh = await client.get("/v1/subnets/1/metagraph")
+        assert fresh.json()["block"] == first.json()["block"] + 1
         assert routed == []
-        assert (await client.get("/v1/subnets/7/metagraph")).status_code == 404  # a miss
+        assert (await client.get("/v1/subnets/7/metagraph")).status_code == 404  # no subnet
         for bad in ("70000", "9" * 5000):
             r = await client.get(f"/v1/subnets/{bad}/metagraph")
             assert r.status_code == 400 and r.json()["error"] == "InvalidRequest"
