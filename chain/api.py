@@ -5,6 +5,7 @@ committed state or hand bodies to the node."""
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
@@ -28,7 +29,7 @@ from .dashboard import mount_dashboard
 from .errors import ChainError, http_status
 from .http_edge import BODY_TIMEOUT, HttpEdge
 from .node import Node
-from .read_cache import ReadCache, accepts_gzip, respond, sse_message
+from .read_cache import ReadCache, respond, sse_message
 from .rules.dispatch import CALLS
 
 
@@ -171,7 +172,7 @@ class CommittedStateOnly:
             s = ledger.state.subnets.get(netuid)
             if s is not None:
                 enc = self.reads.encoded(ledger.state, ledger.head.hash, s)
-                answer = await respond(enc, accepts_gzip(accept))
+                answer = await respond(enc, self.reads.wants_gzip(accept))
         return answer
 
 
@@ -181,14 +182,16 @@ def _latin1(value: bytes | None) -> str | None:
 
 def create_app(node: Node, body_timeout: float = BODY_TIMEOUT) -> FastAPI:
     """The API of one node; a request body must arrive within ``body_timeout`` seconds per
-    read (chain/http_edge.py)."""
+    read (chain/http_edge.py). With ``SUBNETES_CHAIN_GZIP=1`` in the environment, metagraph
+    answers are gzip-encoded for readers that accept it (off by default: it costs node CPU)."""
     app = FastAPI(
         title="Subnetes chain",
         version="1",
         description="A Bittensor-style chain: signed extrinsics, blocks, subnets, metagraphs, events.",
     )
     st = lambda: node.ledger.state  # noqa: E731 - always the latest committed state
-    reads = ReadCache()  # metagraphs and event messages encoded once per block (read_cache.py)
+    gzip = os.environ.get("SUBNETES_CHAIN_GZIP", "") == "1"
+    reads = ReadCache(gzip=gzip)  # metagraphs and events encoded once per block (read_cache.py)
     app.add_middleware(CommittedStateOnly, node=node, reads=reads)
     # outermost of ours: bounds every body read, adds security headers, quiet disconnects
     app.add_middleware(HttpEdge, body_timeout=body_timeout)
@@ -377,7 +380,7 @@ def create_app(node: Node, body_timeout: float = BODY_TIMEOUT) -> FastAPI:
         if isinstance(s, JSONResponse):
             return s
         enc = reads.encoded(st(), node.ledger.head.hash, s)
-        return await respond(enc, accepts_gzip(hdr.get("accept-encoding")))
+        return await respond(enc, reads.wants_gzip(hdr.get("accept-encoding")))
 
     @app.get("/v1/subnets/{netuid}/neurons/{uid}", responses={**ok(NeuronRow), **errors(404)})
     async def neuron(netuid: int = NetUid, uid: int = Path(ge=0, le=65535)) -> Any:

@@ -171,7 +171,9 @@ def start_node(
     ]  # fmt: skip
     t0 = time.perf_counter()
     f = open(log, "ab")  # noqa: SIM115 - the child owns it
-    proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT)
+    # gzip on (an opt-in of the node): the readers' "gzip" mode measures it
+    env = {**os.environ, "SUBNETES_CHAIN_GZIP": "1"}
+    proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, env=env)
     f.close()
     return proc, t0
 
@@ -316,8 +318,7 @@ def _use_previous_reads() -> None:
     read_cache.metagraph_response = response
     # no gzip, no 304 (module globals of the handler and of ReadCache.quick_answer), and the
     # requests go through FastAPI's routing as before
-    for module in (api, read_cache):
-        setattr(module, "accepts_gzip", lambda _: False)  # noqa: B010
+    setattr(read_cache.ReadCache, "wants_gzip", lambda self, _: False)  # noqa: B010
     setattr(read_cache, "etag_matches", lambda *_: False)  # noqa: B010
     api.CommittedStateOnly.fast_path = False
 
@@ -325,7 +326,7 @@ def _use_previous_reads() -> None:
 READER_MODES = {
     "full": "unconditional, identity: every read a whole uncompressed body (the worst case)",
     "gzip": "unconditional, Accept-Encoding gzip",
-    "poll": "each reader polls one subnet with If-None-Match (its last ETag) + gzip",
+    "poll": "each reader polls one subnet with If-None-Match (its last ETag), identity",
 }
 
 
@@ -358,7 +359,7 @@ def _readers(
                 nonlocal errors, not_modified
                 rnd = random.Random(i)
                 etag = ""
-                enc = "identity" if mode == "full" else "gzip"
+                enc = "gzip" if mode == "gzip" else "identity"
                 await asyncio.sleep(rnd.random() * interval)
                 while time.perf_counter() < stop:
                     netuid = i % subnets + 1 if mode == "poll" else rnd.randint(1, subnets)

@@ -102,9 +102,22 @@ def test_accept_encoding_and_if_none_match_parsing() -> None:
     assert not etag_matches("", '"a.1"')
 
 
-async def test_etag_304_and_gzip_over_http(consensus_fn: Callable[..., Any]) -> None:
+async def test_gzip_is_off_unless_enabled(consensus_fn: Callable[..., Any]) -> None:
+    """Without SUBNETES_CHAIN_GZIP=1 a reader accepting gzip gets the identity body."""
+    node = subnet_node(consensus_fn)
+    transport = httpx.ASGITransport(app=create_app(node))
+    async with httpx.AsyncClient(transport=transport, base_url="http://chain") as client:
+        r = await client.get("/v1/subnets/1/metagraph", headers={"accept-encoding": "gzip"})
+        assert r.status_code == 200 and "content-encoding" not in r.headers
+        assert not r.headers["etag"].endswith('.gz"')
+
+
+async def test_etag_304_and_gzip_over_http(
+    consensus_fn: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """200 with an ETag naming the block; the same ETag back -> 304 with no body; gzip (its own
     ETag) decodes to the identity bytes; after a block the old ETag gets the new answer."""
+    monkeypatch.setenv("SUBNETES_CHAIN_GZIP", "1")
     node = subnet_node(consensus_fn)
     node.produce()
     app = create_app(node)
