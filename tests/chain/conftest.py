@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -202,3 +204,18 @@ def subnet_node(consensus: Callable[..., Any]) -> Any:
         _, outs = ledger.step([(parse(sign(ALICE, call, args, nonce, g)), False)])
         assert outs[0].error is None, outs[0].error
     return Node(ledger, 0.25, manual=True)
+
+
+def slow_epoch_node(seconds: float) -> tuple[Any, threading.Event]:
+    """A :func:`subnet_node` whose epochs take ``seconds`` (a long accelerator call, off the
+    event loop), and an Event set when one begins."""
+    from subnetes.consensus import reference_epochs
+
+    in_epoch = threading.Event()
+
+    def slow_consensus(*a: Any, **k: Any) -> Any:
+        in_epoch.set()
+        time.sleep(seconds)
+        return reference_epochs(*a, **k)
+
+    return subnet_node(slow_consensus), in_epoch

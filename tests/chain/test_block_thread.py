@@ -4,29 +4,19 @@ that read state wait for the commit (they never see a half-built block)."""
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
-from typing import Any
 
 import httpx
 
 from subnetes.chain.api import create_app
-from subnetes.consensus import reference_epochs
 
-from .conftest import subnet_node
+from .conftest import slow_epoch_node
 
 EPOCH_SECONDS = 1.0
 
 
 async def test_slow_epoch_keeps_probes_answering_and_reads_committed() -> None:
-    in_epoch = threading.Event()
-
-    def slow_consensus(*a: Any, **k: Any) -> Any:
-        in_epoch.set()
-        time.sleep(EPOCH_SECONDS)  # a long accelerator call, off the event loop
-        return reference_epochs(*a, **k)
-
-    node = subnet_node(slow_consensus)
+    node, in_epoch = slow_epoch_node(EPOCH_SECONDS)
     app = create_app(node)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://chain") as client:

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -18,9 +16,8 @@ from subnetes.chain import read_cache, views
 from subnetes.chain.api import create_app
 from subnetes.chain.client import AsyncChainClient
 from subnetes.chain.read_cache import ReadCache, accepts_gzip, encode_json, etag_matches
-from subnetes.consensus import reference_epochs
 
-from .conftest import ALICE, Net, key, subnet_node
+from .conftest import ALICE, Net, key, slow_epoch_node, subnet_node
 
 
 def _same_as_full_encode(reads: ReadCache, net: Net) -> None:
@@ -170,14 +167,7 @@ def test_gzip_bytes_are_the_same_for_every_reader_of_a_block() -> None:
 async def test_304_answers_while_a_block_is_built() -> None:
     """A poller holding the head's ETag gets its 304 at once while the next block (a slow
     epoch) is built: no state is read."""
-    in_epoch = threading.Event()
-
-    def slow_consensus(*a: Any, **k: Any) -> Any:
-        in_epoch.set()
-        time.sleep(1.0)
-        return reference_epochs(*a, **k)
-
-    node = subnet_node(slow_consensus)
+    node, in_epoch = slow_epoch_node(1.0)
     app = create_app(node)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://chain") as client:

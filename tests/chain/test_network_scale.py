@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,10 +17,9 @@ from subnetes.chain.api import _stream, create_app
 from subnetes.chain.extrinsic import sign
 from subnetes.chain.read_cache import ReadCache, encode_json
 from subnetes.chain.state import Axon, Neuron
-from subnetes.consensus import reference_epochs
 from subnetes.wire.codec import canonical
 
-from .conftest import key, subnet_node
+from .conftest import key, slow_epoch_node, subnet_node
 
 
 def _reference_to_json(n: Neuron) -> dict:
@@ -136,14 +133,7 @@ async def test_cached_metagraph_answers_while_a_block_is_built() -> None:
     """A metagraph already encoded for the head answers at once while the next block (here a
     slow epoch) is built: it is the committed head's. Other reads still wait for the commit,
     and the next metagraph read is the new block's."""
-    in_epoch = threading.Event()
-
-    def slow_consensus(*a: Any, **k: Any) -> Any:
-        in_epoch.set()
-        time.sleep(1.0)
-        return reference_epochs(*a, **k)
-
-    node = subnet_node(slow_consensus)
+    node, in_epoch = slow_epoch_node(1.0)
     app = create_app(node)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://chain") as client:
