@@ -583,20 +583,31 @@ async def run(a: argparse.Namespace, db: str, log: Path, times: Path) -> dict[st
         async with __import__("aiohttp").ClientSession() as s:
             stopped_at = await head_of(s, url) or 0
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(60)
+        stop_node(proc)
     proc, t0 = start_node(db, a.port, a.block_time, log, times, a.old)
     try:
         await wait_block_after(url, stopped_at, 600)
         res["restart_to_block_s"] = time.perf_counter() - t0
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(60)
+        stop_node(proc)
+    res["phases"] = with_block_figures(phases, times, a.seconds)
+    return res
+
+
+def stop_node(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a node the way an operator does (SIGINT: a clean stop, its snapshot written)."""
+    proc.send_signal(signal.SIGINT)
+    proc.wait(60)
+
+
+def with_block_figures(
+    phases: list[dict[str, Any]], times: Path, seconds: float
+) -> list[dict[str, Any]]:
+    """``phases`` with each one's block-time figures from the node's block log ``times``."""
     spans = block_times(times)
     for ph in phases:
-        phase_figures(ph, spans, a.seconds)
-    res["phases"] = phases
-    return res
+        phase_figures(ph, spans, seconds)
+    return phases
 
 
 def phase_figures(ph: dict[str, Any], spans: dict[int, dict[str, float]], seconds: float) -> None:
@@ -652,12 +663,8 @@ async def run_reads(a: argparse.Namespace, d: Path) -> dict[str, Any]:
                 phases.append(ph)
                 print(f"  {paths} readers {mode} done (load {load()})", flush=True)
         finally:
-            proc.send_signal(signal.SIGINT)
-            proc.wait(60)
-        spans = block_times(times)
-        for ph in phases:
-            phase_figures(ph, spans, a.seconds)
-        res[paths] = phases
+            stop_node(proc)
+        res[paths] = with_block_figures(phases, times, a.seconds)
     return res
 
 
