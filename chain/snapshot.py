@@ -13,8 +13,9 @@ state:
   upgrade that changed them reads the chunks).
 
 The chunks stay the source of truth: a snapshot is only ever a cache of them, deleted once read
-(so a backup does not carry a stale one). The database is the chain's own (it holds the state
-anyway), so unpickling it trusts nothing new.
+(so a backup does not carry a stale one). Unpickling is restricted to the state's own
+classes (:class:`StateUnpickler`): someone who can write the database can already change the
+state, but must not get to run code in the chain process through it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import base64
 import dataclasses
 import gc
 import hashlib
+import io
 import logging
 import pickle
 import sys
@@ -50,6 +52,22 @@ from .storage import Storage
 log = logging.getLogger("subnetes.chain")
 SNAPSHOT_META = "snapshot"
 _CLASSES = (Globals, Governance, Proposal, Account, Hotkey, Axon, Neuron, Subnet, Hyperparams)
+
+
+# Where the classes a snapshot holds are defined; nothing else may be named by one.
+_STATE_MODULES = frozenset(c.__module__ for c in (*_CLASSES, State))
+
+
+class StateUnpickler(pickle.Unpickler):
+    """An unpickler that resolves only the state's dataclasses (by module and name), so a
+    snapshot cannot name a callable such as ``os.system`` for pickle to call."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module in _STATE_MODULES:
+            found = getattr(sys.modules[module], name, None)
+            if isinstance(found, type) and dataclasses.is_dataclass(found):
+                return found
+        raise pickle.UnpicklingError(f"a state snapshot may not name {module}.{name}")
 
 
 def fingerprint() -> str:
@@ -98,7 +116,7 @@ def decode(text: str, config: ChainConfig, head: BlockRecord) -> State | None:
     None (with the reason logged)."""
     try:
         with gc_paused():
-            snap = pickle.loads(base64.b64decode(text))
+            snap = StateUnpickler(io.BytesIO(base64.b64decode(text))).load()
     except Exception as e:  # a damaged snapshot is a cache miss, never a failed start
         log.warning("state snapshot not readable (%s): reading the state chunks", e)
         return None

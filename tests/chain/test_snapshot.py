@@ -3,7 +3,10 @@ head's; otherwise the chunks. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import base64
 import json
+import os
+import pickle
 
 import pytest
 
@@ -111,4 +114,31 @@ def test_without_the_flag_the_snapshot_is_ignored(make_net, consensus_fn, tmp_pa
     again = Ledger.open(dev_config(), db, consensus_fn)
     assert _state_of(again) == stopped
     assert json.loads(again.storage.get_meta("config")) and again.storage.get_meta("snapshot")
+    again.storage.close()
+
+
+class _Payload:
+    """Pickles as a call of ``os.getcwd`` (a harmless stand-in for ``os.system``)."""
+
+    def __reduce__(self) -> tuple:
+        return (os.getcwd, ())
+
+
+def test_a_snapshot_naming_anything_but_state_classes_is_refused(
+    make_net, consensus_fn, tmp_path, caplog
+) -> None:
+    """Unpickling ran whatever callable a snapshot named: write access to the database became
+    code execution in the chain process. Now only the state's dataclasses resolve."""
+    db = str(tmp_path / "chain.db")
+    net = make_net(db=db)
+    drive(net)
+    head = net.ledger.head
+    evil = base64.b64encode(pickle.dumps({"fingerprint": _Payload()})).decode()
+    net.ledger.storage.put_meta(snapshot.SNAPSHOT_META, evil)
+    state = net.st.all_chunks()
+    net.ledger.storage.close()
+    caplog.set_level("INFO", "subnetes.chain")
+    again = Ledger.open(dev_config(), db, consensus_fn, snapshot=True)
+    assert "may not name posix.getcwd" in caplog.text and "from its chunks" in caplog.text
+    assert again.state.all_chunks() == state and again.state.state_root() == head.state_root
     again.storage.close()
