@@ -96,7 +96,7 @@ def gc_paused() -> Iterator[None]:
 
 def encode(st: State, head: BlockRecord) -> str:
     """The snapshot of committed state ``st`` at ``head`` (text: ``chain_meta`` holds text)."""
-    if st.dirty:
+    if st.uncommitted:
         raise ValueError("a snapshot is of committed state only (the state has dirty chunks)")
     data = {k: v for k, v in vars(st).items() if k not in ("config", "genesis_config")}
     body = pickle.dumps(

@@ -525,6 +525,11 @@ class State:
             return s.neurons[uid].to_json()
         raise KeyError(key)
 
+    @property
+    def uncommitted(self) -> bool:
+        """Whether any chunk changed since the last :meth:`take_dirty` (a commit)."""
+        return bool(self.dirty)
+
     def take_dirty(self) -> dict[str, bytes | None]:
         """Serialize dirty chunks (None = deleted), update the state root, clear the dirty set."""
         out: dict[str, bytes | None] = {}

@@ -16,6 +16,7 @@ import json
 import logging
 import math
 import os
+import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -123,6 +124,9 @@ class Warmup:
         self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="warmup")
         self._sig: object = None
         self._cache: Path | None = None
+        # Set by close(): a start-up that failed (say, an unreachable database) prints its one
+        # error line, so the warm-up thread must not go on to compile and log after it.
+        self._closed = threading.Event()
 
     def begin(
         self, cache_dir: str | os.PathLike[str] | None
@@ -147,14 +151,20 @@ class Warmup:
         from subnetes.consensus import precompile
 
         new = sorted(set(shapes) - self.compiled)
+        if self._closed.is_set():
+            return []
         if new:
             log.info("compiling the epoch for shapes %s", new)
+        done: list[Shape] = []
         for shape in new:
+            if self._closed.is_set():
+                break
             t0 = time.perf_counter()
             precompile([shape])
             self.compiled.add(shape)
+            done.append(shape)
             log.info("epoch compiled for shape %s in %.2f s", shape, time.perf_counter() - t0)
-        return new
+        return done
 
     def _needed(self, sig: tuple[SubnetSize, ...], block: int) -> list[Shape]:
         shapes = needed_shapes(sig, block)
@@ -178,4 +188,5 @@ class Warmup:
         return self._pool.submit(self._needed, sig, block)
 
     def close(self) -> None:
+        self._closed.set()
         self._pool.shutdown(wait=False, cancel_futures=True)
