@@ -556,7 +556,7 @@ def main() -> int:
         }
         if a.concurrency:
             env["SUBNETES_MAX_CONCURRENT_RECONCILES"] = str(a.concurrency)
-        args = ["-n", ns, "--quiet"]
+        args = ["-n", ns, os.environ.get("SCALE_OPERATOR_LOG", "--quiet")]
         lease = "subnetes-operator-scale"
         for ident in ("op-a", "op-b") if a.failover else ("op",):
             extra = (["--leader-election-lease", lease, "--leader-election-namespace", ns]

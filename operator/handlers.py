@@ -21,6 +21,7 @@ from .kube import transient_delay
 from .labels import FINALIZER, GROUP, KIND_LABEL, MANAGED_BY, VERSION
 from .neurons import reconcile_miner, reconcile_validator, release
 from .runtime import Retry, Runtime
+from .status import PodState
 from .subnets import delete_subnet, reconcile_subnet
 
 log = logging.getLogger("subnetes.operator")
@@ -72,7 +73,6 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
         "Validator": reconcile_validator,
     }
     STATE["runtime"] = rt
-    STATE["pods"] = {}
     STATE["stream"] = asyncio.get_running_loop().create_task(events.follow(rt))
     log.info("subnetes operator started; chain at %s", config.chain_endpoint)
 
@@ -166,30 +166,35 @@ async def delete_subnet_handler(body: kopf.Body, **_: Any) -> None:
         raise kopf.TemporaryError(str(r), delay=r.delay) from None
 
 
+# Pod moves (created, scheduled, given an IP, running) come within moments of each other: the
+# reconcile is kicked this long after the first one, so one reconcile sees them all (three per
+# neuron were a third of the operator's reconciles in a rollout).
+POD_KICK_DELAY_S = 0.5
+
+
 @kopf.on.event(
     "", "v1", "pods", labels={"app.kubernetes.io/managed-by": MANAGED_BY, KIND_LABEL: kopf.PRESENT}
 )
 async def workload_pod(body: kopf.Body, type: str | None, **_: Any) -> None:
     """A workload pod moved (scheduled, got an IP, started): refresh its owner."""
-    labels = body.get("metadata", {}).get("labels", {})
+    meta = body.get("metadata", {})
+    labels = meta.get("labels", {})
     kind, owner = labels.get(KIND_LABEL), labels.get("app.kubernetes.io/instance")
-    ns = body.get("metadata", {}).get("namespace")
+    ns = meta.get("namespace")
     if kind not in ("Miner", "Validator") or not owner or "runtime" not in STATE:
         return
-    seen = STATE["pods"]
-    pod_key = (ns, body["metadata"]["name"])
-    state = (
-        type,
-        body.get("spec", {}).get("nodeName"),
-        body.get("status", {}).get("podIP"),
-        body.get("status", {}).get("phase"),
-    )
+    rt = runtime()
     if type == "DELETED":
-        seen.pop(pod_key, None)
+        rt.indexes.observe_pod(ns, None, meta["name"])
         # Its StatefulSet may be gone too (deleted by hand, or with the pod): apply it again.
-        runtime().kube.applied.forget_instance(ns, owner)
-    elif seen.get(pod_key) == state:
+        rt.kube.applied.forget_instance(ns, owner)
+        rt.kick((kind, ns, owner))
         return
-    else:
-        seen[pod_key] = state
-    runtime().kick((kind, ns, owner))
+    pod = PodState(
+        name=meta["name"],
+        node=body.get("spec", {}).get("nodeName"),
+        ip=body.get("status", {}).get("podIP"),
+        running=body.get("status", {}).get("phase") == "Running",
+    )
+    if rt.indexes.observe_pod(ns, pod):
+        rt.kick((kind, ns, owner), POD_KICK_DELAY_S)

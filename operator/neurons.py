@@ -57,6 +57,7 @@ from .status import (
     REGISTERED,
     REGISTERING,
     NeuronView,
+    PodState,
     neuron_status,
 )
 from .steps import CONTINUE, Continue, Done, Step, Wait, requeue_after, run_steps
@@ -417,8 +418,15 @@ async def workload(rt: Runtime, run: NeuronRun) -> NeuronOutcome:
     )
     if run.kind == "Miner":
         await rt.kube.apply(build_axon_service(run.body))
-    run.pod = None if run.stopped else await rt.kube.pod(run.ns, f"{run.name}-0")
+    run.pod = None if run.stopped else await workload_pod(rt, run.ns, f"{run.name}-0")
     return CONTINUE
+
+
+async def workload_pod(rt: Runtime, ns: str, name: str) -> PodState | None:
+    """The workload pod as the pod watch last showed it, else as the API server has it now (a
+    pod the watch has not shown yet: its first event kicks another reconcile anyway)."""
+    held = rt.indexes.pods.get((ns, name))
+    return held if held is not None else await rt.kube.pod(ns, name)
 
 
 async def axon(rt: Runtime, run: NeuronRun) -> NeuronOutcome:

@@ -19,6 +19,7 @@ from typing import Any
 from .chainlink import Chain
 from .config import Config
 from .kube import Kube
+from .status import PodState
 
 log = logging.getLogger("subnetes.operator")
 
@@ -71,6 +72,19 @@ class Indexes:
     # holders of one hotkey on every reconcile; scanning ``status`` for it took ~15 ms at 5,000
     # neurons, on the event loop, several times per neuron (quadratic in the fleet).
     status_hotkeys: dict[str, set[Key]] = field(default_factory=dict)
+    # (namespace, pod name) -> what the pod watch last showed of a workload pod: the workload
+    # step reads it instead of a GET per reconcile (every pod move kicks a reconcile anyway).
+    pods: dict[tuple[str, str], PodState] = field(default_factory=dict)
+
+    def observe_pod(self, namespace: str, pod: PodState | None, name: str = "") -> bool:
+        """Record a watched workload pod (None: deleted); True when what it shows changed."""
+        key = (namespace, pod.name if pod is not None else name)
+        if pod is None:
+            return self.pods.pop(key, None) is not None
+        if self.pods.get(key) == pod:
+            return False
+        self.pods[key] = pod
+        return True
 
     def set_status(self, key: Key, status: dict[str, Any] | None) -> None:
         """Hold ``status`` for ``key`` (None: forget it), keeping ``status_hotkeys`` in step."""
