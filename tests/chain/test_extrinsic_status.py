@@ -185,3 +185,34 @@ def test_a_signature_has_one_spelling(consensus_fn: Any) -> None:
         with pytest.raises(ChainError) as info:
             verify_signature(parse({**body, "signature": variant}), g)
         assert info.value.name == ErrorName.BAD_SIGNATURE, variant
+
+
+def test_a_new_body_is_admitted_without_a_ledger_lookup(consensus_fn: Any) -> None:
+    """Only a used nonce can be a committed duplicate: fresh submissions ask the ledger's
+    extrinsic index nothing (a database query on the event loop per submission before)."""
+
+    async def run() -> None:
+        node = Node(Ledger.open(dev_config(), None, consensus_fn), 1.0, manual=True)
+        lookups: list[str] = []
+        find = node.ledger.find_extrinsic
+
+        def counted(xt_hash: str) -> tuple[int, int] | None:
+            lookups.append(xt_hash)
+            return find(xt_hash)
+
+        node.ledger.find_extrinsic = counted  # type: ignore[method-assign]
+        g = node.ledger.genesis_hash
+        bodies = [transfer(g, nonce) for nonce in range(3)]
+        for body in bodies:
+            await node.submit(body, wait=False)
+        await node.produce_async()
+        assert lookups == []  # three new bodies
+        _, again = await node.submit(bodies[1], wait=True)  # committed: found in the ledger
+        assert again is not None and again.error is None and len(lookups) == 1
+        stale = transfer(g, 1, amount=2)  # a used nonce, another body: looked up, then refused
+        with pytest.raises(ChainError) as e:
+            await node.submit(stale, wait=False)
+        assert e.value.name == ErrorName.STALE_NONCE and len(lookups) == 2
+        assert node.ledger.state.balance(BOB.ss58_address) == 3  # each transfer applied once
+
+    asyncio.run(run())
