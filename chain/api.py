@@ -129,6 +129,15 @@ UNGATED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 # Answered from bytes encoded at a committed block (read_cache.py) while a block is built; the
 # handler waits for the commit itself when the head's answer is not encoded yet.
 CACHED_PATH = re.compile(r"/v1/subnets/[0-9]+/metagraph")
+# The query strings the fast path answers (-> lite); any other goes to the route, which
+# validates it (a bad value is a 422 there, with FastAPI's message).
+FAST_QUERIES = {
+    b"": False,
+    b"lite=false": False,
+    b"lite=0": False,
+    b"lite=true": True,
+    b"lite=1": True,
+}
 
 
 class CommittedStateOnly:
@@ -151,8 +160,15 @@ class CommittedStateOnly:
         path = scope.get("path", "")
         if scope["type"] == "http" and CACHED_PATH.fullmatch(path):
             digits = path.split("/")[3]
-            if self.fast_path and scope.get("method") == "GET" and len(digits) <= 5:
-                answer = await self._metagraph(int(digits), dict(scope.get("headers", ())))
+            lite = FAST_QUERIES.get(scope.get("query_string", b""))
+            if (
+                self.fast_path
+                and scope.get("method") == "GET"
+                and len(digits) <= 5
+                and lite is not None
+            ):
+                headers = dict(scope.get("headers", ()))
+                answer = await self._metagraph(int(digits), headers, lite)
                 if answer is not None:
                     await answer(scope, receive, send)
                     return
@@ -160,18 +176,20 @@ class CommittedStateOnly:
             await self.node.committed()
         await self.app(scope, receive, send)
 
-    async def _metagraph(self, netuid: int, headers: dict[bytes, bytes]) -> Response | None:
+    async def _metagraph(
+        self, netuid: int, headers: dict[bytes, bytes], lite: bool
+    ) -> Response | None:
         """Subnet ``netuid``'s metagraph answer, or None for the route (no such subnet)."""
         accept = _latin1(headers.get(b"accept-encoding"))
         ledger = self.node.ledger
         answer = await self.reads.quick_answer(
-            ledger.head.hash, netuid, accept, _latin1(headers.get(b"if-none-match"))
+            ledger.head.hash, netuid, accept, _latin1(headers.get(b"if-none-match")), lite
         )
         if answer is None:  # a miss: encode the head's (rows are kept across blocks)
             await self.node.committed()
             s = ledger.state.subnets.get(netuid)
             if s is not None:
-                enc = self.reads.encoded(ledger.state, ledger.head.hash, s)
+                enc = self.reads.encoded(ledger.state, ledger.head.hash, s, lite)
                 answer = await respond(enc, self.reads.wants_gzip(accept))
         return answer
 
@@ -364,14 +382,26 @@ def create_app(node: Node, body_timeout: float = BODY_TIMEOUT) -> FastAPI:
         return s if isinstance(s, JSONResponse) else s.hp.to_json()
 
     @app.get("/v1/subnets/{netuid}/metagraph", responses={**ok(MetagraphRow), **errors(404)})
-    async def metagraph(request: Request, netuid: int = NetUid) -> Any:
+    async def metagraph(
+        request: Request,
+        netuid: int = NetUid,
+        lite: bool = Query(
+            False,
+            description="Rows without their weights (as Bittensor's metagraph(lite=True)): "
+            "about half the bytes of a subnet with many validators.",
+        ),
+    ) -> Any:
         """Every UID with hotkey, stake, rank, trust, consensus, incentive, dividends, emission,
-        validator permit, axon, registration block and immunity. The ETag names the block:
-        ``If-None-Match`` with it answers 304 (no body) until the next block; gzip when the
-        reader accepts it."""
+        validator permit, axon, registration block, immunity and weights (not with ``lite``).
+        The ETag names the block: ``If-None-Match`` with it answers 304 (no body) until the next
+        block; gzip when the reader accepts it."""
         hdr = request.headers
         quick = await reads.quick_answer(
-            node.ledger.head.hash, netuid, hdr.get("accept-encoding"), hdr.get("if-none-match")
+            node.ledger.head.hash,
+            netuid,
+            hdr.get("accept-encoding"),
+            hdr.get("if-none-match"),
+            lite,
         )
         if quick is not None:  # 304, or the head's answer encoded at its commit: no wait
             return quick
@@ -379,7 +409,7 @@ def create_app(node: Node, body_timeout: float = BODY_TIMEOUT) -> FastAPI:
         s = subnet_or_404(netuid)
         if isinstance(s, JSONResponse):
             return s
-        enc = reads.encoded(st(), node.ledger.head.hash, s)
+        enc = reads.encoded(st(), node.ledger.head.hash, s, lite)
         return await respond(enc, reads.wants_gzip(hdr.get("accept-encoding")))
 
     @app.get("/v1/subnets/{netuid}/neurons/{uid}", responses={**ok(NeuronRow), **errors(404)})

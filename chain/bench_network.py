@@ -275,7 +275,9 @@ def _use_old_paths() -> None:
         d["bonds"] = sorted(self.bonds.items())
         return d
 
-    def metagraph(self: Any, st: Any, head: str, s: Any, gz: bool = False) -> Any:
+    def metagraph(
+        self: Any, st: Any, head: str, s: Any, gz: bool = False, lite: bool = False
+    ) -> Any:
         return JSONResponse(jsonable_encoder(views.metagraph(st, s)))
 
     def block_events(self: Any, rec: Any) -> bytes:
@@ -302,13 +304,13 @@ def _use_previous_reads() -> None:
 
     from . import api, read_cache, views
 
-    def encoded(self: Any, st: Any, head: str, s: Any) -> Any:
+    def encoded(self: Any, st: Any, head: str, s: Any, lite: bool = False) -> Any:
         if head != self._head:
             self._head, self._metagraphs = head, {}
-        enc = self._metagraphs.get(s.netuid)
+        enc = self._metagraphs.get((s.netuid, False))
         if enc is None:
             body = read_cache.encode_json(views.metagraph(st, s))
-            enc = self._metagraphs[s.netuid] = read_cache.Encoded(body, head, s.netuid)
+            enc = self._metagraphs[s.netuid, False] = read_cache.Encoded(body, head, s.netuid)
         return enc
 
     def response(enc: Any, gz: bool) -> Any:

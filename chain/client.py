@@ -112,7 +112,7 @@ class ChainCore:
         self.nonces: dict[str, int] = {}  # the next nonce of each signer this client used
         # per subnet: the ETag and body of the last metagraph read (a poller asks with
         # If-None-Match and gets an empty 304 until the next block)
-        self.metagraphs: dict[int, tuple[str, bytes]] = {}
+        self.metagraphs: dict[tuple[int, bool], tuple[str, bytes]] = {}  # (netuid, lite)
 
     def get(self, path: str, /, **params: Any) -> Steps[Any]:
         """``GET path`` (``None`` params left out): the JSON answer, or ChainError."""
@@ -153,22 +153,24 @@ class ChainCore:
     def hyperparameters(self, netuid: int) -> Steps[Any]:
         return (yield from self.get(f"/v1/subnets/{netuid}/hyperparameters"))
 
-    def metagraph(self, netuid: int) -> Steps[Any]:
-        """The subnet's metagraph; asked with the ETag of the last one read, so an unchanged
-        block's answer is a bodyless 304 and the kept copy is parsed again (each caller gets
-        its own objects)."""
+    def metagraph(self, netuid: int, lite: bool = False) -> Steps[Any]:
+        """The subnet's metagraph (``lite``: rows without weights); asked with the ETag of the
+        last one read, so an unchanged block's answer is a bodyless 304 and the kept copy is
+        parsed again (each caller gets its own objects)."""
         netuid = int(netuid)
-        prev = self.metagraphs.get(netuid)
+        kept = (netuid, bool(lite))
+        prev = self.metagraphs.get(kept)
         headers = {"if-none-match": prev[0]} if prev else {}
-        resp = yield Request("GET", f"/v1/subnets/{netuid}/metagraph", headers=headers)
+        params = {"lite": "true"} if lite else {}
+        resp = yield Request("GET", f"/v1/subnets/{netuid}/metagraph", params, headers=headers)
         if resp.status_code == 304 and prev is not None:
             return json.loads(prev[1])
         out = _raise_for(resp)
         etag = resp.headers.get("etag")
         if etag:
-            self.metagraphs[netuid] = (etag, resp.content)
+            self.metagraphs[kept] = (etag, resp.content)
         else:
-            self.metagraphs.pop(netuid, None)
+            self.metagraphs.pop(kept, None)
         return out
 
     def neuron(self, netuid: int, uid: int) -> Steps[Any]:

@@ -63,6 +63,7 @@ class Encoded:
     body: bytes
     head: str  # the block's hash
     netuid: int
+    lite: bool = False  # rows without their weights (Bittensor's ``metagraph(lite=True)``)
     gz: bytes | None = None
 
     def gzipped(self) -> bytes:
@@ -72,11 +73,14 @@ class Encoded:
         return self.gz
 
 
-def metagraph_etag(head: str, netuid: int, gz: bool) -> str:
+def metagraph_etag(head: str, netuid: int, gz: bool, lite: bool = False) -> str:
     """The (strong) ETag of subnet ``netuid``'s metagraph at the block with hash ``head``, in
-    the gzip or the identity encoding (each its own representation): the answer is a pure
-    function of the committed state, so the block hash names it."""
-    return f'"{head.removeprefix("0x")[:24]}.{netuid}{".gz" if gz else ""}"'
+    the gzip or the identity encoding and with or without weights (each its own
+    representation): the answer is a pure function of the committed state, so the block hash
+    names it."""
+    return (
+        f'"{head.removeprefix("0x")[:24]}.{netuid}{".lite" if lite else ""}{".gz" if gz else ""}"'
+    )
 
 
 def accepts_gzip(accept_encoding: str | None) -> bool:
@@ -109,7 +113,8 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
 
 def metagraph_response(enc: Encoded, gz: bool) -> Response:
     """The 200 answer: gzip when the reader accepts it, with the matching ETag."""
-    headers = {"etag": metagraph_etag(enc.head, enc.netuid, gz), "vary": "Accept-Encoding"}
+    etag = metagraph_etag(enc.head, enc.netuid, gz, enc.lite)
+    headers = {"etag": etag, "vary": "Accept-Encoding"}
     if gz:
         headers["content-encoding"] = "gzip"
         return Response(enc.gzipped(), media_type="application/json", headers=headers)
@@ -137,29 +142,31 @@ class ReadCache:
         # it halved the reads served), so it is for readers across a slow network: opt-in
         self.gzip = gzip
         self._head: str | None = None  # block hash the metagraph entries belong to
-        self._metagraphs: dict[int, Encoded] = {}
-        # per subnet, per uid: (version the row was encoded at, the row's JSON)
-        self._rows: dict[int, list[tuple[Any, bytes]]] = {}
+        self._metagraphs: dict[tuple[int, bool], Encoded] = {}  # (netuid, lite) -> answer
+        # per subnet, per uid: (version the row was encoded at, the row's JSON, without weights)
+        self._rows: dict[int, list[tuple[Any, bytes, bytes]]] = {}
         self._events: collections.OrderedDict[str, bytes] = collections.OrderedDict()
         self._blocks = blocks
 
-    def encoded(self, st: State, head: str, s: Subnet) -> Encoded:
-        """Subnet ``s``'s metagraph at the committed block ``head`` (hash), encoded."""
+    def encoded(self, st: State, head: str, s: Subnet, lite: bool = False) -> Encoded:
+        """Subnet ``s``'s metagraph at the committed block ``head`` (hash), encoded; ``lite``:
+        its rows without weights."""
         if head != self._head:
             self._head, self._metagraphs = head, {}
             if len(self._rows) > len(st.subnets):  # forget the rows of removed subnets
                 self._rows = {k: v for k, v in self._rows.items() if k in st.subnets}
-        enc = self._metagraphs.get(s.netuid)
+        enc = self._metagraphs.get((s.netuid, lite))
         if enc is None:
+            rows = [r[2] if lite else r[1] for r in self._encoded_rows(st, s)]
             body = b'{"netuid":%d,"block":%d,"n":%d,"neurons":[%b]}' % (
-                s.netuid, st.g.block, len(s.neurons), b",".join(self._encoded_rows(st, s)),
+                s.netuid, st.g.block, len(s.neurons), b",".join(rows),
             )  # fmt: skip
-            enc = self._metagraphs[s.netuid] = Encoded(body, head, s.netuid)
+            enc = self._metagraphs[s.netuid, lite] = Encoded(body, head, s.netuid, lite)
         return enc
 
-    def _encoded_rows(self, st: State, s: Subnet) -> list[bytes]:
-        """Every row of ``s``'s metagraph as JSON, re-encoding only those whose chunks (or
-        immunity) changed since they were encoded."""
+    def _encoded_rows(self, st: State, s: Subnet) -> list[tuple[Any, bytes, bytes]]:
+        """Every row of ``s``'s metagraph as (version, JSON, JSON without weights),
+        re-encoding only those whose chunks (or immunity) changed since they were encoded."""
         rows = self._rows.setdefault(s.netuid, [])
         del rows[len(s.neurons) :]
         now, period = st.g.block, s.hp.immunity_period
@@ -172,24 +179,31 @@ class ReadCache:
                 else (chunks, period, is_immune(now, n.registered_at, period))
             )
             if version is not None and n.uid < len(rows) and rows[n.uid][0] == version:
-                out.append(rows[n.uid][1])
+                out.append(rows[n.uid])
                 continue
-            raw = encode_json(views.neuron(st, s, n.uid))
+            row = dict(views.neuron(st, s, n.uid))
+            weights = row.pop("weights")  # the last key: the full row is the lite row + weights
+            lite = encode_json(row)
+            entry = (version, lite[:-1] + b',"weights":' + encode_json(weights) + b"}", lite)
             if n.uid < len(rows):
-                rows[n.uid] = (version, raw)
+                rows[n.uid] = entry
             else:  # uids are 0..n-1 in order
-                rows.append((version, raw))
-            out.append(raw)
+                rows.append(entry)
+            out.append(entry)
         return out
 
-    def metagraph(self, st: State, head: str, s: Subnet, gz: bool = False) -> Response:
+    def metagraph(
+        self, st: State, head: str, s: Subnet, gz: bool = False, lite: bool = False
+    ) -> Response:
         """Subnet ``s``'s metagraph at the committed block ``head`` (hash) as a response."""
-        return metagraph_response(self.encoded(st, head, s), gz)
+        return metagraph_response(self.encoded(st, head, s, lite), gz)
 
-    def cached_metagraph(self, head: str, netuid: int, gz: bool = False) -> Response | None:
+    def cached_metagraph(
+        self, head: str, netuid: int, gz: bool = False, lite: bool = False
+    ) -> Response | None:
         """Subnet ``netuid``'s metagraph if it is encoded for the block ``head`` (hash), else
         None. Safe while the next block is being built: the bytes are of a committed block."""
-        enc = self._metagraphs.get(netuid) if head == self._head else None
+        enc = self._metagraphs.get((netuid, lite)) if head == self._head else None
         return None if enc is None else metagraph_response(enc, gz)
 
     def wants_gzip(self, accept_encoding: str | None) -> bool:
@@ -197,15 +211,20 @@ class ReadCache:
         return self.gzip and accepts_gzip(accept_encoding)
 
     async def quick_answer(
-        self, head: str, netuid: int, accept_encoding: str | None, if_none_match: str | None
+        self,
+        head: str,
+        netuid: int,
+        accept_encoding: str | None,
+        if_none_match: str | None,
+        lite: bool = False,
     ) -> Response | None:
         """The answer that needs no state read: 304 when the reader holds the ETag of the
         block ``head`` (hash), the encoded answer when there is one, else None (a miss)."""
         gz = self.wants_gzip(accept_encoding)
-        etag = metagraph_etag(head, netuid, gz)
+        etag = metagraph_etag(head, netuid, gz, lite)
         if etag_matches(if_none_match, etag):
             return not_modified(etag)
-        enc = self._metagraphs.get(netuid) if head == self._head else None
+        enc = self._metagraphs.get((netuid, lite)) if head == self._head else None
         return None if enc is None else await respond(enc, gz)
 
     def block_events(self, rec: BlockRecord) -> bytes:

@@ -93,8 +93,9 @@ class Chain:
         return await self._instrumented("hyperparameters", self.client.hyperparameters(netuid))
 
     async def metagraph(self, netuid: int) -> MetagraphRow:
-        """The whole metagraph of ``netuid`` (every UID's row)."""
-        return await self._instrumented("metagraph", self.client.metagraph(netuid))
+        """The whole metagraph of ``netuid`` (every UID's row), without weights: the operator
+        reads scores, stake and registrations (half the bytes with many validators)."""
+        return await self._instrumented("metagraph", self.client.metagraph(netuid, lite=True))
 
     async def hotkey(self, ss58: str) -> dict[str, Any] | None:
         """Owner, take, stakes and registrations of a hotkey; None when the chain has none."""

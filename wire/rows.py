@@ -9,6 +9,8 @@ fractions (parts of 65535); block numbers are ints, ``-1`` meaning "never".
 
 # No ``from __future__ import annotations``: TypedDict must see NotRequired[...] unquoted
 # to tell optional keys from required ones.
+from typing import NotRequired
+
 from typing_extensions import TypedDict  # pydantic reads typing.TypedDict only on Python >= 3.12
 
 
@@ -54,7 +56,8 @@ class NeuronRow(UidScores):
     immune_until: int
     immune: bool
     axon: AxonRow | None
-    weights: list[tuple[int, int]]  # (uid, u16 weight) pairs, sorted by uid
+    # (uid, u16 weight) pairs, sorted by uid; absent from a lite metagraph's rows (?lite=true)
+    weights: NotRequired[list[tuple[int, int]]]
 
 
 class MetagraphRow(TypedDict):

@@ -21,11 +21,16 @@ from .conftest import ALICE, Net, key, slow_epoch_node, subnet_node
 
 
 def _same_as_full_encode(reads: ReadCache, net: Net) -> None:
-    """Every subnet's answer is byte for byte the JSON of the view at this block."""
+    """Every subnet's answer is byte for byte the JSON of the view at this block, and its lite
+    answer the same without each row's weights."""
     st = net.st
     for s in st.subnets.values():
-        want = encode_json(views.metagraph(st, s))
-        assert reads.encoded(st, net.ledger.head.hash, s).body == want, s.netuid
+        view = views.metagraph(st, s)
+        assert reads.encoded(st, net.ledger.head.hash, s).body == encode_json(view), s.netuid
+        for row in view["neurons"]:
+            del row["weights"]
+        lite = reads.encoded(st, net.ledger.head.hash, s, lite=True).body
+        assert lite == encode_json(view), s.netuid
 
 
 def test_rows_kept_across_blocks_match_a_full_encode_at_every_block(dev: Net) -> None:
@@ -260,3 +265,46 @@ async def test_metagraph_reads_skip_the_router(consensus_fn: Callable[..., Any])
             assert r.status_code == 400 and r.json()["error"] == "InvalidRequest"
         assert routed == ["/v1/subnets/7/metagraph", "/v1/subnets/70000/metagraph",
                           "/v1/subnets/" + "9" * 5000 + "/metagraph"]  # fmt: skip
+
+
+async def test_lite_metagraph_over_http(consensus_fn: Callable[..., Any]) -> None:
+    """?lite=true: the rows without weights (Bittensor's metagraph(lite=True)), its own ETag
+    and 304, from the fast path and from the route alike; a bad value is the route's 422."""
+    node = subnet_node(consensus_fn)
+    node.produce()
+    app = create_app(node)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://chain") as client:
+        full = await client.get("/v1/subnets/1/metagraph")
+        assert all("weights" in row for row in full.json()["neurons"])
+        for query in ("lite=true", "lite=1", "lite=True"):  # the last one: the route's parser
+            lite = await client.get(f"/v1/subnets/1/metagraph?{query}")
+            assert lite.status_code == 200, query
+            want = [{k: v for k, v in r.items() if k != "weights"} for r in full.json()["neurons"]]
+            assert lite.json()["neurons"] == want and lite.json()["block"] == full.json()["block"]
+            assert lite.headers["etag"] != full.headers["etag"]
+        tag = lite.headers["etag"]
+        again = await client.get("/v1/subnets/1/metagraph?lite=1", headers={"if-none-match": tag})
+        assert again.status_code == 304
+        # the lite ETag does not validate the full representation
+        other = await client.get("/v1/subnets/1/metagraph", headers={"if-none-match": tag})
+        assert other.status_code == 200 and "weights" in other.json()["neurons"][0]
+        bad = await client.get("/v1/subnets/1/metagraph?lite=maybe")
+        assert bad.status_code == 400 and "lite" in bad.text
+
+
+async def test_client_reads_a_lite_metagraph(consensus_fn: Callable[..., Any]) -> None:
+    """AsyncChainClient.metagraph(lite=True) keeps its own copy and ETag per representation."""
+    node = subnet_node(consensus_fn)
+    node.produce()
+    c = AsyncChainClient("http://chain")
+    c.http = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(node)), base_url="http://chain"
+    )
+    try:
+        full = await c.metagraph(1)
+        lite = await c.metagraph(1, lite=True)
+        assert "weights" in full["neurons"][0] and "weights" not in lite["neurons"][0]
+        assert await c.metagraph(1) == full and await c.metagraph(1, lite=True) == lite
+    finally:
+        await c.aclose()
