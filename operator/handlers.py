@@ -17,6 +17,7 @@ import kopf
 
 from . import events, metrics, tracing
 from .config import Config
+from .diffbase import LeanAnnotationsDiffBaseStorage
 from .kube import transient_delay
 from .labels import FINALIZER, GROUP, KIND_LABEL, MANAGED_BY, VERSION
 from .neurons import reconcile_miner, reconcile_validator, release
@@ -40,7 +41,7 @@ def configure(settings: kopf.OperatorSettings, env: dict[str, str] | None = None
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(
         prefix="operator.subnetes.io"
     )
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+    settings.persistence.diffbase_storage = LeanAnnotationsDiffBaseStorage(
         prefix="operator.subnetes.io", key="last-handled-configuration"
     )
     # Kopf's per-handler "succeeded" Events would be thousands of writes; ours are explicit.

@@ -193,3 +193,61 @@ def test_a_burst_of_pod_moves_is_one_reconcile() -> None:
     runs, pods = asyncio.run(scenario())
     assert runs == [("Miner", "ns", "m")] * 2
     assert pods == {}
+
+
+# -- Kopf's essence of every watched body, without deep-copying status and managedFields ---------
+
+
+class _NoCopy:
+    """A value that fails when deep-copied (stands for status and managedFields)."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+        raise AssertionError("deep-copied a part of the body the essence drops")
+
+
+def _watched_body(status: Any, managed: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "subnetes.io/v1alpha1",
+        "kind": "Miner",
+        "metadata": {
+            "name": "m",
+            "namespace": "ns",
+            "uid": "u-1",
+            "resourceVersion": "42",
+            "generation": 3,
+            "labels": {"team": "a"},
+            "annotations": {
+                "note": "kept",
+                "operator.subnetes.io/last-handled-configuration": '{"spec":{}}\n',
+                "kopf.zalando.org/other-operator": "x",
+                "kubectl.kubernetes.io/last-applied-configuration": "{}",
+            },
+            "ownerReferences": [{"kind": "Thing", "name": "t", "uid": "o-1"}],
+            "finalizers": ["subnetes.io/finalizer"],
+            "managedFields": managed,
+        },
+        "spec": {"subnetRef": {"name": "sn"}, "axonPort": 8091, "resources": {"gpu": 1}},
+        "status": status,
+    }
+
+
+@pytest.mark.parametrize("extra", [None, [], ["status.phase"], [("spec", "axonPort")]])
+def test_the_lean_diffbase_builds_kopfs_essence(extra: list[Any] | None) -> None:
+    import kopf
+
+    from subnetes.operator.diffbase import LeanAnnotationsDiffBaseStorage
+
+    args = {"prefix": "operator.subnetes.io", "key": "last-handled-configuration"}
+    status = {"phase": "Registered", "uid": 4, "conditions": [{"type": "Ready"}]}
+    managed = [{"manager": "subnetes-operator", "fieldsV1": {"f:status": {}}}]
+    body = kopf.Body(_watched_body(status, managed))
+    want = kopf.AnnotationsDiffBaseStorage(**args).build(body=body, extra_fields=extra)
+    got = LeanAnnotationsDiffBaseStorage(**args).build(body=body, extra_fields=extra)
+    assert got == want
+    assert got["spec"]["resources"] is not body["spec"]["resources"]  # still a copy
+    if not extra:
+        # Kopf's own build deep-copies the whole body first; the lean one never touches them.
+        lean = kopf.Body(_watched_body(_NoCopy(), [_NoCopy()]))
+        assert LeanAnnotationsDiffBaseStorage(**args).build(body=lean) == want
+        with pytest.raises(AssertionError, match="deep-copied"):
+            kopf.AnnotationsDiffBaseStorage(**args).build(body=lean)
