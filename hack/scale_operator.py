@@ -45,6 +45,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 from typing import Any
 from urllib.request import ProxyHandler, build_opener
@@ -287,6 +288,7 @@ class Watcher(threading.Thread):
         self.epoch_seen: dict[tuple[str, int], float] = {}  # (miner, lastEpochBlock) -> t
         self.netuid: dict[str, int] = {}
         self.scheduled: dict[str, str] = {}
+        self.stage: dict[str, str] = {}  # name -> "<phase>/<Ready condition's reason>"
         self.write_lag: list[tuple[float, float]] = []  # (t, receipt - operator's status write)
         self.lock = threading.Lock()
 
@@ -323,6 +325,10 @@ class Watcher(threading.Thread):
             if written and written[0]:
                 w = datetime.fromisoformat(str(written[0]).replace("Z", "+00:00")).timestamp()
                 self.write_lag.append((now, time.time() - w))
+            reasons = [
+                c.get("reason") for c in st.get("conditions") or [] if c.get("type") == "Ready"
+            ]
+            self.stage[name] = f"{st.get('phase')}/{reasons[0] if reasons else '-'}"
             if ready(obj) and name not in self.ready_at:
                 self.ready_at[name] = now
             if st.get("nodeName"):
@@ -617,6 +623,9 @@ def main() -> int:
                 log(f"{n_ready}/{neurons} Ready after {now:.0f}s; operator stream "
                     f"{(h - b) * a.block_time:.1f}s behind the chain; RSS "
                     f"{rss_mb(leader().proc.pid)[0]:.0f} MiB; load {loads[-1]:.1f}")  # fmt: skip
+                with watcher.lock:  # where the others wait: phase / Ready reason, most first
+                    stages = Counter(watcher.stage.values()).most_common(4)
+                log("  stages: " + ", ".join(f"{k} {v}" for k, v in stages))
                 last_print = now
             time.sleep(0.5)
         t_all = time.monotonic() - t0
