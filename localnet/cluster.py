@@ -606,6 +606,12 @@ class LocalCluster:
             "--leader-elect=false",
             "--bind-address=127.0.0.1",
             "--secure-port=0",
+            # client-go's defaults (20 requests/s, burst 30 for the controller-manager; 50/100 for
+            # the scheduler) are for a shared production API server. Here they throttled a
+            # 1,000-neuron rollout: StatefulSets waited for their pods while the
+            # controller-manager was at a fifth of a core (hack/scale_operator.py).
+            "--kube-api-qps=200",
+            "--kube-api-burst=400",
         ]
 
     def _controller_manager_args(self) -> list[str]:
