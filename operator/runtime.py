@@ -18,7 +18,7 @@ from typing import Any
 
 from .chainlink import Chain
 from .config import Config
-from .kube import Kube
+from .kube import Kube, transient_delay
 from .status import PodState
 
 log = logging.getLogger("subnetes.operator")
@@ -320,9 +320,13 @@ class Runtime:
             retry = r.delay
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.exception("reconcile of %s/%s/%s failed", *key)
-            retry = self.config.retry_delay
+        except Exception as exc:
+            retry = transient_delay(exc)
+            if retry is not None:  # as handlers._run: a busy API server is routine, no traceback
+                log.warning("%s %s/%s: API server busy (%r); retrying in %.0f s", *key, exc, retry)
+            else:
+                log.exception("reconcile of %s/%s/%s failed", *key)
+                retry = self.config.retry_delay
         if retry is not None:
             self.kick(key, retry)
 
