@@ -349,10 +349,23 @@ class EpochStream(threading.Thread):
         self.epochs: dict[tuple[int, int], float] = {}  # (netuid, block) -> t
 
     def run(self) -> None:
-        with ChainClient(self.endpoint) as c:
-            for ev in c.events(from_block=int(c.chain()["head"])):
-                if ev.get("type") == "EpochResult":
-                    self.epochs[(int(ev["netuid"]), int(ev["block"]))] = time.monotonic()
+        # Reconnects from the last block seen: in the 5,000-neuron run this reader stopped during
+        # the rollout (the cause was not logged) and the lag window counted no epoch at all.
+        start: int | None = None
+        while True:
+            try:
+                with ChainClient(self.endpoint) as c:
+                    if start is None:
+                        start = int(c.chain()["head"])
+                    for ev in c.events(from_block=start):
+                        start = int(ev.get("block", start))
+                        if ev.get("type") == "EpochResult":
+                            key = (int(ev["netuid"]), int(ev["block"]))
+                            self.epochs.setdefault(key, time.monotonic())
+                log("epoch stream ended; reconnecting")
+            except Exception as e:  # a measurement thread: keep going
+                log(f"epoch stream broke ({e!r}); reconnecting")
+            time.sleep(1.0)
 
 
 def scrape(url: str) -> str:
