@@ -18,7 +18,6 @@ import kopf
 from . import events, metrics, tracing
 from .config import Config
 from .diffbase import LeanAnnotationsDiffBaseStorage
-from .kube import transient_delay
 from .labels import FINALIZER, GROUP, KIND_LABEL, MANAGED_BY, VERSION
 from .neurons import reconcile_miner, reconcile_validator, release
 from .runtime import Retry, Runtime
@@ -119,13 +118,8 @@ async def _run(kind: str, namespace: str, name: str) -> None:
         log.debug("%s %s/%s: %s", kind, namespace, name, r)
         runtime().kick(key, r.delay)
     except Exception as exc:
-        delay = transient_delay(exc)
-        if delay is None:
+        if not runtime().requeue_if_transient(key, exc):
             raise
-        log.warning(
-            "%s %s/%s: API server busy (%r); retrying in %.0f s", kind, namespace, name, exc, delay
-        )
-        runtime().kick(key, delay)
 
 
 for _plural, _kind in PLURALS.items():
@@ -188,7 +182,7 @@ async def workload_pod(body: kopf.Body, type: str | None, **_: Any) -> None:
         return
     rt = runtime()
     if type == "DELETED":
-        rt.indexes.observe_pod(ns, None, meta["name"])
+        rt.indexes.observe_pod(ns, meta["name"], None)
         # Its StatefulSet may be gone too (deleted by hand, or with the pod): apply it again.
         rt.kube.applied.forget_instance(ns, owner)
         rt.kick((kind, ns, owner))
@@ -199,5 +193,5 @@ async def workload_pod(body: kopf.Body, type: str | None, **_: Any) -> None:
         ip=body.get("status", {}).get("podIP"),
         running=body.get("status", {}).get("phase") == "Running",
     )
-    if rt.indexes.observe_pod(ns, pod):
+    if rt.indexes.observe_pod(ns, pod.name, pod):
         rt.kick((kind, ns, owner), POD_KICK_DELAY_S)

@@ -76,9 +76,9 @@ class Indexes:
     # step reads it instead of a GET per reconcile (every pod move kicks a reconcile anyway).
     pods: dict[tuple[str, str], PodState] = field(default_factory=dict)
 
-    def observe_pod(self, namespace: str, pod: PodState | None, name: str = "") -> bool:
+    def observe_pod(self, namespace: str, name: str, pod: PodState | None) -> bool:
         """Record a watched workload pod (None: deleted); True when what it shows changed."""
-        key = (namespace, pod.name if pod is not None else name)
+        key = (namespace, name)
         if pod is None:
             return self.pods.pop(key, None) is not None
         if self.pods.get(key) == pod:
@@ -321,14 +321,23 @@ class Runtime:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            retry = transient_delay(exc)
-            if retry is not None:  # as handlers._run: a busy API server is routine, no traceback
-                log.warning("%s %s/%s: API server busy (%r); retrying in %.0f s", *key, exc, retry)
-            else:
-                log.exception("reconcile of %s/%s/%s failed", *key)
-                retry = self.config.retry_delay
+            if self.requeue_if_transient(key, exc):
+                return
+            log.exception("reconcile of %s/%s/%s failed", *key)
+            retry = self.config.retry_delay
         if retry is not None:
             self.kick(key, retry)
+
+    def requeue_if_transient(self, key: Key, exc: BaseException) -> bool:
+        """Requeue ``key`` after the delay a temporary API server answer asks for (a warning, no
+        traceback: a busy API server is routine); False for any other error. Both ways into a
+        reconcile use it: Kopf's handlers and the operator's own kicks."""
+        delay = transient_delay(exc)
+        if delay is None:
+            return False
+        log.warning("%s %s/%s: API server busy (%r); retrying in %.0f s", *key, exc, delay)
+        self.kick(key, delay)
+        return True
 
     def next_reregister_delay(self, key: Key) -> float:
         """Seconds to wait before the next re-registration of ``key`` (0: go now)."""

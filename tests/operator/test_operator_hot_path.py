@@ -139,7 +139,7 @@ def test_the_workload_step_takes_the_pod_from_the_watch() -> None:
     asyncio.run(n.workload(rt, run))
     assert kube.gets == ["m-0"] and run.pod == PodState(name="m-0", node="from-get")  # not seen yet
     watched = PodState(name="m-0", node="kwok-0", ip="127.64.0.9", running=True)
-    rt.indexes.observe_pod("ns", watched)
+    rt.indexes.observe_pod("ns", "m-0", watched)
     run = _miner_run()
     asyncio.run(n.workload(rt, run))
     assert kube.gets == ["m-0"] and run.pod == watched  # no GET
