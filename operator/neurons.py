@@ -13,6 +13,7 @@ cluster or a chain.
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -74,6 +75,8 @@ __all__ = [
     "release",
     "write_status",
 ]
+
+log = logging.getLogger("subnetes.operator.neurons")
 
 
 async def reconcile(rt: Runtime, kind: str, ns: str, name: str) -> None:
@@ -437,10 +440,23 @@ async def axon(rt: Runtime, run: NeuronRun) -> NeuronOutcome:
         assert run.keypair is not None and run.netuid is not None
         port = int(run.spec.get("axonPort") or 8091)
         if axon_stale(run.row, pod.ip, port):
-            async with rt.unslotted():
-                await rt.chain.serve_axon(run.keypair, run.netuid, pod.ip, port)
+            try:
+                async with rt.unslotted():
+                    await rt.chain.serve_axon(run.keypair, run.netuid, pod.ip, port)
+            except ChainError as e:
+                raise axon_refused(run, e) from e
         run.axon = f"{pod.ip}:{port}"
     return CONTINUE
+
+
+def axon_refused(run: NeuronRun, e: ChainError) -> Retry:
+    """A refused serve_axon: reconcile again rather than fail. The usual cause is a UID pruned
+    since this run read its row (a registration filled the subnet meanwhile): the next run reads
+    the chain again and reports Deregistered. A rate limit or an address the chain refuses waits
+    the usual requeue delay."""
+    log.warning("%s %s/%s: serve_axon refused (%s); retrying", *run.key, e.name)
+    pruned = e.name == ErrorName.HOT_KEY_NOT_REGISTERED_IN_SUB_NET
+    return Retry(1.0 if pruned else run.delay, f"serve_axon refused: {e.name}")
 
 
 async def report(rt: Runtime, run: NeuronRun) -> NeuronOutcome:

@@ -141,6 +141,14 @@ class OperatorProcess:
         return self.log_path.read_text() if self.log_path.exists() else ""
 
 
+def assert_no_traceback(output: str) -> None:
+    """Fail showing the first traceback in an operator's log and the lines that led to it."""
+    at = output.find("Traceback")
+    if at >= 0:
+        start = output.rfind("\n", 0, max(0, at - 1500)) + 1
+        raise AssertionError("operator logged a traceback:\n" + output[start : at + 4000])
+
+
 def get_all(cluster: LocalCluster, namespace: str, plural: str) -> list[dict[str, Any]]:
     out = cluster.kubectl("get", plural, "-n", namespace, "-o", "json", check=True).stdout
     return json.loads(out)["items"]

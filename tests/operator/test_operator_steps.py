@@ -468,3 +468,37 @@ def test_subnet_ready_takes_a_registered_subnet_from_the_index() -> None:
     kube.subnet = None
     out = asyncio.run(n.subnet_ready(rt, make_run()))
     assert isinstance(out, Wait) and kube.gets == 2  # not registered in the index: asked
+
+
+class _RefusingChain:
+    """A chain link whose serve_axon is refused with ``error``."""
+
+    def __init__(self, error: str) -> None:
+        self.error, self.served = error, 0
+
+    async def serve_axon(self, hotkey: Keypair, netuid: int, ip: str, port: int) -> None:
+        self.served += 1
+        raise ChainError(self.error, "refused")
+
+
+@pytest.mark.parametrize(
+    ("error", "delay"),
+    [("HotKeyNotRegisteredInSubNet", 1.0), ("ServingRateLimitExceeded", 3.0)],
+)
+def test_a_refused_serve_axon_is_retried_not_raised(error: str, delay: float) -> None:
+    """A Miner pruned between reading its row and serving its axon (the other Miner's
+    registration filled the subnet meanwhile) got a refusal that went up to Kopf as a
+    traceback (seen in CI, test_pruned_miner_is_deregistered_stopped_and_reregistered). Now
+    the reconcile is requeued: soon for a pruned UID (the next run reports Deregistered),
+    after the usual delay otherwise."""
+    from subnetes.operator.status import PodState
+
+    chain = _RefusingChain(error)
+    rt = Runtime(Config(), kube=object(), chain=chain)  # type: ignore[arg-type]
+    run = make_run({"phase": REGISTERED, "hotkey": ALICE.ss58_address, "netuid": 1})
+    run.keypair, run.netuid, run.uid = ALICE, 1, 3
+    run.row = {"axon": None}  # type: ignore[typeddict-item]
+    run.pod = PodState(name="m-0", node="n", ip="127.64.0.9", running=True)
+    with pytest.raises(n.Retry) as retry:
+        asyncio.run(n.axon(rt, run))
+    assert chain.served == 1 and retry.value.delay == delay
