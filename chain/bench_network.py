@@ -329,6 +329,7 @@ READER_MODES = {
     "full": "unconditional, identity: every read a whole uncompressed body (the worst case)",
     "gzip": "unconditional, Accept-Encoding gzip",
     "poll": "each reader polls one subnet with If-None-Match (its last ETag), identity",
+    "lite": "unconditional, identity, ?lite=true: the rows without weights (what the operator reads)",
 }
 
 
@@ -362,6 +363,7 @@ def _readers(
                 rnd = random.Random(i)
                 etag = ""
                 enc = "gzip" if mode == "gzip" else "identity"
+                query = "?lite=true" if mode == "lite" else ""
                 await asyncio.sleep(rnd.random() * interval)
                 while time.perf_counter() < stop:
                     netuid = i % subnets + 1 if mode == "poll" else rnd.randint(1, subnets)
@@ -371,7 +373,7 @@ def _readers(
                     t = time.perf_counter()
                     try:
                         async with session.get(
-                            f"{url}/v1/subnets/{netuid}/metagraph", headers=headers
+                            f"{url}/v1/subnets/{netuid}/metagraph{query}", headers=headers
                         ) as r:
                             body = await r.read()
                             status = r.status

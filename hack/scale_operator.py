@@ -453,6 +453,29 @@ def strip_finalizers(kubeconfig: Path, ns: str) -> None:
                              namespace=ns, patch_type=PatchType.MERGE)  # fmt: skip
 
 
+def deleting_scale_namespaces(cluster: LocalCluster) -> list[str]:
+    """Earlier runs' namespaces still being deleted."""
+    out = cluster.kubectl("get", "namespaces", "-o", "json", check=True).stdout
+    return [
+        item["metadata"]["name"]
+        for item in json.loads(out)["items"]
+        if item["metadata"]["name"].startswith("scale-")
+        and item.get("status", {}).get("phase") == "Terminating"
+    ]
+
+
+def wait_for_earlier_runs(cluster: LocalCluster, timeout: float = 1800.0) -> None:
+    """Wait until no earlier run's namespace is still being deleted: the 5,000 run's applies ran
+    beside the deletion of the previous run's thousands of objects on the same API server."""
+    deadline = time.monotonic() + timeout
+    while left := deleting_scale_namespaces(cluster):
+        if time.monotonic() > deadline:
+            log(f"still deleting after {timeout:.0f} s: {', '.join(left)}; starting anyway")
+            return
+        log(f"waiting for earlier runs' namespaces to finish deleting: {', '.join(left)}")
+        time.sleep(15)
+
+
 def lease_holder(cluster: LocalCluster, ns: str, name: str) -> str | None:
     r = cluster.kubectl("get", "lease", name, "-n", ns, "-o", "json")
     return json.loads(r.stdout)["spec"].get("holderIdentity") if r.returncode == 0 else None
@@ -521,6 +544,7 @@ def main() -> int:
     cluster = LocalCluster()
     cluster.up()
     os.environ["KUBECONFIG"] = str(cluster.kubeconfig)
+    wait_for_earlier_runs(cluster)
     ns = f"scale-{uuid.uuid4().hex[:8]}"
     role = f"subnetes-operator-{ns}"
     neurons = a.miners + a.validators * a.subnets
