@@ -35,6 +35,8 @@ class MemoryNetwork:
     policies: dict[int, WeightsPolicy] = field(default_factory=dict)
     weights: list[WeightsCall] = field(default_factory=list)
     outage_calls: int = 0  # the next N calls raise ChainUnavailable
+    # Only this hotkey's calls count towards (and fail in) the outage; None: every client's.
+    outage_hotkey: str | None = None
     calls: int = 0
 
     def add_subnet(self, netuid: int, neurons: Sequence[NeuronInfo], policy: WeightsPolicy) -> None:
@@ -56,7 +58,8 @@ class MemoryChain:
 
     def _tick(self) -> None:
         self.net.calls += 1
-        if self.net.outage_calls > 0:
+        targeted = self.net.outage_hotkey in (None, self.hotkey)
+        if targeted and self.net.outage_calls > 0:
             self.net.outage_calls -= 1
             raise ChainUnavailable("memory chain: simulated outage")
 
