@@ -73,24 +73,13 @@ class ComputeMiner:
 
 def build_axon(config: WorkloadConfig, env: Mapping[str, str]) -> Axon:
     """The miner's axon on the chain service, from configuration."""
-    from subnetes.sdk.chain_client import ServiceChain
-    from subnetes.sdk.keys import load_hotkey
+    from subnetes.sdk.pod import chain_axon
 
-    keypair = load_hotkey(config.hotkey_path)
-    chain = ServiceChain(config.chain_endpoint, keypair)
     miner = ComputeMiner(
         max_dim=env_int(env, "SUBNETES_COMPUTE_MAX_DIM", 4096, 1, 16384),
         fault=Fault.parse(env.get("SUBNETES_COMPUTE_FAULT", "")),
     )
-    refresh = float(env.get("SUBNETES_METAGRAPH_REFRESH", "12") or 12)
-    axon = Axon(
-        keypair,
-        config.netuid,
-        chain,
-        ip=config.axon_ip,
-        port=config.axon_port or 0,
-        refresh_s=refresh,
-    )
+    axon = chain_axon(config, env)
     axon.route(ROUTE, MatmulRequest, miner.handle)
     if miner.fault != Fault():
         log.warning("fault injection on (test/demo only)", extra={"fault": str(miner.fault)})
@@ -98,26 +87,9 @@ def build_axon(config: WorkloadConfig, env: Mapping[str, str]) -> Axon:
 
 
 async def amain(env: Mapping[str, str]) -> int:
-    from subnetes.sdk.lifecycle import install_stop_signals
-    from subnetes.sdk.miner import serve_until_stopped
-    from subnetes.sdk.telemetry import setup_tracing, start_metrics_server
+    from subnetes.sdk.pod import run_miner_pod
 
-    config = WorkloadConfig.from_env(env, require_axon=True)
-    setup_tracing("subnetes-compute-miner", env)
-    axon = build_axon(config, env)
-    server = start_metrics_server(axon.metrics.registry, config.metrics_ip, config.metrics_port)
-    log.info(
-        "compute miner starting",
-        extra={"device": device_kind(), "netuid": config.netuid, "hotkey": axon.hotkey},
-    )
-    stop = asyncio.Event()
-    install_stop_signals(stop)
-    try:
-        await serve_until_stopped(axon, axon.chain, stop)
-    finally:
-        if server is not None:
-            server.shutdown()
-    return 0
+    return await run_miner_pod(env, build_axon, "subnetes-compute-miner", {"device": device_kind()})
 
 
 def main(env: Mapping[str, str] | None = None) -> int:

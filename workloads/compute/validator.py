@@ -9,16 +9,14 @@ SUBNETES_SCORE_SHARPNESS (default 1: score = (fastest / latency) ** sharpness).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from subnetes.sdk.config import ConfigError, WorkloadConfig, env_float, env_int
+from subnetes.sdk.config import ConfigError, env_float, env_int
 from subnetes.sdk.dendrite import QueryResult
-from subnetes.sdk.validator import Validator, ValidatorSettings
 
 from .challenge import DTYPES, MAX_DIM, Challenge, new_challenge, operands
 from .freivalds import verify
@@ -103,54 +101,11 @@ def logic_from_env(env: Mapping[str, str]) -> ComputeLogic:
 
 
 async def amain(env: Mapping[str, str]) -> int:
-    from subnetes.sdk.chain_client import ServiceChain
-    from subnetes.sdk.health import HealthServer
-    from subnetes.sdk.keys import load_hotkey
-    from subnetes.sdk.lifecycle import install_stop_signals
-    from subnetes.sdk.telemetry import setup_tracing, start_metrics_server
+    from subnetes.sdk.pod import run_validator_pod
 
-    config = WorkloadConfig.from_env(env)
     logic = logic_from_env(env)
-    settings = ValidatorSettings.from_env(env, version_key=VERSION_KEY)
-    setup_tracing("subnetes-compute-validator", env)
-    keypair = load_hotkey(config.hotkey_path)
-    validator = Validator(
-        keypair,
-        config.netuid,
-        ServiceChain(config.chain_endpoint, keypair),
-        logic,
-        settings=settings,
-    )
-    server = start_metrics_server(
-        validator.metrics.registry, config.metrics_ip, config.metrics_port
-    )
-    health = None
-    if config.health_port:  # the operator sets it: the kubelet probes /healthz and /readyz
-        health = HealthServer(
-            config.health_ip, config.health_port, validator.ready, validator.health
-        )
-        await health.start()
-    log.info(
-        "compute validator starting",
-        extra={
-            "netuid": config.netuid,
-            "hotkey": validator.hotkey,
-            "shape": list(logic.shape),
-            "dtype": logic.dtype,
-            "rounds": logic.rounds,
-            "version_key": settings.version_key,
-        },
-    )
-    stop = asyncio.Event()
-    install_stop_signals(stop)
-    try:
-        await validator.run(stop)
-    finally:
-        if health is not None:
-            await health.stop()
-        if server is not None:
-            server.shutdown()
-    return 0
+    started = {"shape": list(logic.shape), "dtype": logic.dtype, "rounds": logic.rounds}
+    return await run_validator_pod(env, logic, VERSION_KEY, "subnetes-compute-validator", started)
 
 
 def main(env: Mapping[str, str] | None = None) -> int:

@@ -9,16 +9,14 @@ solution passes with probability <= 2^-20; exact when k <= rounds), SUBNETES_QUE
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from subnetes.sdk.config import ConfigError, WorkloadConfig, env_float, env_int
+from subnetes.sdk.config import ConfigError, env_float, env_int
 from subnetes.sdk.dendrite import QueryResult
-from subnetes.sdk.validator import Validator, ValidatorSettings
 from subnetes.workloads.compute.scoring import Outcome, round_scores
 
 from .challenge import MAX_K, MAX_N, Challenge, new_challenge, system
@@ -101,53 +99,11 @@ def logic_from_env(env: Mapping[str, str]) -> LinsolveLogic:
 
 
 async def amain(env: Mapping[str, str]) -> int:
-    from subnetes.sdk.chain_client import ServiceChain
-    from subnetes.sdk.health import HealthServer
-    from subnetes.sdk.keys import load_hotkey
-    from subnetes.sdk.lifecycle import install_stop_signals
-    from subnetes.sdk.telemetry import setup_tracing, start_metrics_server
+    from subnetes.sdk.pod import run_validator_pod
 
-    config = WorkloadConfig.from_env(env)
     logic = logic_from_env(env)
-    settings = ValidatorSettings.from_env(env, version_key=VERSION_KEY)
-    setup_tracing("subnetes-linsolve-validator", env)
-    keypair = load_hotkey(config.hotkey_path)
-    validator = Validator(
-        keypair,
-        config.netuid,
-        ServiceChain(config.chain_endpoint, keypair),
-        logic,
-        settings=settings,
-    )
-    server = start_metrics_server(
-        validator.metrics.registry, config.metrics_ip, config.metrics_port
-    )
-    health = None
-    if config.health_port:  # the operator sets it: the kubelet probes /healthz and /readyz
-        health = HealthServer(
-            config.health_ip, config.health_port, validator.ready, validator.health
-        )
-        await health.start()
-    log.info(
-        "linsolve validator starting",
-        extra={
-            "netuid": config.netuid,
-            "hotkey": validator.hotkey,
-            "size": [logic.n, logic.k],
-            "rounds": logic.rounds,
-            "version_key": settings.version_key,
-        },
-    )
-    stop = asyncio.Event()
-    install_stop_signals(stop)
-    try:
-        await validator.run(stop)
-    finally:
-        if health is not None:
-            await health.stop()
-        if server is not None:
-            server.shutdown()
-    return 0
+    started = {"size": [logic.n, logic.k], "rounds": logic.rounds}
+    return await run_validator_pod(env, logic, VERSION_KEY, "subnetes-linsolve-validator", started)
 
 
 def main(env: Mapping[str, str] | None = None) -> int:
